@@ -1,0 +1,69 @@
+#include "base/coding.h"
+
+#include <cstdio>
+
+namespace walship {
+
+void AppendBE16(std::string* out, uint16_t v) {
+  uint8_t b[2];
+  PutBE16(b, v);
+  out->append(reinterpret_cast<char*>(b), 2);
+}
+void AppendBE32(std::string* out, uint32_t v) {
+  uint8_t b[4];
+  PutBE32(b, v);
+  out->append(reinterpret_cast<char*>(b), 4);
+}
+void AppendBE64(std::string* out, uint64_t v) {
+  uint8_t b[8];
+  PutBE64(b, v);
+  out->append(reinterpret_cast<char*>(b), 8);
+}
+
+void AppendUvarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(char(uint8_t(v) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(char(v));
+}
+
+size_t GetUvarint(std::span<const uint8_t> in, uint64_t* v) {
+  uint64_t x = 0;
+  unsigned shift = 0;
+  for (size_t i = 0; i < in.size() && i < 10; i++) {
+    uint8_t b = in[i];
+    if (i == 9 && b > 1) return 0;  // overflows 64 bits
+    x |= uint64_t(b & 0x7f) << shift;
+    if (b < 0x80) {
+      *v = x;
+      return i + 1;
+    }
+    shift += 7;
+  }
+  return 0;
+}
+
+void AppendVarint(std::string* out, int64_t v) {
+  uint64_t ux = uint64_t(v) << 1;
+  if (v < 0) ux = ~ux;
+  AppendUvarint(out, ux);
+}
+
+size_t GetVarint(std::span<const uint8_t> in, int64_t* v) {
+  uint64_t ux = 0;
+  size_t n = GetUvarint(in, &ux);
+  if (n == 0) return 0;
+  int64_t x = int64_t(ux >> 1);
+  if (ux & 1) x = ~x;
+  *v = x;
+  return n;
+}
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace walship

@@ -1,0 +1,13 @@
+// Crash points: named places where a test can make walship die as if by kill -9.
+//
+// Set WALSHIP_CRASH_AT=<name> (optionally <name>:<n> to die on the n-th hit,
+// 1-based) in walship's environment; when execution reaches CrashPoint(name) it
+// sends itself SIGKILL. Unset, a crash point costs one relaxed atomic load.
+// Thread-safe.
+#pragma once
+
+namespace walship {
+
+void CrashPoint(const char* name);
+
+}  // namespace walship
