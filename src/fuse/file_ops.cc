@@ -1,0 +1,83 @@
+// SQLite file I/O and the info files' reads: open, read, write, fsync, flush.
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "fuse/errno.h"
+#include "fuse/file_system.h"
+
+namespace walship::fuse {
+
+int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi) {
+  auto node = NodeOf(ino);
+  if (!node || node->kind == NodeKind::kRoot) return node ? EISDIR : ENOENT;
+  if (!IsSqliteFile(node->kind)) {
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) return EACCES;
+    std::string text;
+    if (int err = InfoFileText(*node, &text)) return err;
+    fi->direct_io = 1;  // contents change without the kernel knowing
+    return 0;
+  }
+  store::Db* db = DbOf(*node);
+  if (!db || !db->Exists(FileKindOf(node->kind))) return ENOENT;
+  // Every change to these files passes through this mount (on a replica the
+  // store invalidates what it changes), so the page cache stays valid.
+  fi->keep_cache = 1;
+  if (fi->flags & O_TRUNC) {
+    Status st = db->Truncate(FileKindOf(node->kind), 0);
+    if (int err = Log(ToErrno(st), "open", *node, st)) return err;
+  }
+  return 0;
+}
+
+int FileSystem::DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out) {
+  auto node = NodeOf(ino);
+  if (!node) return ENOENT;
+  if (!IsSqliteFile(node->kind)) {
+    std::string text;
+    if (int err = InfoFileText(*node, &text)) return err;
+    if (size_t(offset) < text.size()) *out = text.substr(size_t(offset), size);
+    return 0;
+  }
+  store::Db* db = DbOf(*node);
+  if (!db) return ENOENT;
+  out->resize(size);
+  auto n = db->Read(FileKindOf(node->kind), uint64_t(offset),
+                    {reinterpret_cast<uint8_t*>(out->data()), size});
+  if (!n.ok()) return Log(ToErrno(n.status()), "read", *node, n.status());
+  out->resize(*n);
+  return 0;
+}
+
+int FileSystem::DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset) {
+  auto node = NodeOf(ino);
+  if (!node) return ENOENT;
+  if (!IsSqliteFile(node->kind)) return EACCES;
+  store::Db* db = DbOf(*node);
+  if (!db) return ENOENT;
+  Status st = db->Write(FileKindOf(node->kind), uint64_t(offset),
+                        {reinterpret_cast<const uint8_t*>(buf), size});
+  return Log(ToErrno(st), "write", *node, st);
+}
+
+int FileSystem::DoFsync(fuse_ino_t ino) {
+  auto node = NodeOf(ino);
+  if (!node) return ENOENT;
+  if (!IsSqliteFile(node->kind)) return 0;
+  store::Db* db = DbOf(*node);
+  if (!db) return ENOENT;
+  Status st = db->Sync(FileKindOf(node->kind));
+  return Log(ToErrno(st), "fsync", *node, st);
+}
+
+int FileSystem::DoFlush(fuse_ino_t ino, uint64_t lock_owner) {
+  // close(2) drops every POSIX lock the process holds on the file.
+  auto node = NodeOf(ino);
+  if (!node || !IsSqliteFile(node->kind)) return 0;
+  store::Db* db = DbOf(*node);
+  if (!db) return 0;
+  Status st = db->ReleaseLocks(FileKindOf(node->kind), lock_owner);
+  return Log(ToErrno(st), "close", *node, st);
+}
+
+}  // namespace walship::fuse

@@ -1,0 +1,85 @@
+// FileSystem: the walship mount — a flat FUSE directory (libfuse3 low-level
+// API, multi-threaded loop) in front of the Store (DESIGN.md §1.4, §2).
+//
+// Each FUSE operation resolves its Node and calls a Do* helper that returns an
+// errno; the op then sends exactly one reply (the libfuse passthrough_ll
+// pattern). The helpers live in dir_ops.cc (names and attributes), file_ops.cc
+// (SQLite file I/O), lock_ops.cc (POSIX locks) and info_files.cc (-pos, .lag,
+// .primary); session.cc mounts, runs the loop and unmounts.
+//
+// Thread-safety: Mount/Unmount from one controlling thread; the FUSE loop's
+// threads call the Do* helpers concurrently, which only touch the Store
+// (thread-safe). The Store must outlive the FileSystem.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/status.h"
+#include "fuse/node.h"
+#include "store/store.h"
+
+namespace walship::fuse {
+
+struct FileSystemOptions {
+  std::string mount_dir;
+  bool allow_other = false;
+  bool debug = false;
+};
+
+class FileSystem {
+ public:
+  FileSystem(store::Store* store, FileSystemOptions options);
+  ~FileSystem();
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+
+  // Cleans a stale mount left by a crashed run, mounts, starts the loop.
+  Status Mount();
+  // Unmounts and joins the loop threads. Idempotent.
+  void Unmount();
+  const std::string& mount_dir() const { return options_.mount_dir; }
+
+  // --- Do* helpers: return 0 or an errno. Used by the op table. ----------
+  int DoLookup(fuse_ino_t parent, const std::string& name, fuse_entry_param* entry);
+  int DoGetattr(fuse_ino_t ino, struct stat* st, double* timeout);
+  int DoSetattr(fuse_ino_t ino, const struct stat* attr, int to_set, struct stat* out,
+                double* timeout);
+  int DoReaddir(fuse_ino_t ino, size_t size, off_t offset, fuse_req_t req, std::string* out);
+  int DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
+               fuse_entry_param* entry);
+  int DoUnlink(fuse_ino_t parent, const std::string& name);
+  int DoOpen(fuse_ino_t ino, fuse_file_info* fi);
+  int DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out);
+  int DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset);
+  int DoFsync(fuse_ino_t ino);
+  int DoFlush(fuse_ino_t ino, uint64_t lock_owner);
+  int DoGetlk(fuse_ino_t ino, uint64_t owner, struct flock* lock);
+  int DoSetlk(fuse_ino_t ino, uint64_t owner, const struct flock* lock, bool sleep,
+              fuse_req_t req);
+  int DoStatfs(struct statvfs* st);
+
+ private:
+  // The database and file kind a node refers to; nullptr if the database is unknown.
+  store::Db* DbOf(const Node& node) const;
+  int Stat(const Node& node, struct stat* st, double* timeout);
+  int StatSqliteFile(const Node& node, struct stat* st);
+  // Contents of an info file (-pos, .lag, .primary); ENOENT when absent.
+  int InfoFileText(const Node& node, std::string* text);
+  int Entry(const Node& node, fuse_entry_param* entry);
+  int Log(int err, const char* op, const Node& node, const Status& status);
+  Status CleanStaleMount();
+
+  store::Store* store_;
+  FileSystemOptions options_;
+  struct fuse_session* session_ = nullptr;
+  std::jthread loop_;
+};
+
+// The op table for fuse_session_new; the userdata is the FileSystem.
+const fuse_lowlevel_ops& Operations();
+
+}  // namespace walship::fuse

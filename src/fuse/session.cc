@@ -1,0 +1,211 @@
+// Mounting, the libfuse op table, and unmounting.
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "fuse/file_system.h"
+
+namespace walship::fuse {
+namespace {
+
+FileSystem* Fs(fuse_req_t req) { return static_cast<FileSystem*>(fuse_req_userdata(req)); }
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  // Cached pages are invalidated explicitly (replica apply), never because an
+  // mtime moved; writes must reach walship synchronously (no writeback cache).
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  conn->want |= conn->capable & FUSE_CAP_POSIX_LOCKS;
+}
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  fuse_entry_param e;
+  int err = Fs(req)->DoLookup(parent, name, &e);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_entry(req, &e);
+}
+
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  struct stat st;
+  double timeout = 0;
+  int err = Fs(req)->DoGetattr(ino, &st, &timeout);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_attr(req, &st, timeout);
+}
+
+void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  struct stat st;
+  double timeout = 0;
+  int err = Fs(req)->DoSetattr(ino, attr, to_set, &st, &timeout);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_attr(req, &st, timeout);
+}
+
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  std::string buf;
+  int err = Fs(req)->DoReaddir(ino, size, off, req, &buf);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_buf(req, buf.data(), buf.size());
+}
+
+void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  fuse_entry_param e;
+  int err = Fs(req)->DoCreate(parent, name, fi, &e);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_create(req, &e, fi);
+}
+
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  fuse_reply_err(req, Fs(req)->DoUnlink(parent, name));
+}
+
+void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  int err = Fs(req)->DoOpen(ino, fi);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_open(req, fi);
+}
+
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  std::string buf;
+  int err = Fs(req)->DoRead(ino, size, off, &buf);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_buf(req, buf.data(), buf.size());
+}
+
+void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+           fuse_file_info*) {
+  int err = Fs(req)->DoWrite(ino, buf, size, off);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_write(req, size);
+}
+
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  fuse_reply_err(req, Fs(req)->DoFlush(ino, fi->lock_owner));
+}
+
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  fuse_reply_err(req, Fs(req)->DoFsync(ino));
+}
+
+void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (ino != kRootIno) fuse_reply_err(req, ENOTDIR);
+  else fuse_reply_open(req, fi);
+}
+
+void Statfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st;
+  int err = Fs(req)->DoStatfs(&st);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_statfs(req, &st);
+}
+
+void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock) {
+  int err = Fs(req)->DoGetlk(ino, fi->lock_owner, lock);
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_lock(req, lock);
+}
+
+void Setlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
+  fuse_reply_err(req, Fs(req)->DoSetlk(ino, fi->lock_owner, lock, sleep != 0, req));
+}
+
+fuse_lowlevel_ops MakeOperations() {
+  fuse_lowlevel_ops ops{};
+  ops.init = Init;
+  ops.lookup = Lookup;
+  ops.getattr = Getattr;
+  ops.setattr = Setattr;
+  ops.readdir = Readdir;
+  ops.opendir = Opendir;
+  ops.create = Create;
+  ops.unlink = Unlink;
+  ops.open = Open;
+  ops.read = Read;
+  ops.write = Write;
+  ops.flush = Flush;
+  ops.release = Release;
+  ops.fsync = Fsync;
+  ops.statfs = Statfs;
+  ops.getlk = Getlk;
+  ops.setlk = Setlk;
+  return ops;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& Operations() {
+  static const fuse_lowlevel_ops ops = MakeOperations();
+  return ops;
+}
+
+FileSystem::FileSystem(store::Store* store, FileSystemOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+FileSystem::~FileSystem() { Unmount(); }
+
+Status FileSystem::CleanStaleMount() {
+  const std::string& dir = options_.mount_dir;
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) return Status::OK();
+  if (errno == ENOTCONN) {
+    // A walship (or other FUSE daemon) died with this directory mounted.
+    spdlog::warn("fuse: {} is a stale mount of a crashed process; unmounting it", dir);
+    if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
+      return Status::FromErrno("unmount stale mount " + dir, errno);
+    }
+    return Status::OK();
+  }
+  if (errno == ENOENT) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::FromErrno("create mount directory " + dir, errno);
+    }
+    return Status::OK();
+  }
+  return Status::FromErrno("stat mount directory " + dir, errno);
+}
+
+Status FileSystem::Mount() {
+  WALSHIP_RETURN_IF_ERROR(CleanStaleMount());
+  std::vector<std::string> argv = {"walship", "-o", "fsname=walship,subtype=walship"};
+  if (options_.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
+  if (options_.debug) argv.push_back("-d");
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(int(cargs.size()), cargs.data());
+  session_ = fuse_session_new(&args, &Operations(), sizeof(fuse_lowlevel_ops), this);
+  if (!session_) return Status::IOError("fuse: cannot create session (bad options?)");
+  if (fuse_session_mount(session_, options_.mount_dir.c_str()) != 0) {
+    fuse_session_destroy(session_);
+    session_ = nullptr;
+    return Status::IOError("fuse: cannot mount " + options_.mount_dir +
+                           " (is /dev/fuse available, and are you root or in group fuse?)");
+  }
+  loop_ = std::jthread([this] {
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(config, 16);
+    int rc = fuse_session_loop_mt(session_, config);
+    fuse_loop_cfg_destroy(config);
+    if (rc != 0) spdlog::debug("fuse: loop ended with {}", rc);
+  });
+  spdlog::info("fuse: mounted {}", options_.mount_dir);
+  return Status::OK();
+}
+
+void FileSystem::Unmount() {
+  if (!session_) return;
+  fuse_session_exit(session_);
+  fuse_session_unmount(session_);
+  if (loop_.joinable()) loop_.join();
+  fuse_session_destroy(session_);
+  session_ = nullptr;
+  spdlog::info("fuse: unmounted {}", options_.mount_dir);
+}
+
+}  // namespace walship::fuse

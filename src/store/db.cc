@@ -1,0 +1,273 @@
+#include "store/db.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sqlite/db_header.h"
+#include "sqlite/journal.h"
+#include "sqlite/locks.h"
+
+namespace walship::store {
+
+const char* DataFileName(FileKind kind) {
+  switch (kind) {
+    case FileKind::kDatabase: return "database";
+    case FileKind::kJournal: return "journal";
+    case FileKind::kWal: return "wal";
+    case FileKind::kShm: return "shm";
+  }
+  return "?";
+}
+
+Db::Db(DbOptions options) : options_(std::move(options)) {}
+Db::~Db() = default;
+
+std::string Db::LtxDir() const { return env::JoinPath(options_.dir, "ltx"); }
+std::string Db::PathFor(FileKind kind) const {
+  return env::JoinPath(options_.dir, DataFileName(kind));
+}
+
+Position Db::pos() const {
+  std::lock_guard lock(mu_);
+  return pos_;
+}
+uint32_t Db::page_size() const {
+  std::lock_guard lock(mu_);
+  return checksums_.page_size();
+}
+uint32_t Db::page_count() const {
+  std::lock_guard lock(mu_);
+  return checksums_.page_count();
+}
+DbStats Db::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+void Db::SetCommitListener(CommitListener listener) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(listener);
+}
+
+env::File* Db::FileFor(FileKind kind) const {
+  switch (kind) {
+    case FileKind::kDatabase: return database_.get();
+    case FileKind::kJournal: return journal_.get();
+    case FileKind::kWal: return wal_.get();
+    case FileKind::kShm: return shm_.get();
+  }
+  return nullptr;
+}
+
+std::unique_ptr<env::File>& Db::SlotFor(FileKind kind) {
+  switch (kind) {
+    case FileKind::kDatabase: return database_;
+    case FileKind::kJournal: return journal_;
+    case FileKind::kWal: return wal_;
+    case FileKind::kShm: break;
+  }
+  return shm_;
+}
+
+Status Db::CheckWritable() const {
+  if (!failed_.ok()) {
+    return Status::IOError("database " + name() +
+                           " stopped accepting writes after a failed commit (restart walship "
+                           "to recover): " + failed_.message());
+  }
+  return Status::OK();
+}
+
+bool Db::Exists(FileKind kind) const {
+  std::lock_guard lock(mu_);
+  return FileFor(kind) != nullptr;
+}
+
+Result<struct stat> Db::Stat(FileKind kind) const {
+  std::lock_guard lock(mu_);
+  env::File* file = FileFor(kind);
+  if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  struct stat st;
+  if (::fstat(file->fd(), &st) != 0) return Status::FromErrno("stat " + file->path(), errno);
+  return st;
+}
+
+Status Db::Create(FileKind kind) {
+  std::lock_guard lock(mu_);
+  auto& slot = SlotFor(kind);
+  if (slot) return Status::OK();
+  if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(CheckWritable());
+  WALSHIP_ASSIGN_OR_RETURN(slot, options_.env->Open(PathFor(kind), env::OpenMode::kCreate));
+  return Status::OK();
+}
+
+Status Db::Remove(FileKind kind) {
+  std::lock_guard lock(mu_);
+  if (kind == FileKind::kDatabase) {
+    return Status::InvalidArgument("deleting database " + name() + " is not supported");
+  }
+  auto& slot = SlotFor(kind);
+  if (!slot) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  // Deleting the journal is the commit point of DELETE mode: record the
+  // transaction before SQLite can consider it done.
+  if (kind == FileKind::kJournal && rollback_capture_.dirty()) {
+    WALSHIP_RETURN_IF_ERROR(CommitRollback());
+  }
+  WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(kind)));
+  slot.reset();
+  if (kind == FileKind::kWal) wal_capture_.OnTruncate(0);
+  return Status::OK();
+}
+
+Result<size_t> Db::Read(FileKind kind, uint64_t offset, std::span<uint8_t> out) const {
+  std::lock_guard lock(mu_);
+  env::File* file = FileFor(kind);
+  if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  return file->ReadAt(offset, out);
+}
+
+Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) {
+  std::lock_guard lock(mu_);
+  env::File* file = FileFor(kind);
+  if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  if (kind == FileKind::kShm) return file->WriteAt(offset, data);
+  WALSHIP_RETURN_IF_ERROR(CheckWritable());
+  switch (kind) {
+    case FileKind::kDatabase:
+      WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+      // With a WAL and no journal this is a checkpoint: the logical database
+      // does not change. Otherwise it is a transaction's page.
+      if (journal_ || !wal_) rollback_capture_.OnWrite(offset, data.size());
+      return Status::OK();
+    case FileKind::kJournal:
+      // PERSIST mode commits by zeroing the journal header.
+      if (offset == 0 && rollback_capture_.dirty() && sqlite::IsZeroedHeader(data)) {
+        WALSHIP_RETURN_IF_ERROR(CommitRollback());
+      }
+      return file->WriteAt(offset, data);
+    case FileKind::kWal:
+      WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+      wal_capture_.OnWrite(offset, data);
+      return Status::OK();
+    case FileKind::kShm: break;
+  }
+  return Status::OK();
+}
+
+Status Db::Truncate(FileKind kind, uint64_t size) {
+  std::lock_guard lock(mu_);
+  env::File* file = FileFor(kind);
+  if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  if (kind == FileKind::kShm) return file->Truncate(size);
+  WALSHIP_RETURN_IF_ERROR(CheckWritable());
+  // TRUNCATE mode commits by truncating the journal to zero bytes.
+  if (kind == FileKind::kJournal && size == 0 && rollback_capture_.dirty()) {
+    WALSHIP_RETURN_IF_ERROR(CommitRollback());
+  }
+  WALSHIP_RETURN_IF_ERROR(file->Truncate(size));
+  if (kind == FileKind::kDatabase && (journal_ || !wal_)) rollback_capture_.OnTruncate();
+  if (kind == FileKind::kWal) wal_capture_.OnTruncate(size);
+  return Status::OK();
+}
+
+Status Db::Sync(FileKind kind) {
+  std::lock_guard lock(mu_);
+  env::File* file = FileFor(kind);
+  if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
+  if (kind == FileKind::kWal) {
+    // SQLite syncs the WAL after a commit (synchronous=FULL) and before a
+    // checkpoint: the LTX files must be durable no later than that.
+    WALSHIP_RETURN_IF_ERROR(CommitWal(/*end_of_write=*/false, /*durable=*/true));
+  }
+  if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(SyncPendingLtx());
+  return file->Sync();
+}
+
+Result<bool> Db::SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
+                         uint64_t start, uint64_t end) {
+  std::lock_guard lock(mu_);
+  LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
+  bool held_wal_write = kind == FileKind::kShm &&
+                        table.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock);
+  bool held_db_write = kind == FileKind::kDatabase &&
+                       table.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX);
+  if (!table.Set(owner, pid, type, start, end)) return false;
+  WALSHIP_RETURN_IF_ERROR(AfterLockChange(kind, owner, held_wal_write, held_db_write));
+  return true;
+}
+
+std::optional<LockRange> Db::GetLock(FileKind kind, uint64_t owner, LockType type,
+                                     uint64_t start, uint64_t end) const {
+  std::lock_guard lock(mu_);
+  const LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
+  return table.FindConflict(owner, type, start, end);
+}
+
+Status Db::ReleaseLocks(FileKind kind, uint64_t owner) {
+  std::lock_guard lock(mu_);
+  if (kind != FileKind::kShm && kind != FileKind::kDatabase) return Status::OK();
+  LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
+  bool held_wal_write = kind == FileKind::kShm &&
+                        table.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock);
+  bool held_db_write = kind == FileKind::kDatabase &&
+                       table.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX);
+  table.ReleaseOwner(owner);
+  return AfterLockChange(kind, owner, held_wal_write, held_db_write);
+}
+
+Status Db::AfterLockChange(FileKind kind, uint64_t owner, bool held_wal_write,
+                           bool held_db_write) {
+  if (held_wal_write &&
+      !shm_locks_.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock)) {
+    // The writer ended its transaction: what it committed becomes an LTX; the
+    // uncommitted frames it leaves were rolled back.
+    return CommitWal(/*end_of_write=*/true, /*durable=*/false);
+  }
+  if (held_db_write && !db_locks_.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX) &&
+      !journal_ && !wal_ && rollback_capture_.dirty()) {
+    // journal_mode=OFF or MEMORY: no journal file marks the commit, the writer
+    // dropping its lock does.
+    return CommitRollback();
+  }
+  return Status::OK();
+}
+
+Status Db::CommitWal(bool end_of_write, bool durable) {
+  WALSHIP_RETURN_IF_ERROR(CheckWritable());
+  auto spec = wal_capture_.TakeCommitted(wal_.get(), end_of_write);
+  if (!spec.ok()) return spec.status();
+  if (!spec->has_value()) return Status::OK();
+  return CommitTransaction(**spec, durable);
+}
+
+Status Db::CommitRollback() {
+  WALSHIP_ASSIGN_OR_RETURN(uint32_t page_size, DatabasePageSize());
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
+  TxSpec spec = rollback_capture_.Take(page_size, uint32_t(size / page_size));
+  return CommitTransaction(spec, /*durable=*/true);
+}
+
+Result<uint32_t> Db::DatabasePageSize() const {
+  uint8_t header[100];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, database_->ReadAt(0, header));
+  if (n < sizeof header) {
+    return Status::Corruption("database " + name() + ": file too short for a SQLite header (" +
+                              std::to_string(n) + " bytes)");
+  }
+  WALSHIP_ASSIGN_OR_RETURN(sqlite::DbHeader h, sqlite::ParseDbHeader(header));
+  return h.page_size;
+}
+
+Status Db::SyncPendingLtx() {
+  if (unsynced_ltx_.empty()) return Status::OK();
+  for (const std::string& path : unsynced_ltx_) {
+    auto file = options_.env->Open(path, env::OpenMode::kRead);
+    if (!file.ok()) {
+      if (file.status().IsNotFound()) continue;  // removed by retention meanwhile
+      return file.status();
+    }
+    WALSHIP_RETURN_IF_ERROR((*file)->Sync());
+  }
+  unsynced_ltx_.clear();
+  return options_.env->SyncDir(LtxDir());
+}
+
+}  // namespace walship::store

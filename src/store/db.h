@@ -1,0 +1,147 @@
+// Db: one SQLite database under walship's control — its files in
+// DATA/dbs/NAME/{database,journal,wal,shm}, its LTX files in DATA/dbs/NAME/ltx/,
+// its position (TXID + rolling checksum), and the lock tables SQLite uses.
+//
+// On the primary every file operation the FUSE layer forwards passes through
+// here; the capture state machines (WalCapture, RollbackCapture) watch them and,
+// at each commit point, the transaction's pages become the next LTX file
+// (CommitTransaction, db_commit.cc). Open() first reconciles the files after a
+// crash (db_recovery.cc).
+//
+// Thread-safety: all public methods are thread-safe; one mutex guards the state
+// and is never held across network I/O. Commit listeners run with it held and
+// must only hand work off (notify, enqueue).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "env/env.h"
+#include "ltx/checksum.h"
+#include "ltx/format.h"
+#include "store/lock_table.h"
+#include "store/page_checksums.h"
+#include "store/position.h"
+#include "store/rollback_capture.h"
+#include "store/tx_spec.h"
+#include "store/wal_capture.h"
+
+namespace walship::store {
+
+// "database", "journal", "wal", "shm": the file names in DATA/dbs/NAME/.
+const char* DataFileName(FileKind kind);
+
+struct DbOptions {
+  std::string name;
+  std::string dir;  // DATA/dbs/NAME
+  env::Env* env = env::Env::Posix();
+  Clock* clock = Clock::Real();
+  bool compress = true;
+  uint64_t node_id = 0;
+};
+
+// Called after each commit with the new LTX's header and file path.
+using CommitListener = std::function<void(const std::string& db, const ltx::Header& header,
+                                          const std::string& ltx_path)>;
+
+struct DbStats {
+  uint64_t commits = 0;
+  uint64_t ltx_bytes = 0;
+};
+
+class Db {
+ public:
+  explicit Db(DbOptions options);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Opens or creates the files and recovers from any crash (db_recovery.cc).
+  Status Open();
+
+  const std::string& name() const { return options_.name; }
+  const std::string& dir() const { return options_.dir; }
+  std::string LtxDir() const;
+  Position pos() const;
+  uint32_t page_size() const;
+  uint32_t page_count() const;
+  DbStats stats() const;
+  void SetCommitListener(CommitListener listener);
+
+  // --- File operations, as the FUSE layer forwards them. -----------------
+  bool Exists(FileKind kind) const;
+  Result<struct stat> Stat(FileKind kind) const;
+  Status Create(FileKind kind);  // journal, wal, shm; no-op when present
+  Status Remove(FileKind kind);  // journal, wal, shm
+  Result<size_t> Read(FileKind kind, uint64_t offset, std::span<uint8_t> out) const;
+  Status Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data);
+  Status Truncate(FileKind kind, uint64_t size);
+  Status Sync(FileKind kind);
+
+  // --- POSIX locks on the database and -shm files. ------------------------
+  // Returns false when another owner holds a conflicting lock.
+  Result<bool> SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
+                       uint64_t start, uint64_t end);
+  std::optional<LockRange> GetLock(FileKind kind, uint64_t owner, LockType type, uint64_t start,
+                                   uint64_t end) const;
+  // Releases every lock `owner` holds on the file (close, process exit).
+  Status ReleaseLocks(FileKind kind, uint64_t owner);
+
+  // Reads page `pgno` of the database as committed (WAL frames win over the
+  // database file). REQUIRES: mu_ held.
+  Status ReadLogicalPageLocked(uint32_t pgno, std::span<uint8_t> out) const;
+
+ private:
+  env::File* FileFor(FileKind kind) const;
+  std::unique_ptr<env::File>& SlotFor(FileKind kind);
+  std::string PathFor(FileKind kind) const;
+  Status CheckWritable() const;
+
+  // Commit points (REQUIRES: mu_ held).
+  Status CommitWal(bool end_of_write, bool durable);
+  Status CommitRollback();
+  Status AfterLockChange(FileKind kind, uint64_t owner, bool held_wal_write, bool held_db_write);
+  Status SyncPendingLtx();
+
+  // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
+  Status CommitTransaction(const TxSpec& tx, bool durable);
+  Status RecordTransaction(const TxSpec& tx, bool durable);
+  Status ReadPage(const PageSource& source, std::span<uint8_t> out) const;
+  Result<uint32_t> DatabasePageSize() const;
+
+  // db_recovery.cc
+  Status LoadLastLtx();
+  Status RecoverJournal();
+  Status RecoverWal();
+  Status RebuildChecksums(uint32_t page_size, uint32_t page_count);
+  Status RepairChecksumMismatch(uint64_t computed, const TxSpec& wal);
+
+  DbOptions options_;
+  mutable std::mutex mu_;
+  std::unique_ptr<env::File> database_;
+  std::unique_ptr<env::File> journal_;
+  std::unique_ptr<env::File> wal_;
+  std::unique_ptr<env::File> shm_;
+  LockTable db_locks_;
+  LockTable shm_locks_;
+  WalCapture wal_capture_;
+  RollbackCapture rollback_capture_;
+  PageChecksums checksums_;
+  Position pos_;
+  ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
+  std::vector<std::string> unsynced_ltx_;  // written, not yet fsynced
+  Status failed_;  // set when a commit could not be recorded; writes then fail
+  DbStats stats_;
+  CommitListener listener_;
+};
+
+}  // namespace walship::store

@@ -1,0 +1,127 @@
+// The commit pipeline: one captured transaction becomes the next LTX file.
+//
+//   CommitTransaction
+//     ExpandToAllPages   (first commit, or the page size changed)
+//     EncodeLtx          (read pages, checksum them, encode into ltx/*.tmp)
+//     skip if no page changed (a rolled-back or replayed transaction)
+//     apply checksums, Finish, rename into place, advance the position
+#include <spdlog/spdlog.h>
+
+#include "base/crash_point.h"
+#include "store/db.h"
+#include "store/ltx_file_writer.h"
+
+namespace walship::store {
+namespace {
+
+struct EncodedPage {
+  uint32_t pgno;
+  uint64_t checksum;
+};
+
+}  // namespace
+
+Status Db::ReadPage(const PageSource& source, std::span<uint8_t> out) const {
+  env::File* file = FileFor(source.file);
+  if (!file) {
+    return Status::IOError("database " + name() + ": page " + std::to_string(source.pgno) +
+                           " is in the " + DataFileName(source.file) + " file, which is gone");
+  }
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(source.offset, out));
+  // Past the end of the database file a page reads as zeros, as SQLite's own
+  // short-read handling does for a file with a hole.
+  std::fill(out.begin() + n, out.end(), 0);
+  return Status::OK();
+}
+
+Status Db::ReadLogicalPageLocked(uint32_t pgno, std::span<uint8_t> out) const {
+  if (auto frame = wal_capture_.FindPage(pgno); frame && wal_) {
+    return ReadPage({pgno, FileKind::kWal, *frame + 24}, out);
+  }
+  return ReadPage({pgno, FileKind::kDatabase, uint64_t(pgno - 1) * out.size()}, out);
+}
+
+Status Db::CommitTransaction(const TxSpec& tx, bool durable) {
+  Status st = RecordTransaction(tx, durable);
+  if (!st.ok() && failed_.ok()) {
+    failed_ = st;
+    spdlog::error("database {}: could not record transaction {}: {}; writes now fail until "
+                  "restart", name(), pos_.txid + 1, st.ToString());
+  }
+  return st;
+}
+
+Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
+  TxSpec tx = captured;
+  const bool full = checksums_.page_size() != tx.page_size;
+  if (full) {
+    // First transaction, or the page size changed (VACUUM): the LTX carries
+    // every page so a replica can rebuild the database from it alone.
+    tx.pages.clear();
+    for (uint32_t pgno = 1; pgno <= tx.commit; pgno++) {
+      auto frame = wal_capture_.FindPage(pgno);
+      if (frame && tx.wal_size) {
+        tx.pages.push_back({pgno, FileKind::kWal, *frame + 24});
+      } else {
+        tx.pages.push_back({pgno, FileKind::kDatabase, uint64_t(pgno - 1) * tx.page_size});
+      }
+    }
+  }
+
+  ltx::Header header{};
+  header.flags = 0;
+  header.page_size = tx.page_size;
+  header.commit = tx.commit;
+  header.min_txid = header.max_txid = pos_.txid + 1;
+  header.timestamp_ms = options_.clock->NowUnixMs();
+  header.pre_apply_checksum = pos_.checksum;
+  header.wal_offset = tx.wal_offset;
+  header.wal_size = tx.wal_size;
+  header.wal_salt1 = tx.wal_salt1;
+  header.wal_salt2 = tx.wal_salt2;
+  header.node_id = options_.node_id;
+
+  const std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
+  LtxFileWriter writer(options_.env, path);
+  WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
+
+  const uint32_t lock_pgno = ltx::LockPgno(tx.page_size);
+  std::vector<uint8_t> page(tx.page_size);
+  std::vector<EncodedPage> encoded;
+  encoded.reserve(tx.pages.size());
+  bool changed = full || tx.commit != checksums_.page_count();
+  for (const PageSource& source : tx.pages) {
+    if (source.pgno == lock_pgno || source.pgno > tx.commit) continue;
+    WALSHIP_RETURN_IF_ERROR(ReadPage(source, page));
+    uint64_t checksum = ltx::PageChecksum(source.pgno, page);
+    changed = changed || checksum != checksums_.Get(source.pgno);
+    encoded.push_back({source.pgno, checksum});
+    WALSHIP_RETURN_IF_ERROR(writer.AddPage(source.pgno, page));
+  }
+  if (!changed) {
+    // Nothing differs from the last LTX: SQLite rolled back a hot journal, or
+    // the frames were padding. No new TXID.
+    writer.Abandon();
+    return Status::OK();
+  }
+
+  if (full) checksums_.Reset(tx.page_size);
+  checksums_.Resize(tx.commit);
+  for (const EncodedPage& p : encoded) checksums_.Set(p.pgno, p.checksum);
+  const uint64_t post = checksums_.DatabaseChecksum();
+
+  CrashPoint("commit-before-ltx-finish");
+  WALSHIP_RETURN_IF_ERROR(writer.Finish(post, durable));
+  if (!durable) unsynced_ltx_.push_back(path);
+  pos_ = {header.max_txid, post};
+  last_ltx_ = header;
+  stats_.commits++;
+  stats_.ltx_bytes += writer.bytes_written();
+  CrashPoint("commit-after-ltx");
+  spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
+                encoded.size(), tx.commit);
+  if (listener_) listener_(name(), header, path);
+  return Status::OK();
+}
+
+}  // namespace walship::store

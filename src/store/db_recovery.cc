@@ -1,0 +1,236 @@
+// Start-up recovery: reconcile the SQLite files with the LTX files after a
+// crash, in both directions (DESIGN.md §2.1), and prove it with the checksum.
+//
+//   Open
+//     LoadLastLtx       newest LTX that verifies gives the position
+//     RecoverJournal    a hot journal whose transaction has no LTX is rolled back
+//     RecoverWal        committed WAL frames without an LTX become LTX files;
+//                       an uncommitted WAL tail is cut off
+//     RebuildChecksums  per-page checksums of the database as committed,
+//                       compared with the position (a mismatch is repaired by a
+//                       full-database LTX and logged)
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "base/coding.h"
+#include "sqlite/db_header.h"
+#include "sqlite/journal.h"
+#include "sqlite/wal.h"
+#include "store/db.h"
+#include "store/ltx_file_writer.h"
+
+namespace walship::store {
+
+Status Db::Open() {
+  std::lock_guard lock(mu_);
+  env::Env* env = options_.env;
+  WALSHIP_RETURN_IF_ERROR(env->MkdirAll(LtxDir()));
+  WALSHIP_ASSIGN_OR_RETURN(database_, env->Open(PathFor(FileKind::kDatabase),
+                                                env::OpenMode::kCreate));
+  for (FileKind kind : {FileKind::kJournal, FileKind::kWal, FileKind::kShm}) {
+    auto file = env->Open(PathFor(kind), env::OpenMode::kReadWrite);
+    if (file.ok()) SlotFor(kind) = std::move(*file);
+    else if (!file.status().IsNotFound()) return file.status();
+  }
+  // No client can have the -shm mapped yet; clearing it makes the first
+  // SQLite connection rebuild the wal-index from the (recovered) WAL.
+  if (shm_) WALSHIP_RETURN_IF_ERROR(shm_->Truncate(0));
+  WALSHIP_RETURN_IF_ERROR(LoadLastLtx());
+  WALSHIP_RETURN_IF_ERROR(RecoverJournal());
+  WALSHIP_RETURN_IF_ERROR(RecoverWal());
+  spdlog::info("database {}: opened at txid {} checksum {} ({} pages of {} bytes)", name(),
+               pos_.txid, Hex16(pos_.checksum), checksums_.page_count(),
+               checksums_.page_size());
+  return Status::OK();
+}
+
+Status Db::LoadLastLtx() {
+  env::Env* env = options_.env;
+  WALSHIP_ASSIGN_OR_RETURN(auto names, env->ListDir(LtxDir()));
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (const std::string& n : names) {
+    uint64_t min_txid = 0, max_txid = 0;
+    if (ltx::ParseFileName(n, &min_txid, &max_txid)) {
+      files.emplace_back(max_txid, n);
+    } else if (n.ends_with(".tmp")) {
+      (void)env->Remove(env::JoinPath(LtxDir(), n));  // an LTX never finished
+    }
+  }
+  std::sort(files.rbegin(), files.rend());
+  for (const auto& [max_txid, n] : files) {
+    std::string path = env::JoinPath(LtxDir(), n);
+    ltx::Header header{};
+    ltx::Trailer trailer{};
+    Status st = VerifyLtxFile(env, path, &header, &trailer);
+    if (st.ok()) {
+      pos_ = {header.max_txid, trailer.post_apply_checksum};
+      last_ltx_ = header;
+      return Status::OK();
+    }
+    // Only a file that was never made durable can be torn; its transaction is
+    // still in the WAL or the database file and is recovered from there.
+    spdlog::warn("database {}: removing unusable newest LTX file {}: {}", name(), path,
+                 st.ToString());
+    WALSHIP_RETURN_IF_ERROR(env->Remove(path));
+  }
+  return Status::OK();
+}
+
+Status Db::RecoverJournal() {
+  if (!journal_) return Status::OK();
+  uint8_t raw[sqlite::kJournalHeaderSize];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, journal_->ReadAt(0, raw));
+  if (n < sizeof raw) return Status::OK();
+  auto header = sqlite::ParseJournalHeader(raw);
+  if (!header.ok() || !header->valid_magic) return Status::OK();  // not hot
+
+  auto page_size = DatabasePageSize();
+  if (page_size.ok()) {
+    auto size = database_->Size();
+    if (!size.ok()) return size.status();
+    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(*page_size, uint32_t(*size / *page_size)));
+  }
+  if (page_size.ok() && checksums_.DatabaseChecksum() == pos_.checksum) {
+    // The LTX was written before the crash (or no page was touched): the
+    // transaction stands and the journal is only leftover.
+    spdlog::info("database {}: removing journal of a transaction already recorded as txid {}",
+                 name(), pos_.txid);
+  } else {
+    uint32_t initial_pages = 0;
+    WALSHIP_RETURN_IF_ERROR(sqlite::ReadJournal(
+        journal_.get(), page_size.ok() ? *page_size : header->page_size,
+        [&](uint32_t pgno, std::span<const uint8_t> page) {
+          return database_->WriteAt(uint64_t(pgno - 1) * page.size(), page);
+        },
+        &initial_pages));
+    uint32_t journal_page_size = header->page_size;
+    WALSHIP_RETURN_IF_ERROR(database_->Truncate(uint64_t(initial_pages) * journal_page_size));
+    WALSHIP_RETURN_IF_ERROR(database_->Sync());
+    spdlog::info("database {}: rolled back a hot journal to {} pages", name(), initial_pages);
+  }
+  journal_.reset();
+  WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(FileKind::kJournal)));
+  return options_.env->SyncDir(options_.dir);
+}
+
+Status Db::RecoverWal() {
+  std::optional<sqlite::WalScan> scan;
+  if (wal_) {
+    WALSHIP_ASSIGN_OR_RETURN(scan, sqlite::ScanWal(wal_.get()));
+    if (!scan->header_valid) scan.reset();
+  }
+  if (!scan) {
+    auto page_size = DatabasePageSize();
+    uint32_t ps = page_size.ok() ? *page_size : 0;
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
+    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(ps, ps ? uint32_t(size / ps) : 0));
+    if (checksums_.DatabaseChecksum() != pos_.checksum) {
+      return RepairChecksumMismatch(checksums_.DatabaseChecksum(), TxSpec{});
+    }
+    return Status::OK();
+  }
+
+  // Frames before `start` are in LTX files already; later ones are not.
+  uint64_t start = sqlite::kWalHeaderSize;
+  if (last_ltx_.wal_size && last_ltx_.wal_salt1 == scan->header.salt1 &&
+      last_ltx_.wal_salt2 == scan->header.salt2) {
+    start = last_ltx_.wal_offset + last_ltx_.wal_size;
+  }
+  if (scan->file_size > scan->committed_end) {
+    spdlog::info("database {}: cutting {} bytes of uncommitted WAL frames", name(),
+                 scan->file_size - scan->committed_end);
+    WALSHIP_RETURN_IF_ERROR(wal_->Truncate(scan->committed_end));
+  }
+  std::unordered_map<uint32_t, uint64_t> index;
+  std::optional<uint32_t> base_commit;
+  for (const sqlite::WalFrameRef& f : scan->frames) {
+    if (f.offset >= start) break;
+    index[f.pgno] = f.offset;
+    if (f.commit) base_commit = f.commit;
+  }
+  const uint32_t page_size = scan->header.page_size;
+  wal_capture_.Restore(page_size, scan->header.salt1, scan->header.salt2, start, index);
+  if (!base_commit) {
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
+    base_commit = uint32_t(size / page_size);
+  }
+  WALSHIP_RETURN_IF_ERROR(RebuildChecksums(page_size, *base_commit));
+  if (checksums_.DatabaseChecksum() != pos_.checksum) {
+    TxSpec covered;  // the repair LTX stands for the WAL frames before `start`
+    covered.wal_offset = sqlite::kWalHeaderSize;
+    covered.wal_size = start - sqlite::kWalHeaderSize;
+    covered.wal_salt1 = scan->header.salt1;
+    covered.wal_salt2 = scan->header.salt2;
+    WALSHIP_RETURN_IF_ERROR(RepairChecksumMismatch(checksums_.DatabaseChecksum(), covered));
+  }
+  for (const sqlite::WalFrameRef& f : scan->frames) {
+    if (f.offset >= start) wal_capture_.OnRecoveredFrame(f.offset, f.pgno, f.commit);
+  }
+  while (auto spec = wal_capture_.TakeFirstCommitted()) {
+    WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, /*durable=*/true));
+    spdlog::info("database {}: recorded txid {} from committed WAL frames", name(), pos_.txid);
+  }
+  return Status::OK();
+}
+
+Status Db::RebuildChecksums(uint32_t page_size, uint32_t page_count) {
+  checksums_.Reset(page_size);
+  if (page_size == 0) return Status::OK();
+  constexpr uint32_t kChunkPages = 256;
+  std::vector<uint8_t> chunk(size_t(kChunkPages) * page_size);
+  for (uint32_t first = 1; first <= page_count; first += kChunkPages) {
+    uint32_t n = std::min(kChunkPages, page_count - first + 1);
+    std::span<uint8_t> buf(chunk.data(), size_t(n) * page_size);
+    WALSHIP_ASSIGN_OR_RETURN(size_t got, database_->ReadAt(uint64_t(first - 1) * page_size, buf));
+    std::fill(buf.begin() + got, buf.end(), 0);
+    for (uint32_t i = 0; i < n; i++) {
+      std::span<uint8_t> page = buf.subspan(size_t(i) * page_size, page_size);
+      if (wal_capture_.FindPage(first + i)) {
+        WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(first + i, page));
+      }
+      checksums_.Set(first + i, ltx::PageChecksum(first + i, page));
+    }
+  }
+  checksums_.Resize(page_count);
+  return Status::OK();
+}
+
+Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
+  if (pos_.txid != 0) {
+    spdlog::error("database {}: checksum after recovery is {} but txid {} recorded {}; writing "
+                  "txid {} with every page so every copy converges on the file's contents",
+                  name(), Hex16(computed), pos_.txid, Hex16(pos_.checksum), pos_.txid + 1);
+  } else {
+    spdlog::info("database {}: adopting existing database file as txid 1", name());
+  }
+  ltx::Header header{};
+  header.flags = 0;
+  header.page_size = checksums_.page_size();
+  header.commit = checksums_.page_count();
+  header.min_txid = pos_.txid == 0 ? 1 : pos_.txid + 1;
+  header.max_txid = pos_.txid + 1;
+  header.timestamp_ms = options_.clock->NowUnixMs();
+  header.pre_apply_checksum = pos_.checksum;
+  header.node_id = options_.node_id;
+  header.wal_offset = wal.wal_offset;
+  header.wal_size = wal.wal_size;
+  header.wal_salt1 = wal.wal_salt1;
+  header.wal_salt2 = wal.wal_salt2;
+  std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
+  LtxFileWriter writer(options_.env, path);
+  WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
+  std::vector<uint8_t> page(header.page_size);
+  const uint32_t lock_pgno = ltx::LockPgno(header.page_size);
+  for (uint32_t pgno = 1; pgno <= header.commit; pgno++) {
+    if (pgno == lock_pgno) continue;
+    WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(pgno, page));
+    WALSHIP_RETURN_IF_ERROR(writer.AddPage(pgno, page));
+  }
+  WALSHIP_RETURN_IF_ERROR(writer.Finish(computed, /*durable=*/true));
+  pos_ = {header.max_txid, computed};
+  last_ltx_ = header;
+  return Status::OK();
+}
+
+}  // namespace walship::store

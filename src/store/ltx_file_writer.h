@@ -1,0 +1,52 @@
+// LtxFileWriter: writes one LTX file crash-safely — encoded into NAME.tmp
+// through a buffer, then (optionally fsynced) renamed to NAME — and
+// VerifyLtxFile, which checks a whole file on disk.
+//
+// Thread-safety: one writer is used by one thread; VerifyLtxFile is
+// thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "env/env.h"
+#include "ltx/encoder.h"
+#include "ltx/format.h"
+
+namespace walship::store {
+
+class LtxFileWriter {
+ public:
+  LtxFileWriter(env::Env* env, std::string path);
+  ~LtxFileWriter();  // abandons an unfinished file
+
+  Status Begin(const ltx::Header& header);
+  // REQUIRES: pages in ascending pgno order, each page_size bytes.
+  Status AddPage(uint32_t pgno, std::span<const uint8_t> page);
+  // Writes the trailer and renames the file into place; with `durable`, the
+  // file and its directory are fsynced first.
+  Status Finish(uint64_t post_apply_checksum, bool durable);
+  // Removes the temporary file; the LTX is not written.
+  void Abandon();
+  uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  class BufferedWriter;
+
+  env::Env* env_;
+  std::string path_;
+  std::string tmp_path_;
+  std::unique_ptr<env::File> file_;
+  std::unique_ptr<BufferedWriter> writer_;
+  std::unique_ptr<ltx::Encoder> encoder_;
+  uint64_t bytes_written_ = 0;
+  bool done_ = false;
+};
+
+// Reads and fully verifies the LTX file at `path` (see ltx::Verify).
+Status VerifyLtxFile(env::Env* env, const std::string& path, ltx::Header* header,
+                     ltx::Trailer* trailer);
+
+}  // namespace walship::store

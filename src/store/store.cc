@@ -1,0 +1,147 @@
+#include "store/store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "base/coding.h"
+
+namespace walship::store {
+
+Status ValidateDbName(const std::string& name) {
+  if (name.empty()) return Status::InvalidArgument("database name is empty");
+  if (name.size() > 255) return Status::InvalidArgument("database name longer than 255 bytes");
+  if (name.find('/') != std::string::npos || name[0] == '.') {
+    return Status::InvalidArgument("invalid database name \"" + name +
+                                   "\": no '/' and no leading '.'");
+  }
+  for (const char* suffix : {"-journal", "-wal", "-shm", "-pos"}) {
+    if (name.ends_with(suffix)) {
+      return Status::InvalidArgument("invalid database name \"" + name + "\": ends in " + suffix);
+    }
+  }
+  return Status::OK();
+}
+
+Store::Store(StoreOptions options) : options_(std::move(options)) {}
+Store::~Store() = default;
+
+Status Store::Open() {
+  env::Env* env = options_.env;
+  WALSHIP_RETURN_IF_ERROR(env->MkdirAll(env::JoinPath(options_.data_dir, "dbs")));
+  WALSHIP_RETURN_IF_ERROR(LoadNodeId());
+  WALSHIP_ASSIGN_OR_RETURN(auto names, env->ListDir(env::JoinPath(options_.data_dir, "dbs")));
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    if (!ValidateDbName(name).ok()) {
+      spdlog::warn("store: ignoring {} in {}/dbs: not a database name", name, options_.data_dir);
+      continue;
+    }
+    auto db = OpenDb(name);
+    if (!db.ok()) return db.status().WithContext("database " + name);
+  }
+  return Status::OK();
+}
+
+Status Store::LoadNodeId() {
+  env::Env* env = options_.env;
+  const std::string path = env::JoinPath(options_.data_dir, "node.id");
+  auto text = env->ReadFile(path);
+  if (text.ok()) {
+    std::string hex = text->substr(0, text->find('\n'));
+    char* end = nullptr;
+    node_id_ = std::strtoull(hex.c_str(), &end, 16);
+    if (hex.empty() || *end != '\0' || node_id_ == 0) {
+      return Status::Corruption(path + ": not a node id: \"" + hex + "\"");
+    }
+    return Status::OK();
+  }
+  if (!text.status().IsNotFound()) return text.status();
+  std::random_device rd;
+  while (node_id_ == 0) node_id_ = (uint64_t(rd()) << 32) | rd();
+  std::string hex = Hex16(node_id_) + "\n";
+  return env->WriteFileAtomic(path, {reinterpret_cast<const uint8_t*>(hex.data()), hex.size()},
+                              /*sync=*/true);
+}
+
+Result<Db*> Store::OpenDb(const std::string& name) {
+  DbOptions opts;
+  opts.name = name;
+  opts.dir = env::JoinPath(env::JoinPath(options_.data_dir, "dbs"), name);
+  opts.env = options_.env;
+  opts.clock = options_.clock;
+  opts.compress = options_.compress;
+  opts.node_id = node_id_;
+  auto db = std::make_unique<Db>(std::move(opts));
+  WALSHIP_RETURN_IF_ERROR(db->Open());
+  if (listener_) db->SetCommitListener(listener_);
+  std::lock_guard lock(mu_);
+  dbs_.push_back(std::move(db));
+  return dbs_.back().get();
+}
+
+Db* Store::Find(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  for (const auto& db : dbs_) {
+    if (db->name() == name) return db.get();
+  }
+  return nullptr;
+}
+
+Db* Store::ById(size_t id) const {
+  std::lock_guard lock(mu_);
+  return id < dbs_.size() ? dbs_[id].get() : nullptr;
+}
+
+size_t Store::IdOf(const Db* db) const {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    if (dbs_[i].get() == db) return i;
+  }
+  return SIZE_MAX;
+}
+
+Result<Db*> Store::Create(const std::string& name) {
+  WALSHIP_RETURN_IF_ERROR(ValidateDbName(name));
+  std::lock_guard create_lock(create_mu_);
+  if (Db* db = Find(name)) return db;
+  spdlog::info("store: creating database {}", name);
+  return OpenDb(name);
+}
+
+std::vector<Db*> Store::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<Db*> out;
+  for (const auto& db : dbs_) out.push_back(db.get());
+  return out;
+}
+
+void Store::SetCommitListener(CommitListener listener) {
+  std::lock_guard lock(mu_);
+  listener_ = listener;
+  for (const auto& db : dbs_) db->SetCommitListener(listener);
+}
+
+}  // namespace walship::store
+
+namespace walship::store {
+
+NodeRole Store::role() const {
+  std::lock_guard lock(mu_);
+  return role_;
+}
+
+void Store::SetRole(NodeRole role) {
+  std::lock_guard lock(mu_);
+  role_ = std::move(role);
+}
+
+int64_t Store::LagMs() const {
+  std::lock_guard lock(mu_);
+  if (role_.primary) return 0;
+  if (last_frame_ms_ < 0) return 2147483647;
+  return std::max<int64_t>(0, options_.clock->NowUnixMs() - last_frame_ms_);
+}
+
+}  // namespace walship::store

@@ -1,0 +1,86 @@
+// Store: every database of this node, kept under DATA/dbs/NAME/, plus the
+// node's identity (DATA/node.id). The FUSE layer and the node API look
+// databases up here; the store knows nothing of either (DESIGN.md §2).
+//
+// Databases are never removed while the process runs, so a Db* handed out
+// stays valid until the Store is destroyed, and each Db has a stable small id
+// (the FUSE layer derives inode numbers from it).
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "env/env.h"
+#include "store/db.h"
+
+namespace walship::store {
+
+// What this node is in the cluster, as the lease says.
+struct NodeRole {
+  bool primary = true;
+  std::string primary_hostname;  // empty while no primary is known (or on the primary)
+};
+
+struct StoreOptions {
+  std::string data_dir;
+  env::Env* env = env::Env::Posix();
+  Clock* clock = Clock::Real();
+  bool compress = true;
+};
+
+class Store {
+ public:
+  explicit Store(StoreOptions options);
+  ~Store();
+
+  // Loads the node id and opens (recovering) every database found on disk.
+  Status Open();
+
+  uint64_t node_id() const { return node_id_; }
+  const std::string& data_dir() const { return options_.data_dir; }
+
+  // nullptr when there is no such database.
+  Db* Find(const std::string& name) const;
+  // The database with this id (0-based, in creation order); nullptr if none.
+  Db* ById(size_t id) const;
+  size_t IdOf(const Db* db) const;
+  // Creates (or returns the existing) database NAME. InvalidArgument for a
+  // name that cannot be a database (see ValidateDbName).
+  Result<Db*> Create(const std::string& name);
+  std::vector<Db*> List() const;
+
+  NodeRole role() const;
+  void SetRole(NodeRole role);
+  // Milliseconds since the last frame from the primary: 0 on the primary,
+  // 2147483647 before a replica's first sync.
+  int64_t LagMs() const;
+
+  // Called after every commit of every database (see CommitListener).
+  void SetCommitListener(CommitListener listener);
+
+ private:
+  Status LoadNodeId();
+  Result<Db*> OpenDb(const std::string& name);
+
+  StoreOptions options_;
+  uint64_t node_id_ = 0;
+  std::mutex create_mu_;  // serializes Create
+  mutable std::mutex mu_;  // guards dbs_ and listener_
+  std::vector<std::unique_ptr<Db>> dbs_;  // index is the id
+  CommitListener listener_;
+  NodeRole role_;
+  int64_t last_frame_ms_ = -1;  // wall clock of the last frame from the primary
+};
+
+// OK when NAME can name a database: not empty, at most 255 bytes, no '/', not
+// starting with '.', and not ending in a suffix walship gives meaning to
+// (-journal, -wal, -shm, -pos).
+Status ValidateDbName(const std::string& name);
+
+}  // namespace walship::store

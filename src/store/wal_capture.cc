@@ -1,0 +1,148 @@
+#include "store/wal_capture.h"
+
+#include "base/coding.h"
+#include "sqlite/wal.h"
+
+namespace walship::store {
+
+void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data) {
+  if (offset == 0) {
+    OnHeaderWrite(data);
+    return;
+  }
+  if (page_size_ == 0 || offset < sqlite::kWalHeaderSize) return;
+  const uint64_t end = offset + data.size();
+  const uint64_t fsz = FrameSize();
+  // First frame boundary at or before `offset`.
+  uint64_t b = sqlite::kWalHeaderSize + (offset - sqlite::kWalHeaderSize) / fsz * fsz;
+  if (b < offset && offset < b + sqlite::kWalFrameHeaderSize) needs_reread_ = true;
+  if (b < offset) b += fsz;
+  for (; b < end; b += fsz) {
+    if (b + sqlite::kWalFrameHeaderSize > end) {
+      needs_reread_ = true;
+      break;
+    }
+    auto h = sqlite::ParseWalFrameHeader(data.subspan(b - offset, sqlite::kWalFrameHeaderSize));
+    if (h.salt1 != salt1_ || h.salt2 != salt2_) continue;  // not a frame of this WAL
+    if (b >= captured_end_) pending_[b] = Frame{h.pgno, h.commit};
+  }
+}
+
+void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
+  if (data.size() < sqlite::kWalHeaderSize) {
+    needs_reread_ = true;
+    return;
+  }
+  auto header = sqlite::ParseWalHeader(data.first(sqlite::kWalHeaderSize));
+  if (!header.ok()) return;
+  // A header write starts a new WAL generation (creation or restart after a
+  // complete checkpoint): every earlier frame is in the database file now.
+  page_size_ = header->page_size;
+  salt1_ = header->salt1;
+  salt2_ = header->salt2;
+  captured_end_ = sqlite::kWalHeaderSize;
+  pending_.clear();
+  index_.clear();
+  needs_reread_ = false;
+}
+
+void WalCapture::OnTruncate(uint64_t size) {
+  if (size >= captured_end_) {
+    pending_.erase(pending_.lower_bound(size), pending_.end());
+    return;
+  }
+  // Truncated below what was captured (checkpoint TRUNCATE, WAL deleted): a new
+  // header must come before any new frame.
+  page_size_ = 0;
+  captured_end_ = sqlite::kWalHeaderSize;
+  pending_.clear();
+  index_.clear();
+  needs_reread_ = false;
+}
+
+void WalCapture::Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2,
+                         uint64_t captured_end, std::unordered_map<uint32_t, uint64_t> index) {
+  page_size_ = page_size;
+  salt1_ = salt1;
+  salt2_ = salt2;
+  captured_end_ = captured_end;
+  pending_.clear();
+  index_ = std::move(index);
+  needs_reread_ = false;
+}
+
+Status WalCapture::RereadPending(env::File* wal) {
+  if (page_size_ == 0) {
+    // The header itself was split; read it back.
+    uint8_t hdr[sqlite::kWalHeaderSize];
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(0, hdr));
+    if (n == sizeof hdr) OnHeaderWrite(hdr);
+    if (page_size_ == 0) return Status::OK();
+  }
+  pending_.clear();
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, wal->Size());
+  uint8_t h[sqlite::kWalFrameHeaderSize];
+  for (uint64_t b = captured_end_; b + FrameSize() <= size; b += FrameSize()) {
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(b, h));
+    if (n != sizeof h) break;
+    auto fh = sqlite::ParseWalFrameHeader(h);
+    if (fh.salt1 != salt1_ || fh.salt2 != salt2_) break;
+    pending_[b] = Frame{fh.pgno, fh.commit};
+  }
+  needs_reread_ = false;
+  return Status::OK();
+}
+
+Result<std::optional<TxSpec>> WalCapture::TakeCommitted(env::File* wal, bool end_of_write) {
+  if (needs_reread_ && wal) WALSHIP_RETURN_IF_ERROR(RereadPending(wal));
+  std::optional<TxSpec> spec;
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    if (it->second.commit != 0) {
+      spec = BuildSpec(it->first, it->second.commit);
+      break;
+    }
+  }
+  if (end_of_write) pending_.clear();  // the rest was rolled back
+  return spec;
+}
+
+TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
+  std::map<uint32_t, uint64_t> latest;  // pgno -> frame offset, last write wins
+  auto last = pending_.upper_bound(commit_offset);
+  for (auto it = pending_.begin(); it != last; ++it) latest[it->second.pgno] = it->first;
+  TxSpec spec;
+  spec.page_size = page_size_;
+  spec.commit = commit;
+  spec.wal_offset = captured_end_;
+  spec.wal_size = commit_offset + FrameSize() - captured_end_;
+  spec.wal_salt1 = salt1_;
+  spec.wal_salt2 = salt2_;
+  for (auto [pgno, offset] : latest) {
+    index_[pgno] = offset;
+    if (pgno <= commit) {
+      spec.pages.push_back({pgno, FileKind::kWal, offset + sqlite::kWalFrameHeaderSize});
+    }
+  }
+  captured_end_ = commit_offset + FrameSize();
+  pending_.erase(pending_.begin(), last);
+  return spec;
+}
+
+void WalCapture::OnRecoveredFrame(uint64_t offset, uint32_t pgno, uint32_t commit) {
+  if (offset >= captured_end_) pending_[offset] = Frame{pgno, commit};
+}
+
+std::optional<TxSpec> WalCapture::TakeFirstCommitted() {
+  for (const auto& [offset, frame] : pending_) {
+    if (frame.commit != 0) return BuildSpec(offset, frame.commit);
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> WalCapture::FindPage(uint32_t pgno) const {
+  auto it = index_.find(pgno);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace walship::store
