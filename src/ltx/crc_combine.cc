@@ -1,0 +1,47 @@
+#include "ltx/crc_combine.h"
+
+namespace walship::ltx {
+namespace {
+
+// The bit-reflected ISO polynomial, as base/crc64.cc uses it.
+constexpr uint64_t kIsoReflected = 0xD800000000000000ULL;
+
+}  // namespace
+
+uint64_t CrcCombiner::Apply(const Matrix& m, uint64_t v) {
+  uint64_t out = 0;
+  for (int i = 0; v != 0; i++, v >>= 1) {
+    if (v & 1) out ^= m[i];
+  }
+  return out;
+}
+
+CrcCombiner::Matrix CrcCombiner::Compose(const Matrix& outer, const Matrix& inner) {
+  Matrix m;
+  for (int i = 0; i < 64; i++) m[i] = Apply(outer, inner[i]);
+  return m;
+}
+
+// With the register inverted before and after (as hash/crc64 does), the
+// inversions cancel between the two parts, so CRC(A || B) is CRC(A) run
+// through |B| zero bytes of the bare register, XOR CRC(B) (zlib's
+// crc32_combine argument, for 64 bits).
+CrcCombiner::CrcCombiner(size_t len) {
+  Matrix bit;  // one zero bit: shift right, fold the polynomial in on carry
+  bit[0] = kIsoReflected;
+  for (int i = 1; i < 64; i++) bit[i] = uint64_t(1) << (i - 1);
+  Matrix step = Compose(bit, bit);                            // 2 bits
+  step = Compose(step, step);                                 // 4 bits
+  step = Compose(step, step);                                 // 8 bits: one zero byte
+  for (int i = 0; i < 64; i++) shift_[i] = uint64_t(1) << i;  // identity
+  for (size_t n = len; n != 0; n >>= 1) {
+    if (n & 1) shift_ = Compose(step, shift_);
+    if (n > 1) step = Compose(step, step);
+  }
+}
+
+uint64_t CrcCombiner::Combine(uint64_t crc_a, uint64_t crc_b) const {
+  return Apply(shift_, crc_a) ^ crc_b;
+}
+
+}  // namespace walship::ltx

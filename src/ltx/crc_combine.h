@@ -1,0 +1,35 @@
+// CrcCombiner joins CRC-64 values (base/crc64.h) without rereading data: given
+// CRC(A) and CRC(B) for a B of a fixed length, it returns CRC(A || B). The
+// encoder and decoder use it so each page is hashed once and that one CRC
+// serves both the page checksum (CRC(pgno || page)) and the running file
+// checksum. Internal to walship_ltx.
+//
+// Immutable after construction: thread-safe.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace walship::ltx {
+
+class CrcCombiner {
+ public:
+  // For a second part of exactly `len` bytes. Cost: O(64 * 64 * log len).
+  explicit CrcCombiner(size_t len);
+
+  // CRC(A || B) from crc_a = CRC(A) and crc_b = CRC(B), |B| == len.
+  uint64_t Combine(uint64_t crc_a, uint64_t crc_b) const;
+
+ private:
+  // A linear map over GF(2)^64: column i is the image of bit i. This one
+  // advances a CRC register over `len` zero bytes.
+  using Matrix = std::array<uint64_t, 64>;
+
+  static uint64_t Apply(const Matrix& m, uint64_t v);
+  static Matrix Compose(const Matrix& outer, const Matrix& inner);
+
+  Matrix shift_;
+};
+
+}  // namespace walship::ltx
