@@ -98,16 +98,20 @@ Status Db::RecoverJournal() {
                  name(), pos_.txid);
   } else {
     uint32_t initial_pages = 0;
-    WALSHIP_RETURN_IF_ERROR(sqlite::ReadJournal(
-        journal_.get(), page_size.ok() ? *page_size : header->page_size,
+    Status st = sqlite::ReadJournal(
+        journal_.get(), 0,
         [&](uint32_t pgno, std::span<const uint8_t> page) {
           return database_->WriteAt(uint64_t(pgno - 1) * page.size(), page);
         },
-        &initial_pages));
-    uint32_t journal_page_size = header->page_size;
-    WALSHIP_RETURN_IF_ERROR(database_->Truncate(uint64_t(initial_pages) * journal_page_size));
-    WALSHIP_RETURN_IF_ERROR(database_->Sync());
-    spdlog::info("database {}: rolled back a hot journal to {} pages", name(), initial_pages);
+        &initial_pages);
+    if (st.ok()) {
+      WALSHIP_RETURN_IF_ERROR(
+          database_->Truncate(uint64_t(initial_pages) * header->page_size));
+      WALSHIP_RETURN_IF_ERROR(database_->Sync());
+      spdlog::info("database {}: rolled back a hot journal to {} pages", name(), initial_pages);
+    } else if (!st.IsNotFound()) {  // NotFound: SQLite would ignore this journal too
+      return st.WithContext("database " + name() + ": rolling back journal");
+    }
   }
   journal_.reset();
   WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(FileKind::kJournal)));

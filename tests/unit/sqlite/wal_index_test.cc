@@ -1,0 +1,151 @@
+// The wal-index (-shm) header codec against -shm files of live SQLite
+// connections.
+#include "sqlite/wal_index.h"
+
+#include <gtest/gtest.h>
+
+#include "sqlite/locks.h"
+#include "sqlite/wal.h"
+#include "wal_fixture.h"
+
+namespace walship::sqlite {
+namespace {
+
+using testing::Bytes;
+using testing::Conn;
+using testing::OpenFile;
+using testing::ReadBytes;
+using testing::TempDir;
+using testing::WalDb;
+using testing::WriteBytes;
+
+WalScan Scan(const std::string& wal_path) {
+  auto scan = ScanWal(OpenFile(wal_path).get());
+  EXPECT_TRUE(scan.ok()) << scan.status().ToString();
+  return scan.ok() ? std::move(scan).value() : WalScan{};
+}
+
+TEST(WalIndex, LayoutConstantsAgree) {
+  EXPECT_EQ(kWalIndexHdrCopy2Offset, kWalIndexHdrSize);
+  EXPECT_EQ(kWalCkptInfoOffset, 2 * kWalIndexHdrSize);
+  EXPECT_EQ(kWalCkptInfoOffset + kWalCkptInfoSize, kWalIndexHeaderSize);
+  EXPECT_EQ(kWalIndexLockOffset, kShmLockBase);
+  EXPECT_EQ(kCkptReadMarkOffset + 4 * kWalReadMarks, kWalIndexLockOffset);
+  EXPECT_EQ(kWalIndexLockOffset + kShmNLock, kCkptBackfillAttemptedOffset);
+}
+
+TEST(WalIndex, SqliteHeaderDescribesTheWal) {
+  TempDir dir;
+  WalDb w(dir, 65536);
+  w.InsertAndUpdate(30, 2000);
+  w.InsertAndUpdate(5, 100);
+  Bytes shm = ReadBytes(w.shm_path);
+  ASSERT_GE(shm.size(), kWalIndexHeaderSize);
+  WalScan scan = Scan(w.wal_path);
+
+  auto h1 = ParseWalIndexHeader(std::span<const uint8_t>(shm).subspan(kWalIndexHdrCopy1Offset));
+  auto h2 = ParseWalIndexHeader(std::span<const uint8_t>(shm).subspan(kWalIndexHdrCopy2Offset));
+  ASSERT_TRUE(h1.ok()) << h1.status().ToString();
+  ASSERT_TRUE(h2.ok()) << h2.status().ToString();
+  EXPECT_TRUE(std::equal(shm.begin(), shm.begin() + 48, shm.begin() + 48));
+  EXPECT_EQ(h1->version, kWalIndexVersion);
+  EXPECT_EQ(h1->is_init, 1);
+  EXPECT_EQ(h1->big_endian_checksum, scan.header.big_endian_checksum() ? 1 : 0);
+  EXPECT_EQ(h1->page_size, 65536u);
+  EXPECT_EQ(h1->max_frame, scan.frames.size());
+  EXPECT_EQ(h1->db_pages, scan.db_pages);
+  EXPECT_EQ(h1->frame_checksum, scan.checksum);
+  EXPECT_EQ(h1->salt1, scan.header.salt1);
+  EXPECT_EQ(h1->salt2, scan.header.salt2);
+}
+
+TEST(WalIndex, EncodeReproducesSqliteBytes) {
+  TempDir dir;
+  WalDb w(dir, 4096);
+  w.InsertAndUpdate(20, 700);
+  Bytes shm = ReadBytes(w.shm_path);
+  auto h = ParseWalIndexHeader(shm);
+  ASSERT_TRUE(h.ok());
+  uint8_t again[kWalIndexHdrSize];
+  EncodeWalIndexHeader(*h, again);
+  EXPECT_TRUE(std::equal(again, again + kWalIndexHdrSize, shm.begin()));
+}
+
+TEST(WalIndex, CheckpointInfoAfterCheckpoint) {
+  TempDir dir;
+  WalDb w(dir, 4096);
+  w.InsertAndUpdate(20, 700);
+  EXPECT_EQ(w.conn.QueryInt("PRAGMA wal_checkpoint(PASSIVE)"), 0);
+  Bytes shm = ReadBytes(w.shm_path);
+  auto h = ParseWalIndexHeader(shm);
+  ASSERT_TRUE(h.ok());
+  WalCkptInfo info = ParseWalCkptInfo(shm);
+  EXPECT_EQ(info.backfill, h->max_frame);
+  EXPECT_EQ(info.backfill_attempted, h->max_frame);
+  EXPECT_EQ(info.read_marks[0], 0u);
+
+  Bytes again = shm;
+  std::fill(again.begin() + kWalCkptInfoOffset, again.begin() + kWalIndexLockOffset, 0xAA);
+  EncodeWalCkptInfo(info, again);
+  EXPECT_TRUE(std::equal(again.begin(), again.begin() + kWalIndexHeaderSize - 4, shm.begin()));
+}
+
+TEST(WalIndex, RejectsBadChecksumAndUninitialized) {
+  TempDir dir;
+  WalDb w(dir, 4096);
+  w.InsertAndUpdate(3, 100);
+  Bytes shm = ReadBytes(w.shm_path);
+  Bytes bad = shm;
+  bad[kWihMaxFrameOffset] ^= 1;
+  auto h = ParseWalIndexHeader(bad);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("checksum"), std::string::npos);
+  bad = shm;
+  bad[kWihIsInitOffset] = 0;
+  h = ParseWalIndexHeader(bad);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("initialized"), std::string::npos);
+  EXPECT_FALSE(ParseWalIndexHeader(std::span<const uint8_t>(shm).first(47)).ok());
+}
+
+// What a replica does: rewrite the -shm header under live connections. A new
+// connection must trust our header (valid checksum) and read the snapshot it
+// names: here an older commit, so the row count proves which header it used
+// (with a bad checksum SQLite would rebuild the header from the WAL and see
+// every row).
+TEST(WalIndex, SqliteReadersTrustEncodedHeader) {
+  TempDir dir;
+  WalDb w(dir, 4096);
+  w.InsertAndUpdate(10, 300);  // commit 1 (after CREATE TABLE at 0)
+  w.InsertAndUpdate(10, 300);  // commit 2
+  WalScan scan = Scan(w.wal_path);
+  Bytes shm = ReadBytes(w.shm_path);
+  auto h = ParseWalIndexHeader(shm);
+  ASSERT_TRUE(h.ok());
+
+  // Find the commit frame of the first insert.
+  const int target = w.commits[1];
+  const WalFrameRef& commit = scan.frames[size_t(target - 1)];
+  ASSERT_NE(commit.commit, 0u);
+  Bytes wal = ReadBytes(w.wal_path);
+  WalFrameHeader fh = ParseWalFrameHeader(std::span<const uint8_t>(&wal[commit.offset], 24));
+
+  WalIndexHeader older = *h;
+  older.change += 1;
+  older.max_frame = uint32_t(target);
+  older.db_pages = commit.commit;
+  older.frame_checksum = {fh.checksum1, fh.checksum2};
+  uint8_t raw[kWalIndexHdrSize];
+  EncodeWalIndexHeader(older, raw);
+  auto shm_file = env::Env::Posix()->Open(w.shm_path, env::OpenMode::kReadWrite);
+  ASSERT_TRUE(shm_file.ok());
+  ASSERT_TRUE((*shm_file)->WriteAt(kWalIndexHdrCopy2Offset, raw).ok());
+  ASSERT_TRUE((*shm_file)->WriteAt(kWalIndexHdrCopy1Offset, raw).ok());
+
+  Conn reader(w.db_path);
+  EXPECT_EQ(reader.QueryInt("SELECT count(*) FROM t"), w.rows[1]);
+  EXPECT_NE(w.rows[1], w.rows[2]);
+}
+
+}  // namespace
+}  // namespace walship::sqlite
