@@ -3,6 +3,8 @@
 
 #include <cerrno>
 
+#include <spdlog/spdlog.h>
+
 #include "fuse/errno.h"
 #include "fuse/file_system.h"
 
@@ -20,6 +22,13 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi) {
   }
   store::Db* db = DbOf(*node);
   if (!db || !db->Exists(FileKindOf(node->kind))) return ENOENT;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && node->kind != NodeKind::kShm && db->replica()) {
+    // SQLite retries read-only and then reports "attempt to write a readonly
+    // database" for any write.
+    spdlog::info("fuse: {} opened for writing on a replica: read-only (writes go to the primary)",
+                 NameOf(db->name(), node->kind));
+    return EROFS;
+  }
   // Every change to these files passes through this mount (on a replica the
   // store invalidates what it changes), so the page cache stays valid.
   fi->keep_cache = 1;

@@ -20,6 +20,7 @@
 
 #include "base/status.h"
 #include "fuse/node.h"
+#include "store/invalidator.h"
 #include "store/store.h"
 
 namespace walship::fuse {
@@ -30,7 +31,7 @@ struct FileSystemOptions {
   bool debug = false;
 };
 
-class FileSystem {
+class FileSystem final : public store::Invalidator {
  public:
   FileSystem(store::Store* store, FileSystemOptions options);
   ~FileSystem();
@@ -42,6 +43,9 @@ class FileSystem {
   // Unmounts and joins the loop threads. Idempotent.
   void Unmount();
   const std::string& mount_dir() const { return options_.mount_dir; }
+
+  // store::Invalidator: drops the kernel's cached pages and attributes.
+  void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) override;
 
   // --- Do* helpers: return 0 or an errno. Used by the op table. ----------
   int DoLookup(fuse_ino_t parent, const std::string& name, fuse_entry_param* entry);

@@ -66,15 +66,20 @@ int FileSystem::DoSetlk(fuse_ino_t ino, uint64_t owner, const struct flock* lock
   if (!db) return ENOENT;
   if (!RangeOf(*lock, &start, &end)) return EINVAL;
   // SQLite only uses F_SETLK; F_SETLKW from other programs polls until the
-  // lock is free or the caller is interrupted.
+  // lock is free or the caller is interrupted. A conflict with walship's own
+  // apply on a replica always waits: it lasts only for the write itself, and
+  // readers should not see SQLITE_BUSY because a transaction arrived.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
-    auto granted = db->SetLock(FileKindOf(node->kind), owner, uint32_t(lock->l_pid),
-                               LockTypeOf(lock->l_type), start, end);
-    if (!granted.ok()) return Log(ToErrno(granted.status()), "lock", *node, granted.status());
-    if (*granted) return 0;
-    if (!sleep) return EAGAIN;
+    auto result = db->SetLock(FileKindOf(node->kind), owner, uint32_t(lock->l_pid),
+                              LockTypeOf(lock->l_type), start, end);
+    if (!result.ok()) return Log(ToErrno(result.status()), "lock", *node, result.status());
+    if (*result == store::LockResult::kGranted) return 0;
+    bool wait = sleep || (*result == store::LockResult::kBusyApplying &&
+                          std::chrono::steady_clock::now() < deadline);
+    if (!wait) return EAGAIN;
     if (fuse_req_interrupted(req)) return EINTR;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 

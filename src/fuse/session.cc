@@ -198,6 +198,17 @@ Status FileSystem::Mount() {
   return Status::OK();
 }
 
+void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
+  store::Db* db = store_->Find(name);
+  if (!session_ || !db) return;
+  fuse_ino_t ino = InodeOf({NodeKind::kDatabase, store_->IdOf(db)});
+  int rc = fuse_lowlevel_notify_inval_inode(session_, ino, off_t(offset), off_t(length));
+  // ENOENT: the kernel has no cached inode, so nothing is stale.
+  if (rc != 0 && rc != -ENOENT) {
+    spdlog::warn("fuse: cannot invalidate cached pages of {}: {}", name, std::strerror(-rc));
+  }
+}
+
 void FileSystem::Unmount() {
   if (!session_) return;
   fuse_session_exit(session_);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/crash_point.h"
 #include "sqlite/db_header.h"
 #include "sqlite/journal.h"
 #include "sqlite/locks.h"
@@ -42,6 +43,16 @@ DbStats Db::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
 }
+void Db::SetReplica(bool replica) {
+  std::lock_guard lock(mu_);
+  replica_ = replica;
+}
+
+bool Db::replica() const {
+  std::lock_guard lock(mu_);
+  return replica_;
+}
+
 void Db::SetCommitListener(CommitListener listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
@@ -68,6 +79,10 @@ std::unique_ptr<env::File>& Db::SlotFor(FileKind kind) {
 }
 
 Status Db::CheckWritable() const {
+  if (replica_) {
+    return Status::ReadOnly("database " + name() +
+                            " is a read-only replica; write on the primary instead");
+  }
   if (!failed_.ok()) {
     return Status::IOError("database " + name() +
                            " stopped accepting writes after a failed commit (restart walship "
@@ -121,7 +136,9 @@ Result<size_t> Db::Read(FileKind kind, uint64_t offset, std::span<uint8_t> out) 
   std::lock_guard lock(mu_);
   env::File* file = FileFor(kind);
   if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
-  return file->ReadAt(offset, out);
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(offset, out));
+  if (replica_ && kind == FileKind::kDatabase) PatchReplicaHeader(offset, out.first(n));
+  return n;
 }
 
 Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) {
@@ -131,12 +148,15 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
   if (kind == FileKind::kShm) return file->WriteAt(offset, data);
   WALSHIP_RETURN_IF_ERROR(CheckWritable());
   switch (kind) {
-    case FileKind::kDatabase:
-      WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+    case FileKind::kDatabase: {
       // With a WAL and no journal this is a checkpoint: the logical database
       // does not change. Otherwise it is a transaction's page.
-      if (journal_ || !wal_) rollback_capture_.OnWrite(offset, data.size());
+      const bool checkpoint = wal_ && !journal_;
+      if (checkpoint) CrashPoint("checkpoint-before-db-write");
+      WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+      if (!checkpoint) rollback_capture_.OnWrite(offset, data.size());
       return Status::OK();
+    }
     case FileKind::kJournal:
       // PERSIST mode commits by zeroing the journal header.
       if (offset == 0 && rollback_capture_.dirty() && sqlite::IsZeroedHeader(data)) {
@@ -181,17 +201,20 @@ Status Db::Sync(FileKind kind) {
   return file->Sync();
 }
 
-Result<bool> Db::SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
-                         uint64_t start, uint64_t end) {
+Result<LockResult> Db::SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
+                               uint64_t start, uint64_t end) {
   std::lock_guard lock(mu_);
   LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
+  if (auto conflict = table.FindConflict(owner, type, start, end)) {
+    return conflict->owner == kApplyLockOwner ? LockResult::kBusyApplying : LockResult::kBusy;
+  }
   bool held_wal_write = kind == FileKind::kShm &&
                         table.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock);
   bool held_db_write = kind == FileKind::kDatabase &&
                        table.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX);
-  if (!table.Set(owner, pid, type, start, end)) return false;
+  table.Set(owner, pid, type, start, end);
   WALSHIP_RETURN_IF_ERROR(AfterLockChange(kind, owner, held_wal_write, held_db_write));
-  return true;
+  return LockResult::kGranted;
 }
 
 std::optional<LockRange> Db::GetLock(FileKind kind, uint64_t owner, LockType type,

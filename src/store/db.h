@@ -33,6 +33,7 @@
 #include "store/position.h"
 #include "store/rollback_capture.h"
 #include "store/tx_spec.h"
+#include "store/invalidator.h"
 #include "store/wal_capture.h"
 
 namespace walship::store {
@@ -49,9 +50,27 @@ struct DbOptions {
   uint64_t node_id = 0;
 };
 
-// Called after each commit with the new LTX's header and file path.
+// Called after each commit (or apply) with the new LTX's header, the
+// database checksum after it, and the LTX file's path.
 using CommitListener = std::function<void(const std::string& db, const ltx::Header& header,
-                                          const std::string& ltx_path)>;
+                                          uint64_t checksum, const std::string& ltx_path)>;
+
+// Owner id walship uses in the lock tables while applying a transaction on a
+// replica; a reader's lock request that conflicts with it only has to wait.
+inline constexpr uint64_t kApplyLockOwner = ~uint64_t(0);
+
+enum class LockResult {
+  kGranted,
+  kBusy,          // another process holds a conflicting lock (EAGAIN)
+  kBusyApplying,  // walship is applying a transaction; retry shortly
+};
+
+// An LTX file of this database on disk.
+struct LtxFileInfo {
+  uint64_t min_txid = 0;
+  uint64_t max_txid = 0;
+  std::string path;
+};
 
 struct DbStats {
   uint64_t commits = 0;
@@ -88,13 +107,32 @@ class Db {
   Status Sync(FileKind kind);
 
   // --- POSIX locks on the database and -shm files. ------------------------
-  // Returns false when another owner holds a conflicting lock.
-  Result<bool> SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
-                       uint64_t start, uint64_t end);
+  Result<LockResult> SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
+                             uint64_t start, uint64_t end);
   std::optional<LockRange> GetLock(FileKind kind, uint64_t owner, LockType type, uint64_t start,
                                    uint64_t end) const;
   // Releases every lock `owner` holds on the file (close, process exit).
   Status ReleaseLocks(FileKind kind, uint64_t owner);
+
+  // --- Replication (db_apply.cc, db_snapshot.cc). ------------------------
+  // Replica mode: the SQLite files are read-only to applications, and page 1
+  // reads as a rollback-journal database whose change counter is the TXID,
+  // so readers need no -wal/-shm and drop their cache after every apply.
+  void SetReplica(bool replica);
+  bool replica() const;
+  // Applies the verified LTX file at `path` (already durable in LtxDir()):
+  // waits for readers to finish, writes the pages into the database file,
+  // truncates it to the commit size, fsyncs, advances the position, then has
+  // `invalidator` (may be null) drop the kernel's cached pages. PosMismatch
+  // when the file does not continue this position (a snapshot always applies).
+  Status ApplyLtx(const std::string& path, Invalidator* invalidator);
+  // Writes a snapshot LTX (TXID 1..pos, every page) of the database as
+  // committed to `path`, consistent at the returned header's max TXID.
+  Result<ltx::Header> WriteSnapshot(const std::string& path);
+  // LTX files on disk, ascending by TXID.
+  Result<std::vector<LtxFileInfo>> ListLtxFiles() const;
+  // Post-apply checksum of the LTX file ending at `txid`; NotFound if none.
+  Result<uint64_t> ChecksumAt(uint64_t txid) const;
 
   // Reads page `pgno` of the database as committed (WAL frames win over the
   // database file). REQUIRES: mu_ held.
@@ -117,6 +155,16 @@ class Db {
   Status RecordTransaction(const TxSpec& tx, bool durable);
   Status ReadPage(const PageSource& source, std::span<uint8_t> out) const;
   Result<uint32_t> DatabasePageSize() const;
+
+  // db_apply.cc
+  Status AcquireApplyLocks(std::unique_lock<std::mutex>& lock);
+  struct ByteRange {
+    uint64_t offset;
+    uint64_t length;
+  };
+  Status WriteLtxPages(const std::string& path, ltx::Header* header,
+                       std::vector<ByteRange>* changed);
+  void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
 
   // db_recovery.cc
   Status LoadLastLtx();
@@ -142,6 +190,7 @@ class Db {
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;
+  bool replica_ = false;
 };
 
 }  // namespace walship::store

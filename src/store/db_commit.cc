@@ -120,7 +120,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   CrashPoint("commit-after-ltx");
   spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
                 encoded.size(), tx.commit);
-  if (listener_) listener_(name(), header, path);
+  if (listener_) listener_(name(), header, post, path);
   return Status::OK();
 }
 

@@ -75,6 +75,19 @@ void LtxFileWriter::Abandon() {
   done_ = true;
 }
 
+Result<uint64_t> ReadLtxPostChecksum(env::Env* env, const std::string& path) {
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size < ltx::kHeaderSize + ltx::kTrailerSize) {
+    return Status::Corruption(path + ": too short for an LTX file (" + std::to_string(size) +
+                              " bytes)");
+  }
+  uint8_t raw[ltx::kTrailerSize];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(size - ltx::kTrailerSize, raw));
+  if (n != sizeof raw) return Status::Corruption(path + ": short read of the trailer");
+  return ltx::ParseTrailer(std::span<const uint8_t, ltx::kTrailerSize>(raw)).post_apply_checksum;
+}
+
 Status VerifyLtxFile(env::Env* env, const std::string& path, ltx::Header* header,
                      ltx::Trailer* trailer) {
   WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));

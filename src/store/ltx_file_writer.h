@@ -45,6 +45,10 @@ class LtxFileWriter {
   bool done_ = false;
 };
 
+// The post-apply checksum in the trailer of the LTX file at `path` (not
+// verified: callers check the file before trusting it).
+Result<uint64_t> ReadLtxPostChecksum(env::Env* env, const std::string& path);
+
 // Reads and fully verifies the LTX file at `path` (see ltx::Verify).
 Status VerifyLtxFile(env::Env* env, const std::string& path, ltx::Header* header,
                      ltx::Trailer* trailer);

@@ -75,10 +75,18 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   opts.node_id = node_id_;
   auto db = std::make_unique<Db>(std::move(opts));
   WALSHIP_RETURN_IF_ERROR(db->Open());
-  if (listener_) db->SetCommitListener(listener_);
-  std::lock_guard lock(mu_);
-  dbs_.push_back(std::move(db));
-  return dbs_.back().get();
+  db->SetCommitListener([this](const std::string& name, const ltx::Header& header,
+                               uint64_t checksum, const std::string& path) {
+    NotifyCommit(name, header, checksum, path);
+  });
+  Db* raw = db.get();
+  {
+    std::lock_guard lock(mu_);
+    raw->SetReplica(!role_.primary);
+    dbs_.push_back(std::move(db));
+  }
+  BumpChangeCount();
+  return raw;
 }
 
 Db* Store::Find(const std::string& name) const {
@@ -117,10 +125,49 @@ std::vector<Db*> Store::List() const {
   return out;
 }
 
-void Store::SetCommitListener(CommitListener listener) {
+int Store::AddCommitListener(CommitListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  int id = next_listener_id_++;
+  listeners_[id] = std::move(listener);
+  return id;
+}
+
+void Store::RemoveCommitListener(int id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
+}
+
+void Store::NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum,
+                         const std::string& path) {
+  {
+    std::lock_guard lock(listeners_mu_);
+    for (const auto& [id, listener] : listeners_) listener(db, header, checksum, path);
+  }
+  BumpChangeCount();
+}
+
+void Store::BumpChangeCount() {
+  {
+    std::lock_guard lock(change_mu_);
+    change_count_++;
+  }
+  change_cv_.notify_all();
+}
+
+uint64_t Store::change_count() const {
+  std::lock_guard lock(change_mu_);
+  return change_count_;
+}
+
+uint64_t Store::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(change_mu_);
+  change_cv_.wait_for(lock, timeout, [&] { return change_count_ != seen; });
+  return change_count_;
+}
+
+void Store::MarkFrameReceived() {
   std::lock_guard lock(mu_);
-  listener_ = listener;
-  for (const auto& db : dbs_) db->SetCommitListener(listener);
+  last_frame_ms_ = options_.clock->NowUnixMs();
 }
 
 }  // namespace walship::store
@@ -133,8 +180,12 @@ NodeRole Store::role() const {
 }
 
 void Store::SetRole(NodeRole role) {
-  std::lock_guard lock(mu_);
-  role_ = std::move(role);
+  {
+    std::lock_guard lock(mu_);
+    role_ = std::move(role);
+    for (const auto& db : dbs_) db->SetReplica(!role_.primary);
+  }
+  BumpChangeCount();
 }
 
 int64_t Store::LagMs() const {

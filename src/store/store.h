@@ -9,6 +9,8 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,19 +63,38 @@ class Store {
   // 2147483647 before a replica's first sync.
   int64_t LagMs() const;
 
-  // Called after every commit of every database (see CommitListener).
-  void SetCommitListener(CommitListener listener);
+  // Called after every commit (or apply, on a replica) of every database, with
+  // the Db's mutex held (see CommitListener). Returns an id for Remove.
+  int AddCommitListener(CommitListener listener);
+  void RemoveCommitListener(int id);
+
+  // A counter that moves on every commit, apply, database creation and role
+  // change. WaitForChange blocks until it differs from `seen` or `timeout`
+  // passes, and returns the current value.
+  uint64_t change_count() const;
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+
+  // Replica side: records that a frame from the primary arrived now (.lag).
+  void MarkFrameReceived();
 
  private:
   Status LoadNodeId();
   Result<Db*> OpenDb(const std::string& name);
+  void NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum,
+                    const std::string& path);
+  void BumpChangeCount();
 
   StoreOptions options_;
   uint64_t node_id_ = 0;
   std::mutex create_mu_;  // serializes Create
-  mutable std::mutex mu_;  // guards dbs_ and listener_
+  mutable std::mutex mu_;  // guards dbs_, role_, last_frame_ms_
   std::vector<std::unique_ptr<Db>> dbs_;  // index is the id
-  CommitListener listener_;
+  mutable std::mutex listeners_mu_;
+  std::map<int, CommitListener> listeners_;
+  int next_listener_id_ = 1;
+  mutable std::mutex change_mu_;
+  mutable std::condition_variable change_cv_;
+  uint64_t change_count_ = 0;
   NodeRole role_;
   int64_t last_frame_ms_ = -1;  // wall clock of the last frame from the primary
 };

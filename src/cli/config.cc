@@ -1,0 +1,330 @@
+#include "cli/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/config_decode.h"
+
+namespace walship::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using internal::KeyLines;
+using std::chrono::milliseconds;
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// The port of "host:port" or ":port"; nullopt when there is none.
+std::optional<int> PortOf(std::string_view addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == addr.size()) return std::nullopt;
+  int port = 0;
+  for (char ch : addr.substr(colon + 1)) {
+    if (ch < '0' || ch > '9' || (port = port * 10 + (ch - '0')) > 65535) return std::nullopt;
+  }
+  if (port == 0) return std::nullopt;
+  return port;
+}
+
+bool IsHttpUrl(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (StartsWith(url, scheme) && url.size() > scheme.size()) return true;
+  }
+  return false;
+}
+
+// "http://node1:20202/x" -> "node1"; "http://[::1]:20202" -> "::1".
+std::string HostOfUrl(std::string_view url) {
+  size_t start = url.find("://");
+  if (start == std::string_view::npos) return "";
+  std::string_view rest = url.substr(start + 3);
+  if (StartsWith(rest, "[")) return std::string(rest.substr(1, rest.find(']') - 1));
+  return std::string(rest.substr(0, rest.find_first_of(":/")));
+}
+
+bool IsHex(std::string_view s) {
+  return s.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+}
+
+std::string LocalHostname() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return "";
+  return host;
+}
+
+// Lexically: is `path` `dir` or below it? ("/a/b" is inside "/a/", not "/ab").
+bool IsSameOrInside(const std::string& path, const std::string& dir) {
+  auto normal = [](const std::string& p) {
+    fs::path n = fs::path(p).lexically_normal();
+    return n.has_filename() || !n.has_relative_path() ? n : n.parent_path();
+  };
+  fs::path inner = normal(path), outer = normal(dir);
+  auto mismatch = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+  return mismatch.first == outer.end();
+}
+
+bool IsStaticReplica(const LeaseConfig& lease) {
+  return lease.type == kLeaseStatic && !lease.candidate;
+}
+
+// Fills lease.hostname and lease.advertise-url when the file leaves them out.
+void ApplyDerivedDefaults(Config* config) {
+  LeaseConfig& lease = config->lease;
+  if (lease.hostname.empty()) {
+    // On a static replica hostname names the primary, never this machine.
+    lease.hostname = IsStaticReplica(lease) ? HostOfUrl(lease.advertise_url) : LocalHostname();
+  }
+  std::optional<int> port = PortOf(config->http.addr);
+  if (lease.advertise_url.empty() && !IsStaticReplica(lease) && !lease.hostname.empty() && port) {
+    lease.advertise_url = "http://" + lease.hostname + ":" + std::to_string(*port);
+  }
+}
+
+// Builds "<source>:<line>: <key>: <msg>" errors, using the line of `key` or of
+// its nearest enclosing section that the file contained.
+class Problem {
+ public:
+  // REQUIRES: `config` and `lines` outlive the Problem.
+  Problem(const Config& config, const KeyLines& lines) : config_(config), lines_(lines) {}
+  Problem(const Config& config, KeyLines&& lines) = delete;
+
+  Status operator()(const std::string& key, const std::string& msg) const {
+    std::string where = config_.source_path;
+    if (std::optional<int> line = LineOf(key)) where += ":" + std::to_string(*line);
+    return Status::InvalidArgument((where.empty() ? "" : where + ": ") + key + ": " + msg);
+  }
+
+ private:
+  // "lease.etcd.ttl", then "lease.etcd", then "lease".
+  std::optional<int> LineOf(std::string key) const {
+    while (!key.empty()) {
+      if (auto it = lines_.find(key); it != lines_.end()) return it->second;
+      size_t cut = key.find_last_of(".[");
+      key.resize(cut == std::string::npos ? 0 : cut);
+    }
+    return std::nullopt;
+  }
+
+  const Config& config_;
+  const KeyLines& lines_;
+};
+
+Status CheckNonNegative(const Problem& problem, std::string_view key, milliseconds d) {
+  if (d.count() >= 0) return Status::OK();
+  return problem(std::string(key), "must not be negative");
+}
+
+Status CheckDataAndHttp(const Config& c, const Problem& problem) {
+  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "data.retention", c.data.retention));
+  if (c.data.retention_monitor_interval.count() <= 0) {
+    return problem("data.retention-monitor-interval", "must be positive");
+  }
+  if (!PortOf(c.http.addr)) {
+    return problem("http.addr",
+                   "expected [host]:port, such as \":20202\", got " + Quote(c.http.addr));
+  }
+  for (size_t i = 0; i < c.exec.size(); ++i) {
+    if (c.exec[i].cmd.empty()) {
+      return problem("exec[" + std::to_string(i) + "].cmd", "must not be empty");
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckProxy(const ProxyConfig& p, const Problem& problem) {
+  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "proxy.max-lag", p.max_lag));
+  if (p.addr.empty()) return Status::OK();  // proxy off
+  if (!PortOf(p.addr)) {
+    return problem("proxy.addr", "expected [host]:port, such as \":8080\", got " + Quote(p.addr));
+  }
+  if (p.target.empty()) {
+    return problem("proxy.target", "required when proxy.addr is set (the application's host:port)");
+  }
+  if (p.db.empty()) {
+    return problem("proxy.db",
+                   "required when proxy.addr is set (the database whose TXID the proxy tracks)");
+  }
+  return Status::OK();
+}
+
+Status CheckEtcd(const EtcdConfig& e, const Problem& problem) {
+  if (e.endpoints.empty()) {
+    return problem("lease.etcd.endpoints",
+                   "required for lease.type etcd, e.g. [\"http://127.0.0.1:2379\"]");
+  }
+  for (size_t i = 0; i < e.endpoints.size(); ++i) {
+    if (!IsHttpUrl(e.endpoints[i])) {
+      return problem("lease.etcd.endpoints[" + std::to_string(i) + "]",
+                     "expected an http:// or https:// URL, got " + Quote(e.endpoints[i]));
+    }
+  }
+  if (e.key.empty()) return problem("lease.etcd.key", "must not be empty");
+  // etcd grants leases in whole seconds and silently raises a TTL below its
+  // minimum (1.5 x election timeout: 2s with etcd's defaults), so a smaller
+  // value would not mean what it says.
+  if (e.ttl.count() % 1000 != 0)
+    return problem("lease.etcd.ttl", "must be whole seconds (etcd leases are)");
+  if (e.ttl < std::chrono::seconds(2)) {
+    return problem("lease.etcd.ttl",
+                   "must be at least 2s (etcd's minimum lease TTL with default timing)");
+  }
+  return Status::OK();
+}
+
+Status CheckLease(const LeaseConfig& l, const Problem& problem) {
+  if (l.type == "consul")
+    return problem("lease.type", "consul is not supported; use \"etcd\" or \"static\"");
+  if (l.type != kLeaseStatic && l.type != kLeaseEtcd) {
+    return problem("lease.type", "must be \"static\" or \"etcd\", got " + Quote(l.type));
+  }
+  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "lease.reconnect-delay", l.reconnect_delay));
+  if (!l.advertise_url.empty() && !IsHttpUrl(l.advertise_url)) {
+    return problem("lease.advertise-url",
+                   "expected an http:// or https:// URL, got " + Quote(l.advertise_url));
+  }
+  if (IsStaticReplica(l) && l.advertise_url.empty()) {
+    return problem("lease.advertise-url",
+                   "required with a static lease when lease.candidate is false: set it to the "
+                   "primary's URL, e.g. http://node1:20202");
+  }
+  if (l.type == kLeaseEtcd) return CheckEtcd(l.etcd, problem);
+  return Status::OK();
+}
+
+Status CheckS3(const BackupConfig& b, const Problem& problem) {
+  if (b.url.empty())
+    return problem("backup.url", "required for backup.type s3, e.g. s3://bucket/prefix");
+  if (!StartsWith(b.url, "s3://") || b.url.size() == 5 || b.url[5] == '/') {
+    return problem("backup.url", "expected s3://bucket[/prefix], got " + Quote(b.url));
+  }
+  if (!b.endpoint.empty() && !IsHttpUrl(b.endpoint)) {
+    return problem("backup.endpoint",
+                   "expected an http:// or https:// URL, got " + Quote(b.endpoint));
+  }
+  if (b.region.empty()) return problem("backup.region", "must not be empty");
+  if (b.access_key_id.empty() != b.secret_access_key.empty()) {
+    return problem(b.access_key_id.empty() ? "backup.access-key-id" : "backup.secret-access-key",
+                   "access-key-id and secret-access-key must be given together");
+  }
+  return Status::OK();
+}
+
+Status CheckBackup(const BackupConfig& b, const Problem& problem) {
+  if (!b.encryption_key.empty() && (b.encryption_key.size() != 64 || !IsHex(b.encryption_key))) {
+    return problem("backup.encryption-key", "must be 64 hex digits (a 32-byte AES-256 key), got " +
+                                                std::to_string(b.encryption_key.size()) +
+                                                " characters");
+  }
+  if (b.type.empty()) {
+    if (b.path.empty() && b.url.empty()) return Status::OK();
+    return problem("backup.type",
+                   "required when backup.path or backup.url is set (\"file\" or \"s3\")");
+  }
+  if (b.type == kBackupS3) return CheckS3(b, problem);
+  if (b.type != kBackupFile)
+    return problem("backup.type", "must be \"file\" or \"s3\", got " + Quote(b.type));
+  if (b.path.empty()) return problem("backup.path", "required for backup.type file");
+  return Status::OK();
+}
+
+Status ValidateImpl(const Config& c, const KeyLines& lines) {
+  Problem problem(c, lines);
+  WALSHIP_RETURN_IF_ERROR(CheckDataAndHttp(c, problem));
+  WALSHIP_RETURN_IF_ERROR(CheckProxy(c.proxy, problem));
+  WALSHIP_RETURN_IF_ERROR(CheckLease(c.lease, problem));
+  WALSHIP_RETURN_IF_ERROR(CheckBackup(c.backup, problem));
+  if (c.log.format != "text" && c.log.format != "json") {
+    return problem("log.format", "must be \"text\" or \"json\", got " + Quote(c.log.format));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultConfigSearchPaths() {
+  return {"walship.yml", "litefs.yml", "/etc/walship.yml", "/etc/litefs.yml"};
+}
+
+Result<std::string> FindConfigPath(std::optional<std::string> explicit_path) {
+  return FindConfigPathIn(std::move(explicit_path), DefaultConfigSearchPaths());
+}
+
+Result<std::string> FindConfigPathIn(std::optional<std::string> explicit_path,
+                                     const std::vector<std::string>& search_paths) {
+  std::error_code ec;
+  if (explicit_path) {
+    if (!fs::exists(*explicit_path, ec))
+      return Status::NotFound("config file not found: " + *explicit_path);
+    if (fs::is_directory(*explicit_path, ec)) {
+      return Status::InvalidArgument("config path is a directory: " + *explicit_path);
+    }
+    return *explicit_path;
+  }
+  std::string tried;
+  for (const std::string& candidate : search_paths) {
+    fs::path absolute = fs::absolute(candidate, ec);
+    if (ec) absolute = candidate;
+    if (fs::is_regular_file(absolute, ec)) return absolute.string();
+    tried += (tried.empty() ? "" : ", ") + absolute.string();
+  }
+  return Status::NotFound("no config file found (tried " + tried + "); pass --config PATH");
+}
+
+Result<Config> LoadConfig(const std::string& path, bool expand_env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::FromErrno("cannot open config file " + path, errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::FromErrno("cannot read config file " + path, errno);
+  return ParseConfig(text.str(), expand_env, path);
+}
+
+Result<Config> ParseConfig(std::string_view yaml_text, bool expand_env,
+                           const std::string& source_name) {
+  return ParseConfig(yaml_text, expand_env, source_name, ProcessEnvLookup);
+}
+
+Result<Config> ParseConfig(std::string_view yaml_text, bool expand_env,
+                           const std::string& source_name, const EnvLookup& lookup) {
+  std::string expanded;
+  if (expand_env) {
+    WALSHIP_ASSIGN_OR_RETURN(expanded, ExpandEnv(yaml_text, source_name, lookup));
+    yaml_text = expanded;
+  }
+  Config config;
+  KeyLines lines;
+  WALSHIP_RETURN_IF_ERROR(internal::DecodeConfigYaml(yaml_text, source_name, &config, &lines));
+  config.source_path = source_name;
+  ApplyDerivedDefaults(&config);
+  WALSHIP_RETURN_IF_ERROR(ValidateImpl(config, lines));
+  return config;
+}
+
+Status Validate(const Config& config) { return ValidateImpl(config, KeyLines()); }
+
+Status ValidateForMount(const Config& config) {
+  WALSHIP_RETURN_IF_ERROR(Validate(config));
+  KeyLines no_lines;
+  Problem problem(config, no_lines);
+  if (config.fuse.dir.empty()) {
+    return problem("fuse.dir", "required for mount (the directory applications open databases in)");
+  }
+  if (config.data.dir.empty()) {
+    return problem("data.dir", "required for mount (where walship keeps databases and LTX files)");
+  }
+  if (IsSameOrInside(config.data.dir, config.fuse.dir)) {
+    return problem("data.dir", "must not be fuse.dir or inside it, got " + Quote(config.data.dir));
+  }
+  return Status::OK();
+}
+
+}  // namespace walship::cli

@@ -1,0 +1,28 @@
+// Internal to walship_config: decodes YAML text into a Config, strictly.
+//
+// Every key must be known; values must have the right type; durations must
+// parse and be non-negative. Errors are InvalidArgument with "<source>:<line>:"
+// in front. The decoder records the 1-based line of every key it saw so later
+// checks (Validate) can point at the line too.
+//
+// Thread-safety: reentrant; no shared state.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "cli/config.h"
+
+namespace walship::cli::internal {
+
+// Key path ("lease.etcd.ttl", "exec[1].cmd") -> 1-based line in the source.
+using KeyLines = std::map<std::string, int, std::less<>>;
+
+// Decodes `yaml_text` over the defaults already in `*config`.
+Status DecodeConfigYaml(std::string_view yaml_text, const std::string& source_name, Config* config,
+                        KeyLines* lines);
+
+}  // namespace walship::cli::internal

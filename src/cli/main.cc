@@ -1,0 +1,23 @@
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace walship::cli;
+  auto cl = ParseArgs(argc, argv);
+  if (!cl.ok()) {
+    std::fprintf(stderr, "%s\n", cl.status().message().c_str());
+    return 2;
+  }
+  if (cl->command == "help") {
+    std::fputs(cl->help_text.c_str(), stdout);
+    return 0;
+  }
+  if (cl->command == "mount") return RunMount(*cl);
+  if (cl->command == "import") return RunImport(*cl);
+  if (cl->command == "export") return RunExport(*cl);
+  if (cl->command == "status") return RunStatus(*cl);
+  if (cl->command == "version") return RunVersion(*cl);
+  return RunNotBuilt(*cl);
+}

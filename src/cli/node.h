@@ -1,0 +1,44 @@
+// Node: one running walship node — the Store, the lease, the FUSE mount, the
+// node API and (on a replica) the replication client — assembled from a
+// Config. Start() brings them up in dependency order; Stop() takes them down
+// in reverse.
+// Thread-compatible: Start/Stop from one controlling thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "base/status.h"
+#include "cli/config.h"
+#include "fuse/file_system.h"
+#include "http/node_api.h"
+#include "lease/leaser.h"
+#include "repl/replica_client.h"
+#include "store/store.h"
+
+namespace walship::cli {
+
+class Node {
+ public:
+  explicit Node(Config config);
+  ~Node();
+
+  Status Start();
+  void Stop();
+  store::Store* store() { return store_.get(); }
+  uint16_t api_port() const { return api_ ? api_->port() : 0; }
+  // True once the node is the primary or has caught up with it.
+  bool WaitReady(std::chrono::milliseconds timeout);
+
+ private:
+  Status StartLease();
+
+  Config config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<lease::Leaser> leaser_;
+  std::unique_ptr<fuse::FileSystem> fs_;
+  std::unique_ptr<http::NodeApi> api_;
+  std::unique_ptr<repl::ReplicaClient> replica_;
+};
+
+}  // namespace walship::cli

@@ -1,0 +1,110 @@
+// Client: a synchronous HTTP/1.1 client for the CLI and the replica side, on
+// Boost.Beast (kept out of this header).
+//
+// Requests go to `base_url` (e.g. "http://10.0.0.2:20202"); a request path is
+// appended to the base URL's path. The client keeps one connection alive
+// between calls and reconnects (retrying once) when the server has closed it
+// meanwhile. Any HTTP status, 4xx and 5xx included, is a successful result
+// for the caller to judge; only transport failures are errors: connection
+// refused, reset or timed out -> Unavailable naming the URL (retryable).
+// `timeout` bounds connecting and every wait for the network to make
+// progress; it does not bound the length of a transfer that keeps moving.
+//
+// OpenStream() returns a StreamReader with its own connection for long-lived
+// responses (event and replication streams), read incrementally.
+//
+// Thread rules: a Client may be shared; its calls take a mutex and run one at
+// a time. A StreamReader is read from one thread; Close() may be called from
+// any thread to abort a blocking Read().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "http/handler.h"
+#include "http/url.h"
+
+namespace walship::http {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  Headers headers;  // lower-cased names
+
+  bool ok() const { return status >= 200 && status < 300; }
+};
+
+// The body of a long-lived response, read as it arrives.
+class StreamReader {
+ public:
+  class Impl;
+  explicit StreamReader(std::unique_ptr<Impl> impl);
+  ~StreamReader();
+
+  int status() const;
+  const Headers& headers() const;
+
+  // Reads up to out.size() body bytes (chunked encoding removed), blocking
+  // until some arrive. 0 at the end of the body. Unavailable when the
+  // connection breaks or a read timeout passes, Aborted after Close().
+  Result<size_t> Read(std::span<uint8_t> out);
+  // Reads one line without its '\n' (for NDJSON); NotFound at the end of the body.
+  Result<std::string> ReadLine(size_t max = 1 << 20);
+  // Reads the rest of the body, failing with InvalidArgument beyond `max`.
+  Result<std::string> ReadAll(size_t max = 1 << 20);
+  // Bounds each Read's wait for data; zero (the default) waits indefinitely.
+  void SetReadTimeout(std::chrono::milliseconds timeout);
+  // Aborts a blocking Read and closes the connection. Thread-safe, idempotent.
+  void Close();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::string pending_;  // bytes read past the last line ReadLine returned
+};
+
+class Client {
+ public:
+  Client(std::string base_url, std::chrono::milliseconds timeout);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Adds a header to every request this client sends.
+  void SetHeader(std::string name, std::string value);
+
+  Result<ClientResponse> Get(std::string_view path_and_query);
+  Result<ClientResponse> Post(std::string_view path_and_query, std::string body,
+                              std::string_view content_type = kJson);
+
+  // POSTs the file's contents as the body, read in pieces. Returns the
+  // status; the response body goes to `response_body` when given.
+  Result<int> PostFile(std::string_view path_and_query, const std::string& file,
+                       std::string_view content_type = kOctetStream,
+                       std::string* response_body = nullptr);
+  // GETs into `file` (created or truncated) in pieces, only for a 2xx status;
+  // otherwise the file is left alone and the body (up to 64 KiB) goes to
+  // `error_body` when given. A failed transfer removes the partial file.
+  Result<int> GetToFile(std::string_view path_and_query, const std::string& file,
+                        std::string* error_body = nullptr);
+
+  // Sends a request on a new connection and returns once the response
+  // header has arrived, leaving the body to be read from the StreamReader.
+  Result<std::unique_ptr<StreamReader>> OpenStream(std::string_view method,
+                                                   std::string_view path_and_query,
+                                                   std::string body = "",
+                                                   std::string_view content_type = kOctetStream);
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  class Impl;
+  std::string base_url_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace walship::http

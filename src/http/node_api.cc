@@ -1,0 +1,172 @@
+#include "http/node_api.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/coding.h"
+#include "env/env.h"
+#include "store/sqlite_file.h"
+
+namespace walship::http {
+namespace {
+
+// Waiting for SQLite locks during an import or export.
+constexpr int kBusyTimeoutMs = 10000;
+
+int HttpStatusOf(const Status& st) {
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kNotFound: return 404;
+    case Status::Code::kNotPrimary:
+    case Status::Code::kReadOnly: return 409;
+    case Status::Code::kBusy: return 503;
+    default: return 500;
+  }
+}
+
+nlohmann::json DatabaseJson(store::Db* db, int64_t lag_ms) {
+  store::Position pos = db->pos();
+  return {{"name", db->name()},        {"txid", pos.txid},
+          {"checksum", Hex16(pos.checksum)}, {"pageSize", db->page_size()},
+          {"pageCount", db->page_count()},   {"lagMs", lag_ms}};
+}
+
+}  // namespace
+
+NodeApi::NodeApi(NodeApiOptions options, store::Store* store)
+    : options_(std::move(options)), store_(store), streamer_(store, repl::StreamerOptions{}) {}
+
+NodeApi::~NodeApi() { Stop(); }
+
+Status NodeApi::Start() {
+  server_ = std::make_unique<Server>(ServerOptions{options_.addr});
+  server_->Handle("GET", "/info", [this](Request& q, Response& r) { HandleInfo(q, r); });
+  server_->Handle("POST", "/import", [this](Request& q, Response& r) { HandleImport(q, r); });
+  server_->Handle("GET", "/export", [this](Request& q, Response& r) { HandleExport(q, r); });
+  server_->Handle("GET", "/metrics", [this](Request& q, Response& r) { HandleMetrics(q, r); });
+  server_->Handle("POST", "/stream", [this](Request& q, Response& r) { HandleStream(q, r); });
+  server_->Handle("GET", "/events", [this](Request& q, Response& r) { HandleEvents(q, r); });
+  WALSHIP_RETURN_IF_ERROR(
+      env::Env::Posix()->MkdirAll(env::JoinPath(store_->data_dir(), "tmp")));
+  WALSHIP_RETURN_IF_ERROR(server_->Start().WithContext("node API on " + options_.addr));
+  spdlog::info("http: node API listening on port {}", server_->port());
+  return Status::OK();
+}
+
+void NodeApi::Stop() {
+  if (server_) server_->Stop();
+}
+
+uint16_t NodeApi::port() const { return server_ ? server_->port() : 0; }
+
+std::string NodeApi::TempPath(const std::string& what) const {
+  static std::atomic<uint64_t> counter{0};
+  return env::JoinPath(env::JoinPath(store_->data_dir(), "tmp"),
+                       what + "-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(counter.fetch_add(1)) + ".db");
+}
+
+void NodeApi::HandleInfo(Request&, Response& resp) {
+  store::NodeRole role = store_->role();
+  int64_t lag = store_->LagMs();
+  nlohmann::json dbs = nlohmann::json::array();
+  for (store::Db* db : store_->List()) dbs.push_back(DatabaseJson(db, lag));
+  nlohmann::json info = {
+      {"nodeID", Hex16(store_->node_id())},
+      {"hostname", options_.hostname},
+      {"clusterID", ""},
+      {"role", role.primary ? "primary" : "replica"},
+      {"primary",
+       role.primary ? nlohmann::json{{"hostname", options_.hostname},
+                                     {"advertiseURL", options_.advertise_url}}
+                    : nlohmann::json{{"hostname", role.primary_hostname}}},
+      {"candidate", options_.candidate},
+      {"databases", dbs}};
+  resp.SendJson(200, info.dump() + "\n");
+}
+
+void NodeApi::HandleImport(Request& req, Response& resp) {
+  const std::string name = req.Query("name");
+  if (Status st = store::ValidateDbName(name); !st.ok()) {
+    return resp.SendJsonError(400, "import: " + st.message());
+  }
+  if (!store_->role().primary) {
+    return resp.SendJsonError(409, "import: this node is a replica; import on the primary");
+  }
+  const std::string tmp = TempPath("import");
+  env::Env* env = env::Env::Posix();
+  auto cleanup = [&] { (void)env->Remove(tmp); };
+  {
+    auto file = env->Open(tmp, env::OpenMode::kCreate);
+    if (!file.ok()) return resp.SendJsonError(500, "import: " + file.status().message());
+    uint64_t offset = 0;
+    Status st = req.ReadBodyTo([&](std::span<const uint8_t> piece) {
+      Status w = (*file)->WriteAt(offset, piece);
+      offset += piece.size();
+      return w;
+    });
+    if (!st.ok()) {
+      cleanup();
+      return resp.SendJsonError(400, "import: reading upload: " + st.message());
+    }
+  }
+  auto info = store::ValidateSqliteFile(tmp);
+  if (!info.ok()) {
+    cleanup();
+    spdlog::warn("import of {} rejected: {}", name, info.status().message());
+    return resp.SendJsonError(400, "import " + name + ": " + info.status().message());
+  }
+  spdlog::info("import of {}: {} pages of {} bytes", name, info->page_count, info->page_size);
+  Status st = store::CopyDatabase(tmp, env::JoinPath(options_.mount_dir, name), kBusyTimeoutMs,
+                                  [&](int done, int total) {
+                                    spdlog::info("import of {}: copied {}/{} pages", name, done,
+                                                 total);
+                                  });
+  cleanup();
+  if (!st.ok()) return resp.SendJsonError(HttpStatusOf(st), "import " + name + ": " + st.message());
+  store::Db* db = store_->Find(name);
+  if (!db) return resp.SendJsonError(500, "import " + name + ": database missing after import");
+  resp.SendJson(200, DatabaseJson(db, 0).dump() + "\n");
+}
+
+void NodeApi::HandleExport(Request& req, Response& resp) {
+  const std::string name = req.Query("name");
+  if (name.empty()) return resp.SendJsonError(400, "export: missing ?name=");
+  if (!store_->Find(name)) return resp.SendJsonError(404, "export: no database " + name);
+  const std::string tmp = TempPath("export");
+  Status st = store::CopyDatabase(env::JoinPath(options_.mount_dir, name), tmp, kBusyTimeoutMs);
+  if (st.ok()) st = resp.SendFile(tmp);
+  (void)env::Env::Posix()->Remove(tmp);
+  if (!st.ok() && !resp.started()) {
+    resp.SendJsonError(HttpStatusOf(st), "export " + name + ": " + st.message());
+  }
+}
+
+void NodeApi::HandleMetrics(Request&, Response& resp) {
+  std::ostringstream out;
+  out << "# HELP walship_commits_total Transactions recorded as LTX files since start.\n"
+         "# TYPE walship_commits_total counter\n";
+  for (store::Db* db : store_->List()) {
+    out << "walship_commits_total{db=\"" << db->name() << "\"} " << db->stats().commits << "\n";
+  }
+  out << "# HELP walship_ltx_bytes_total Bytes of LTX files written since start.\n"
+         "# TYPE walship_ltx_bytes_total counter\n";
+  for (store::Db* db : store_->List()) {
+    out << "walship_ltx_bytes_total{db=\"" << db->name() << "\"} " << db->stats().ltx_bytes
+        << "\n";
+  }
+  out << "# HELP walship_txid Current transaction ID.\n# TYPE walship_txid gauge\n";
+  for (store::Db* db : store_->List()) {
+    out << "walship_txid{db=\"" << db->name() << "\"} " << db->pos().txid << "\n";
+  }
+  out << "# HELP walship_lag_milliseconds Milliseconds since the last frame from the primary.\n"
+         "# TYPE walship_lag_milliseconds gauge\nwalship_lag_milliseconds "
+      << store_->LagMs() << "\n";
+  resp.Send(200, out.str(), "text/plain; version=0.0.4");
+}
+
+}  // namespace walship::http

@@ -1,0 +1,58 @@
+// NodeApi: the node HTTP API (DESIGN.md §1.6) on top of http::Server —
+// GET /info, POST /import, GET /export, GET /metrics, POST /stream (the
+// replication stream, repl::Streamer) and GET /events (NDJSON). /promote and
+// /handoff arrive with the etcd lease.
+//
+// Import and export go through the mount with SQLite's backup API: an import
+// is an ordinary transaction (one new TXID, captured like any other) and an
+// export is one consistent read snapshot. Uploads and exports are staged in
+// DATA/tmp/ and removed afterwards.
+//
+// Thread-safety: Start/Stop from one thread; handlers run concurrently on the
+// server's threads and only touch the thread-safe Store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "http/server.h"
+#include "repl/streamer.h"
+#include "store/store.h"
+
+namespace walship::http {
+
+struct NodeApiOptions {
+  std::string addr = ":20202";
+  std::string mount_dir;  // where SQLite opens the databases
+  std::string hostname;
+  std::string advertise_url;
+  bool candidate = true;
+};
+
+class NodeApi {
+ public:
+  // `store` must outlive the NodeApi.
+  NodeApi(NodeApiOptions options, store::Store* store);
+  ~NodeApi();
+
+  Status Start();
+  void Stop();
+  uint16_t port() const;
+
+ private:
+  void HandleInfo(Request& req, Response& resp);
+  void HandleImport(Request& req, Response& resp);
+  void HandleExport(Request& req, Response& resp);
+  void HandleMetrics(Request& req, Response& resp);
+  void HandleStream(Request& req, Response& resp);
+  void HandleEvents(Request& req, Response& resp);
+  std::string TempPath(const std::string& what) const;
+
+  NodeApiOptions options_;
+  store::Store* store_;
+  std::unique_ptr<Server> server_;
+  repl::Streamer streamer_;
+};
+
+}  // namespace walship::http

@@ -1,0 +1,206 @@
+#include "repl/replica_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/coding.h"
+#include "env/env.h"
+#include "ltx/format.h"
+#include "repl/protocol.h"
+#include "store/ltx_file_writer.h"
+
+namespace walship::repl {
+namespace {
+
+// No frame (heartbeats come every 500 ms) for this long means the primary or
+// the path to it is gone.
+constexpr std::chrono::milliseconds kReadTimeout{5000};
+constexpr size_t kChunkSize = 256 * 1024;
+
+Status ReadFull(http::StreamReader* reader, std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, reader->Read(out.subspan(done)));
+    if (n == 0) return Status::Unavailable("stream: the primary ended the stream");
+    done += n;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+ReplicaClient::ReplicaClient(store::Store* store, store::Invalidator* invalidator,
+                             ReplicaClientOptions options)
+    : store_(store), invalidator_(invalidator), options_(std::move(options)) {}
+
+ReplicaClient::~ReplicaClient() { Stop(); }
+
+void ReplicaClient::Start(const std::string& primary_url) {
+  primary_url_ = primary_url;
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+}
+
+void ReplicaClient::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  {
+    std::lock_guard lock(mu_);
+    if (reader_) reader_->Close();
+  }
+  synced_cv_.notify_all();
+  thread_.join();
+}
+
+void ReplicaClient::SetSynced(bool synced) {
+  {
+    std::lock_guard lock(mu_);
+    synced_ = synced;
+  }
+  synced_cv_.notify_all();
+}
+
+bool ReplicaClient::WaitSynced(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return synced_cv_.wait_for(lock, timeout, [&] { return synced_.load(); });
+}
+
+void ReplicaClient::Run(std::stop_token stop) {
+  auto delay = options_.reconnect_delay;
+  std::mutex sleep_mu;
+  std::condition_variable_any sleep_cv;
+  while (!stop.stop_requested()) {
+    uint64_t before = store_->change_count();
+    Status st = StreamOnce(stop);
+    SetSynced(false);
+    if (stop.stop_requested()) break;
+    // A connection that delivered something resets the backoff.
+    if (store_->change_count() != before) delay = options_.reconnect_delay;
+    spdlog::warn("replica: stream from {} ended: {}; reconnecting in {} ms", primary_url_,
+                 st.ToString(), delay.count());
+    std::unique_lock lock(sleep_mu);
+    sleep_cv.wait_for(lock, stop, delay, [] { return false; });
+    delay = std::min(delay * 2, options_.max_reconnect_delay);
+  }
+}
+
+Status ReplicaClient::StreamOnce(std::stop_token stop) {
+  StreamRequest request;
+  request.hostname = options_.hostname;
+  request.node_id = Hex16(store_->node_id());
+  for (store::Db* db : store_->List()) request.positions[db->name()] = db->pos();
+  http::Client client(primary_url_, std::chrono::seconds(5));
+  auto opened = client.OpenStream("POST", "/stream", EncodeStreamRequest(request), http::kJson);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<http::StreamReader> reader = std::move(*opened);
+  if (reader->status() != 200) {
+    auto body = reader->ReadAll();
+    return Status::Unavailable("primary answered /stream with " +
+                               std::to_string(reader->status()) + ": " +
+                               (body.ok() ? *body : std::string()));
+  }
+  reader->SetReadTimeout(kReadTimeout);
+  {
+    std::lock_guard lock(mu_);
+    if (stop.stop_requested()) return Status::Aborted("stopping");
+    reader_ = reader;
+  }
+  Status st;
+  while (st.ok() && !stop.stop_requested()) {
+    uint8_t raw[kFrameHeaderSize];
+    st = ReadFull(reader.get(), raw);
+    if (!st.ok()) break;
+    auto frame = ParseFrameHeader(raw);
+    if (!frame.ok()) {
+      st = frame.status();
+      break;
+    }
+    store_->MarkFrameReceived();
+    switch (frame->type) {
+      case FrameType::kLtx:
+        st = ReceiveLtx(reader.get(), frame->length);
+        break;
+      case FrameType::kReady:
+        SetSynced(true);
+        spdlog::info("replica: in sync with the primary at {}", primary_url_);
+        break;
+      case FrameType::kHeartbeat:
+      case FrameType::kError: {
+        std::string payload(frame->length, '\0');
+        st = ReadFull(reader.get(), {reinterpret_cast<uint8_t*>(payload.data()), payload.size()});
+        if (st.ok() && frame->type == FrameType::kError) st = Status::Unavailable("primary: " + payload);
+        break;
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  reader_.reset();
+  return st;
+}
+
+Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
+  uint8_t len_raw[2];
+  WALSHIP_RETURN_IF_ERROR(ReadFull(reader, len_raw));
+  uint16_t name_len = GetBE16(len_raw);
+  if (uint64_t(name_len) + 2 > length) return Status::Corruption("stream: bad LTX frame");
+  std::string name(name_len, '\0');
+  WALSHIP_RETURN_IF_ERROR(ReadFull(reader, {reinterpret_cast<uint8_t*>(name.data()), name.size()}));
+  WALSHIP_RETURN_IF_ERROR(store::ValidateDbName(name));
+  store::Db* db = store_->Find(name);
+  if (!db) {
+    WALSHIP_ASSIGN_OR_RETURN(db, store_->Create(name));
+  }
+  const std::string tmp = env::JoinPath(db->LtxDir(), "receiving.ltx.tmp");
+  WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, length - 2 - name_len, tmp));
+  return ApplyReceived(db, tmp);
+}
+
+Status ReplicaClient::ReceiveToFile(http::StreamReader* reader, uint64_t length,
+                                    const std::string& path) {
+  env::Env* env = env::Env::Posix();
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kCreate));
+  WALSHIP_RETURN_IF_ERROR(file->Truncate(0));
+  std::vector<uint8_t> chunk(kChunkSize);
+  for (uint64_t off = 0; off < length;) {
+    size_t want = size_t(std::min<uint64_t>(kChunkSize, length - off));
+    WALSHIP_RETURN_IF_ERROR(ReadFull(reader, {chunk.data(), want}));
+    WALSHIP_RETURN_IF_ERROR(file->WriteAt(off, {chunk.data(), want}));
+    off += want;
+    store_->MarkFrameReceived();
+  }
+  return file->Sync();
+}
+
+Status ReplicaClient::ApplyReceived(store::Db* db, const std::string& tmp) {
+  env::Env* env = env::Env::Posix();
+  ltx::Header header{};
+  ltx::Trailer trailer{};
+  if (Status st = store::VerifyLtxFile(env, tmp, &header, &trailer); !st.ok()) {
+    (void)env->Remove(tmp);
+    spdlog::error("replica: rejected an LTX file for {} from the primary: {}", db->name(),
+                  st.ToString());
+    return st;
+  }
+  store::Position pos = db->pos();
+  if (!header.IsSnapshot() &&
+      (header.min_txid != pos.txid + 1 || header.pre_apply_checksum != pos.checksum)) {
+    (void)env->Remove(tmp);
+    return Status::PosMismatch("replica: " + db->name() + " is at txid " +
+                               std::to_string(pos.txid) + "; primary sent txid " +
+                               std::to_string(header.min_txid) + "..");
+  }
+  const std::string path =
+      env::JoinPath(db->LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
+  WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
+  WALSHIP_RETURN_IF_ERROR(env->SyncDir(db->LtxDir()));
+  if (header.IsSnapshot()) {
+    // Earlier files are from before the snapshot and no longer chain to it.
+    WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
+    for (const auto& f : files) {
+      if (f.path != path) (void)env->Remove(f.path);
+    }
+    spdlog::info("replica: applying snapshot of {} at txid {} ({} pages)", db->name(),
+                 header.max_txid, header.commit);
+  }
+  return db->ApplyLtx(path, invalidator_);
+}
+
+}  // namespace walship::repl

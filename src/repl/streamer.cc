@@ -1,0 +1,154 @@
+#include "repl/streamer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "base/coding.h"
+#include "env/env.h"
+#include "store/ltx_file_writer.h"
+
+namespace walship::repl {
+namespace {
+
+constexpr size_t kChunkSize = 256 * 1024;
+constexpr uint64_t kProgressEvery = 64ULL << 20;
+
+// Test hook: WALSHIP_TEST_CORRUPT_LTX=<n> flips one byte of the n-th LTX file
+// this process sends (1-based), so tests can prove a replica rejects it.
+bool CorruptThisOne() {
+  static const long target = [] {
+    const char* v = std::getenv("WALSHIP_TEST_CORRUPT_LTX");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  static std::atomic<long> sent{0};
+  return target > 0 && sent.fetch_add(1) + 1 == target;
+}
+
+}  // namespace
+
+Streamer::Streamer(store::Store* store, StreamerOptions options)
+    : store_(store), options_(options) {}
+
+Status Streamer::SendFrame(FrameType type, std::span<const uint8_t> payload, FrameSink* sink) {
+  uint8_t header[kFrameHeaderSize];
+  EncodeFrameHeader({type, payload.size()}, header);
+  WALSHIP_RETURN_IF_ERROR(sink->Write(header));
+  if (!payload.empty()) WALSHIP_RETURN_IF_ERROR(sink->Write(payload));
+  return Status::OK();
+}
+
+Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_token stop) {
+  std::map<std::string, store::Position> sent = request.positions;
+  bool ready = false;
+  auto last_frame = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    uint64_t seen = store_->change_count();
+    if (!store_->role().primary) {
+      std::string why = "this node is no longer the primary";
+      SendFrame(FrameType::kError, {reinterpret_cast<const uint8_t*>(why.data()), why.size()},
+                sink).ok();
+      return Status::NotPrimary(why);
+    }
+    for (store::Db* db : store_->List()) {
+      store::Position& pos = sent[db->name()];
+      if (db->pos().txid == 0 || db->pos() == pos) continue;
+      WALSHIP_RETURN_IF_ERROR(CatchUp(db, &pos, sink));
+      last_frame = std::chrono::steady_clock::now();
+    }
+    if (!ready) {
+      WALSHIP_RETURN_IF_ERROR(SendFrame(FrameType::kReady, {}, sink));
+      ready = true;
+      spdlog::info("stream: replica {} is in sync", request.hostname);
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_frame >= options_.heartbeat) {
+      uint8_t clock[8];
+      PutBE64(clock, uint64_t(Clock::Real()->NowUnixMs()));
+      WALSHIP_RETURN_IF_ERROR(SendFrame(FrameType::kHeartbeat, clock, sink));
+      last_frame = now;
+    }
+    store_->WaitForChange(seen, options_.heartbeat);
+  }
+  return Status::Aborted("stream: stopping");
+}
+
+Status Streamer::CatchUp(store::Db* db, store::Position* sent, FrameSink* sink) {
+  // A replica that is at a TXID the primary has, with the same checksum there,
+  // gets the files after it; anything else gets a snapshot.
+  if (sent->txid > 0 && sent->txid < db->pos().txid) {
+    auto checksum = db->ChecksumAt(sent->txid);
+    if (checksum.ok() && *checksum == sent->checksum) {
+      Status st = SendChain(db, sent, sink);
+      if (!st.IsNotFound()) return st;  // NotFound: a file is gone; snapshot
+    }
+  }
+  if (sent->txid != 0) {
+    spdlog::info("stream: sending {} a snapshot (replica at txid {}, primary at {})", db->name(),
+                 sent->txid, db->pos().txid);
+  }
+  return SendSnapshot(db, sent, sink);
+}
+
+Status Streamer::SendChain(store::Db* db, store::Position* sent, FrameSink* sink) {
+  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
+  const uint64_t target = db->pos().txid;
+  for (const store::LtxFileInfo& f : files) {
+    if (f.max_txid <= sent->txid) continue;
+    if (f.min_txid != sent->txid + 1) {
+      return Status::NotFound("gap before txid " + std::to_string(f.min_txid));
+    }
+    WALSHIP_RETURN_IF_ERROR(SendLtxFile(db->name(), f.path, sink));
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t checksum, store::ReadLtxPostChecksum(env::Env::Posix(), f.path));
+    *sent = {f.max_txid, checksum};
+    if (sent->txid >= target) return Status::OK();
+  }
+  if (sent->txid < target) return Status::NotFound("no LTX file up to txid " + std::to_string(target));
+  return Status::OK();
+}
+
+Status Streamer::SendSnapshot(store::Db* db, store::Position* sent, FrameSink* sink) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string path = env::JoinPath(
+      db->dir(), "snapshot-" + std::to_string(counter.fetch_add(1)) + ".ltx");
+  auto header = db->WriteSnapshot(path);
+  if (!header.ok()) return header.status();
+  Status st = SendLtxFile(db->name(), path, sink);
+  // The snapshot's post-apply checksum is the position it was taken at.
+  auto checksum = store::ReadLtxPostChecksum(env::Env::Posix(), path);
+  (void)env::Env::Posix()->Remove(path);
+  WALSHIP_RETURN_IF_ERROR(st);
+  if (!checksum.ok()) return checksum.status();
+  *sent = {header->max_txid, *checksum};
+  return Status::OK();
+}
+
+Status Streamer::SendLtxFile(const std::string& db, const std::string& path, FrameSink* sink) {
+  env::Env* env = env::Env::Posix();
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  std::string prefix;
+  AppendBE16(&prefix, uint16_t(db.size()));
+  prefix += db;
+  uint8_t header[kFrameHeaderSize];
+  EncodeFrameHeader({FrameType::kLtx, prefix.size() + size}, header);
+  WALSHIP_RETURN_IF_ERROR(sink->Write(header));
+  WALSHIP_RETURN_IF_ERROR(
+      sink->Write({reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size()}));
+  const bool corrupt = CorruptThisOne();
+  std::vector<uint8_t> chunk(kChunkSize);
+  for (uint64_t off = 0; off < size;) {
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(off, {chunk.data(), std::min<uint64_t>(kChunkSize, size - off)}));
+    if (n == 0) return Status::IOError(path + ": shorter than its size while sending");
+    if (corrupt && off == 0 && n > 200) chunk[n / 2] ^= 0x5a;
+    WALSHIP_RETURN_IF_ERROR(sink->Write({chunk.data(), n}));
+    off += n;
+    if (size > kProgressEvery && off / kProgressEvery != (off - n) / kProgressEvery) {
+      spdlog::info("stream: {} sent {} of {} MB of {}", db, off >> 20, size >> 20, path);
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace walship::repl

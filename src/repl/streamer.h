@@ -1,0 +1,55 @@
+// Streamer: the primary's side of replication. Serve() feeds one connected
+// replica: for each database it sends the LTX files the replica is missing, or
+// a snapshot when the replica is new, behind the files on disk, or diverged
+// (its checksum at its TXID is not the primary's); then kReady; then every new
+// transaction as it commits (woken by Store::WaitForChange, no polling) with
+// heartbeats in between. Databases created meanwhile are included.
+//
+// Thread-safety: one Streamer serves many replicas concurrently (one Serve
+// call per connection thread); it holds no state between calls.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <stop_token>
+#include <string>
+
+#include "base/status.h"
+#include "repl/protocol.h"
+#include "store/store.h"
+
+namespace walship::repl {
+
+// Where frames go: the HTTP response of the /stream request.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Unavailable when the replica went away.
+  virtual Status Write(std::span<const uint8_t> data) = 0;
+};
+
+struct StreamerOptions {
+  std::chrono::milliseconds heartbeat{500};
+};
+
+class Streamer {
+ public:
+  // `store` must outlive the Streamer.
+  Streamer(store::Store* store, StreamerOptions options);
+
+  // Returns when the replica goes away, `stop` is requested, or this node stops
+  // being the primary (after sending kError).
+  Status Serve(const StreamRequest& request, FrameSink* sink, std::stop_token stop);
+
+ private:
+  Status CatchUp(store::Db* db, store::Position* sent, FrameSink* sink);
+  Status SendChain(store::Db* db, store::Position* sent, FrameSink* sink);
+  Status SendSnapshot(store::Db* db, store::Position* sent, FrameSink* sink);
+  Status SendLtxFile(const std::string& db, const std::string& path, FrameSink* sink);
+  Status SendFrame(FrameType type, std::span<const uint8_t> payload, FrameSink* sink);
+
+  store::Store* store_;
+  StreamerOptions options_;
+};
+
+}  // namespace walship::repl
