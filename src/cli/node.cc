@@ -78,6 +78,9 @@ Status Node::Start() {
     replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
     replica_->Start(leaser_->Primary()->advertise_url);
   }
+  retention_ = std::make_unique<store::Retention>(store_.get(), config_.data.retention,
+                                                  config_.data.retention_monitor_interval);
+  retention_->Start();
   return Status::OK();
 }
 
@@ -87,7 +90,9 @@ bool Node::WaitReady(std::chrono::milliseconds timeout) {
 }
 
 void Node::Stop() {
-  // The replica client and the API go first: they use the store and the mount.
+  // Background work and the API go first: they use the store and the mount.
+  if (retention_) retention_->Stop();
+  retention_.reset();
   if (replica_) replica_->Stop();
   replica_.reset();
   if (api_) api_->Stop();

@@ -14,6 +14,7 @@
 #include "http/node_api.h"
 #include "lease/leaser.h"
 #include "repl/replica_client.h"
+#include "store/retention.h"
 #include "store/store.h"
 
 namespace walship::cli {
@@ -39,6 +40,7 @@ class Node {
   std::unique_ptr<fuse::FileSystem> fs_;
   std::unique_ptr<http::NodeApi> api_;
   std::unique_ptr<repl::ReplicaClient> replica_;
+  std::unique_ptr<store::Retention> retention_;
 };
 
 }  // namespace walship::cli

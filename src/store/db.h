@@ -172,6 +172,7 @@ class Db {
   Status RecoverWal();
   Status RebuildChecksums(uint32_t page_size, uint32_t page_count);
   Status RepairChecksumMismatch(uint64_t computed, const TxSpec& wal);
+  Status ReapplyNewestLtx();
 
   DbOptions options_;
   mutable std::mutex mu_;
@@ -186,6 +187,7 @@ class Db {
   PageChecksums checksums_;
   Position pos_;
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
+  std::string last_ltx_path_;  // set at start-up when an LTX file exists
   std::vector<std::string> unsynced_ltx_;  // written, not yet fsynced
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;

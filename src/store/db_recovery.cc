@@ -66,6 +66,7 @@ Status Db::LoadLastLtx() {
     if (st.ok()) {
       pos_ = {header.max_txid, trailer.post_apply_checksum};
       last_ltx_ = header;
+      last_ltx_path_ = path;
       return Status::OK();
     }
     // Only a file that was never made durable can be torn; its transaction is
@@ -200,7 +201,35 @@ Status Db::RebuildChecksums(uint32_t page_size, uint32_t page_count) {
   return Status::OK();
 }
 
+Status Db::ReapplyNewestLtx() {
+  ltx::Header header{};
+  std::vector<ByteRange> ignored;
+  Status st = WriteLtxPages(last_ltx_path_, &header, &ignored);
+  if (wal_capture_.has_header()) {
+    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(header.page_size, header.commit));
+  }
+  if (checksums_.DatabaseChecksum() != pos_.checksum) {
+    return Status::Corruption("re-applying " + last_ltx_path_ + " gives checksum " +
+                              Hex16(checksums_.DatabaseChecksum()) +
+                              (st.ok() ? "" : " (" + st.message() + ")"));
+  }
+  return Status::OK();
+}
+
 Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
+  if (!last_ltx_path_.empty()) {
+    // A crash while applying (replica) or before its pages reached the
+    // database file leaves the newest LTX only partly in the file; the file
+    // itself is durable, so applying it again completes it.
+    Status st = ReapplyNewestLtx();
+    if (st.ok()) {
+      spdlog::info("database {}: completed txid {} from {} after a crash", name(), pos_.txid,
+                   last_ltx_path_);
+      return Status::OK();
+    }
+    spdlog::warn("database {}: {}", name(), st.message());
+    computed = checksums_.DatabaseChecksum();
+  }
   if (pos_.txid != 0) {
     spdlog::error("database {}: checksum after recovery is {} but txid {} recorded {}; writing "
                   "txid {} with every page so every copy converges on the file's contents",
