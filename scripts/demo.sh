@@ -1,66 +1,89 @@
 #!/usr/bin/env bash
-# walship demo: installs, builds, starts a node with a FUSE mount in a temp dir,
-# writes with the sqlite3 CLI, and shows every transaction becoming an LTX file
-# with the next TXID and checksum. Tears everything down at the end or on Ctrl-C.
+# walship demo: installs, builds, starts a local 3-node cluster (static lease)
+# with FUSE mounts under a temp dir, writes on the primary with the sqlite3 CLI,
+# shows the rows arriving on the replicas (read by connections that stay open),
+# prints cluster status, and tears everything down at the end or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-bin=$PWD/build/walship
+bin=${WALSHIP_BIN:-$PWD/build/walship}
 
 work=$(mktemp -d /tmp/walship-demo.XXXXXX)
-pid=""
+pids=()
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  umount -l "$work/mnt" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for n in 1 2 3; do umount -l "$work/node$n/mnt" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/walship.yml" <<YAML
-fuse:
-  dir: $work/mnt
-data:
-  dir: $work/data
-http:
-  addr: "127.0.0.1:$port"
-YAML
-
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "starting walship (mount $work/mnt, node API on port $port)"
-"$bin" mount --config "$work/walship.yml" > "$work/walship.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -e "$work/mnt/.lag" ] && break; sleep 0.1; done
-[ -e "$work/mnt/.lag" ] || { cat "$work/walship.log"; exit 1; }
-
-db=$work/mnt/demo.db
-show() {
-  echo "demo.db-pos: $(cat "$db-pos")"
-  ls "$work/data/dbs/demo.db/ltx" | sed 's/^/  ltx\//'
-}
-
-step "create a table in WAL mode"
-sqlite3 "$db" "PRAGMA journal_mode=wal; CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT);" >/dev/null
-show
-for word in hello world from walship; do
-  step "INSERT '$word' (one transaction, one LTX file)"
-  sqlite3 "$db" "INSERT INTO greetings(text) VALUES('$word');"
-  show
+ports=("" "$(free_port)" "$(free_port)" "$(free_port)")
+for n in 1 2 3; do
+  candidate=false
+  [ "$n" = 1 ] && candidate=true
+  mkdir -p "$work/node$n"
+  cat > "$work/node$n/walship.yml" <<YAML
+fuse:
+  dir: $work/node$n/mnt
+data:
+  dir: $work/node$n/data
+http:
+  addr: "127.0.0.1:${ports[$n]}"
+lease:
+  type: static
+  hostname: node1
+  advertise-url: "http://127.0.0.1:${ports[1]}"
+  candidate: $candidate
+YAML
 done
 
-step "a rolled-back transaction leaves no LTX file"
-sqlite3 "$db" "BEGIN; INSERT INTO greetings(text) VALUES('never'); ROLLBACK;"
-show
+step "starting node1 (primary) and node2, node3 (replicas) under $work"
+for n in 1 2 3; do
+  "$bin" mount --config "$work/node$n/walship.yml" > "$work/node$n/walship.log" 2>&1 &
+  pids+=($!)
+done
+for n in 1 2 3; do
+  for _ in $(seq 100); do [ -e "$work/node$n/mnt/.lag" ] && break; sleep 0.1; done
+  [ -e "$work/node$n/mnt/.lag" ] || { cat "$work/node$n/walship.log"; exit 1; }
+done
+echo "node2's .primary: $(cat "$work/node2/mnt/.primary")"
 
-step "rows read back through the mount"
-sqlite3 -box "$db" "SELECT * FROM greetings;" 2>/dev/null || sqlite3 "$db" "SELECT * FROM greetings;"
+primary=$work/node1/mnt/demo.db
+step "create a table on the primary (WAL mode)"
+sqlite3 "$primary" "PRAGMA journal_mode=wal; CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT);" >/dev/null
+for _ in $(seq 100); do [ -e "$work/node3/mnt/demo.db" ] && break; sleep 0.05; done
+
+step "replicas read through connections that stay open while the primary writes"
+python3 - "$work" <<'PY'
+import sqlite3, subprocess, sys, time
+work = sys.argv[1]
+readers = {n: sqlite3.connect(f"file:{work}/node{n}/mnt/demo.db?mode=ro", uri=True) for n in (2, 3)}
+for word in ["hello", "world", "from", "walship"]:
+    subprocess.run(["sqlite3", f"{work}/node1/mnt/demo.db",
+                    f"INSERT INTO greetings(text) VALUES('{word}')"], check=True)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        counts = {n: r.execute("SELECT count(*) FROM greetings").fetchone()[0] for n, r in readers.items()}
+        if all(c >= 1 and r.execute("SELECT text FROM greetings ORDER BY id DESC LIMIT 1").fetchone()[0] == word
+               for n, r in readers.items() for c in [counts[n]]):
+            break
+        time.sleep(0.01)
+    print(f"primary wrote {word!r:10} -> node2 sees {counts[2]} rows, node3 sees {counts[3]} rows")
+PY
+
+step "a write on a replica is refused"
+sqlite3 "$work/node2/mnt/demo.db" "INSERT INTO greetings(text) VALUES('nope');" || true
+
+step "positions (TXID/checksum) on every node"
+for n in 1 2 3; do echo "node$n: $(cat "$work/node$n/mnt/demo.db-pos")"; done
 
 step "walship status"
-"$bin" status --url "http://127.0.0.1:$port"
+for n in 1 2 3; do "$bin" status --url "http://127.0.0.1:${ports[$n]}"; done
 
-step "export a consistent copy and check it"
-"$bin" export --name demo.db --url "http://127.0.0.1:$port" "$work/export.db"
-sqlite3 "$work/export.db" "PRAGMA integrity_check; SELECT count(*) || ' rows' FROM greetings;"
-
-step "done; unmounting"
+step "done; stopping the cluster"
