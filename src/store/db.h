@@ -166,6 +166,11 @@ class Db {
                        std::vector<ByteRange>* changed);
   void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
 
+  // db_snapshot.cc: an LTX of every page of the database as committed.
+  // REQUIRES: mu_ held.
+  Status WriteEveryPageLocked(const std::string& path, const ltx::Header& header,
+                              uint64_t post_apply_checksum, bool durable);
+
   // db_recovery.cc
   Status LoadLastLtx();
   Status RecoverJournal();

@@ -217,10 +217,12 @@ Status Db::ReapplyNewestLtx() {
 }
 
 Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
-  if (!last_ltx_path_.empty()) {
-    // A crash while applying (replica) or before its pages reached the
-    // database file leaves the newest LTX only partly in the file; the file
-    // itself is durable, so applying it again completes it.
+  if (!last_ltx_path_.empty() && computed == last_ltx_.pre_apply_checksum) {
+    // The database is exactly as it was before the newest LTX: a crash while
+    // applying it (replica) or before its pages reached the files. The LTX is
+    // durable, so the transaction stands: apply it again. Any other mismatch
+    // means the files hold something no LTX describes, which must not be
+    // overwritten (on a primary it is committed data).
     Status st = ReapplyNewestLtx();
     if (st.ok()) {
       spdlog::info("database {}: completed txid {} from {} after a crash", name(), pos_.txid,
@@ -251,16 +253,7 @@ Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
   header.wal_salt1 = wal.wal_salt1;
   header.wal_salt2 = wal.wal_salt2;
   std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
-  LtxFileWriter writer(options_.env, path);
-  WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
-  std::vector<uint8_t> page(header.page_size);
-  const uint32_t lock_pgno = ltx::LockPgno(header.page_size);
-  for (uint32_t pgno = 1; pgno <= header.commit; pgno++) {
-    if (pgno == lock_pgno) continue;
-    WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(pgno, page));
-    WALSHIP_RETURN_IF_ERROR(writer.AddPage(pgno, page));
-  }
-  WALSHIP_RETURN_IF_ERROR(writer.Finish(computed, /*durable=*/true));
+  WALSHIP_RETURN_IF_ERROR(WriteEveryPageLocked(path, header, computed, /*durable=*/true));
   pos_ = {header.max_txid, computed};
   last_ltx_ = header;
   return Status::OK();

@@ -19,6 +19,12 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
   header.max_txid = pos_.txid;
   header.timestamp_ms = options_.clock->NowUnixMs();
   header.node_id = options_.node_id;
+  WALSHIP_RETURN_IF_ERROR(WriteEveryPageLocked(path, header, pos_.checksum, /*durable=*/false));
+  return header;
+}
+
+Status Db::WriteEveryPageLocked(const std::string& path, const ltx::Header& header,
+                                uint64_t post_apply_checksum, bool durable) {
   LtxFileWriter writer(options_.env, path);
   WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
   std::vector<uint8_t> page(header.page_size);
@@ -28,8 +34,7 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
     WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(pgno, page));
     WALSHIP_RETURN_IF_ERROR(writer.AddPage(pgno, page));
   }
-  WALSHIP_RETURN_IF_ERROR(writer.Finish(pos_.checksum, /*durable=*/false));
-  return header;
+  return writer.Finish(post_apply_checksum, durable);
 }
 
 Result<std::vector<LtxFileInfo>> Db::ListLtxFiles() const {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/coding.h"
 #include "env/fault_env.h"
 #include "ltx/checksum.h"
 #include "test_util.h"
@@ -105,6 +106,73 @@ TEST(Db, FailedLtxStopsWritesUntilRestart) {
   ASSERT_TRUE(db.Open().ok());
   EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
   EXPECT_EQ(db.pos().txid, 2u);
+}
+
+}  // namespace
+}  // namespace walship::store
+
+namespace walship::store {
+namespace {
+
+TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
+  TempDir dir;
+  DbOptions primary_options = Options(dir);
+  Db primary(primary_options);
+  ASSERT_TRUE(primary.Open().ok());
+  ASSERT_TRUE(CommitRollback(&primary, RealDatabase(dir, 4)).ok());
+  ASSERT_TRUE(CommitRollback(&primary, RealDatabase(dir, 9)).ok());
+
+  DbOptions replica_options = Options(dir);
+  replica_options.dir = dir / "replica/x.db";
+  std::string ltx_dir = replica_options.dir + "/ltx/";
+  {
+    Db replica(replica_options);
+    ASSERT_TRUE(replica.Open().ok());
+    replica.SetReplica(true);
+    auto files = primary.ListLtxFiles();
+    ASSERT_TRUE(files.ok());
+    ASSERT_EQ(files->size(), 2u);
+    std::filesystem::copy_file((*files)[0].path, ltx_dir + "0000000000000001-0000000000000001.ltx");
+    ASSERT_TRUE(replica.ApplyLtx(ltx_dir + "0000000000000001-0000000000000001.ltx", nullptr).ok());
+    // The second file arrives and is made durable; the process dies before applying it.
+    std::filesystem::copy_file((*files)[1].path, ltx_dir + "0000000000000002-0000000000000002.ltx");
+  }
+  Db replica(replica_options);
+  ASSERT_TRUE(replica.Open().ok());
+  EXPECT_EQ(replica.pos(), primary.pos());
+  EXPECT_EQ(FileChecksum(replica_options.dir + "/database"), primary.pos().checksum);
+}
+
+TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
+  TempDir dir;
+  Db primary(Options(dir));
+  ASSERT_TRUE(primary.Open().ok());
+  ASSERT_TRUE(CommitRollback(&primary, RealDatabase(dir, 4)).ok());
+  ASSERT_TRUE(CommitRollback(&primary, RealDatabase(dir, 9)).ok());
+  DbOptions replica_options = Options(dir);
+  replica_options.dir = dir / "replica/x.db";
+  Db replica(replica_options);
+  ASSERT_TRUE(replica.Open().ok());
+  auto files = primary.ListLtxFiles();
+  Status st = replica.ApplyLtx((*files)[1].path, nullptr);  // txid 2 onto an empty replica
+  EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
+  EXPECT_EQ(replica.pos().txid, 0u);
+}
+
+TEST(Db, ReplicaRefusesWritesAndShowsRollbackHeader) {
+  TempDir dir;
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
+  db.SetReplica(true);
+  Status st = db.Write(FileKind::kDatabase, 0, std::vector<uint8_t>(4096, 0));
+  EXPECT_EQ(st.code(), Status::Code::kReadOnly);
+  std::vector<uint8_t> header(100);
+  ASSERT_TRUE(db.Read(FileKind::kDatabase, 0, header).ok());
+  EXPECT_EQ(header[18], 1);
+  EXPECT_EQ(header[19], 1);
+  EXPECT_EQ(GetBE32(&header[24]), uint32_t(db.pos().txid));
+  EXPECT_NE(GetBE32(&header[92]), GetBE32(&header[24]));
 }
 
 }  // namespace
