@@ -20,8 +20,7 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 Status Env::WriteFileAtomic(const std::string& path, std::span<const uint8_t> data, bool sync) {
   std::string tmp = path + ".tmp";
   {
-    WALSHIP_ASSIGN_OR_RETURN(auto file, Open(tmp, OpenMode::kCreate));
-    WALSHIP_RETURN_IF_ERROR(file->Truncate(0));
+    WALSHIP_ASSIGN_OR_RETURN(auto file, Open(tmp, OpenMode::kCreateTruncate));
     WALSHIP_RETURN_IF_ERROR(file->WriteAt(0, data));
     if (sync) WALSHIP_RETURN_IF_ERROR(file->Sync());
   }

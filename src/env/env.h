@@ -31,7 +31,9 @@ class File {
   virtual int fd() const = 0;
 };
 
-enum class OpenMode { kRead, kReadWrite, kCreate };  // kCreate: read-write, create if absent
+// kCreate: read-write, created if absent. kCreateTruncate: also emptied if it
+// exists (no truncation of a file just created, so no forced flush on close).
+enum class OpenMode { kRead, kReadWrite, kCreate, kCreateTruncate };
 
 class Env {
  public:
@@ -41,6 +43,9 @@ class Env {
   virtual Status Remove(const std::string& path) = 0;  // NotFound when absent
   virtual Status MkdirAll(const std::string& path) = 0;
   virtual Status SyncDir(const std::string& path) = 0;
+  // Makes everything written to the file system holding `path` durable with
+  // one call (syncfs): cheaper than fsyncing many small files one by one.
+  virtual Status SyncFileSystem(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   // Names in a directory (no "." or ".."), unsorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;

@@ -30,6 +30,7 @@ class FaultEnv final : public Env {
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status MkdirAll(const std::string& path) override { return base_->MkdirAll(path); }
   Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Status SyncFileSystem(const std::string& path) override { return base_->SyncFileSystem(path); }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
     return base_->ListDir(path);

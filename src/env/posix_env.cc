@@ -70,6 +70,7 @@ class PosixEnv final : public Env {
     if (mode == OpenMode::kRead) flags |= O_RDONLY;
     if (mode == OpenMode::kReadWrite) flags |= O_RDWR;
     if (mode == OpenMode::kCreate) flags |= O_RDWR | O_CREAT;
+    if (mode == OpenMode::kCreateTruncate) flags |= O_RDWR | O_CREAT | O_TRUNC;
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) {
       if (errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
@@ -107,6 +108,16 @@ class PosixEnv final : public Env {
     int err = errno;
     ::close(fd);
     if (rc != 0) return Status::FromErrno("fsync dir " + path, err);
+    return Status::OK();
+  }
+
+  Status SyncFileSystem(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("open " + path, errno);
+    int rc = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::FromErrno("syncfs " + path, err);
     return Status::OK();
   }
 

@@ -40,6 +40,18 @@ CrcCombiner::CrcCombiner(size_t len) {
   }
 }
 
+const CrcCombiner& PageCombiner(uint32_t page_size) {
+  // One per page size 512 << i, i = 0..7.
+  static const std::array<CrcCombiner, 8> combiners = [] {
+    return std::array<CrcCombiner, 8>{CrcCombiner(512),   CrcCombiner(1024), CrcCombiner(2048),
+                                      CrcCombiner(4096),  CrcCombiner(8192), CrcCombiner(16384),
+                                      CrcCombiner(32768), CrcCombiner(65536)};
+  }();
+  size_t i = 0;
+  while (i < 7 && (512u << i) != page_size) i++;
+  return combiners[i];
+}
+
 uint64_t CrcCombiner::Combine(uint64_t crc_a, uint64_t crc_b) const {
   return Apply(shift_, crc_a) ^ crc_b;
 }

@@ -32,4 +32,8 @@ class CrcCombiner {
   Matrix shift_;
 };
 
+// The combiner for pages of `page_size` bytes (a valid SQLite page size),
+// built once per process and shared.
+const CrcCombiner& PageCombiner(uint32_t page_size);
+
 }  // namespace walship::ltx

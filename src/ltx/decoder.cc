@@ -75,7 +75,7 @@ Result<Header> Decoder::DecodeHeaderImpl() {
     return Corrupt("invalid header" + At(0) + ": " + s.message());
   }
   crc_ = Crc64(buf);
-  page_combiner_ = CrcCombiner(header_.page_size);
+  page_combiner_ = &PageCombiner(header_.page_size);
   lock_pgno_ = LockPgno(header_.page_size);
   compressed_.resize(size_t(LZ4_compressBound(int(header_.page_size))));
   page_.resize(kMaxPageSize);
@@ -156,8 +156,8 @@ Result<bool> Decoder::DecodePageImpl(uint32_t* pgno_out, std::string* page_out) 
   // Hash the page once; its CRC extends the file checksum and CRC(pgno).
   std::span<const uint8_t> page(page_.data(), header_.page_size);
   uint64_t page_crc = Crc64(page);
-  crc_ = page_combiner_.Combine(crc_, page_crc);
-  last_page_checksum_ = page_combiner_.Combine(Crc64(std::span<const uint8_t>(head, 4)), page_crc);
+  crc_ = page_combiner_->Combine(crc_, page_crc);
+  last_page_checksum_ = page_combiner_->Combine(Crc64(std::span<const uint8_t>(head, 4)), page_crc);
   pages_checksum_ = ChecksumXor(pages_checksum_, last_page_checksum_);
   index_.push_back({pgno, at, offset_ - at});
   prev_pgno_ = pgno;

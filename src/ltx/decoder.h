@@ -86,7 +86,7 @@ class Decoder {
   uint32_t prev_pgno_ = 0;
   uint64_t offset_ = 0;           // file offset of the next unread byte
   uint64_t crc_ = 0;              // CRC-64 of the file so far, as the file checksum counts it
-  CrcCombiner page_combiner_{0};  // appends one page's CRC to another CRC
+  const CrcCombiner* page_combiner_ = nullptr;  // appends one page's CRC to another CRC
   uint64_t pages_checksum_ = kChecksumFlag;
   uint64_t last_page_checksum_ = 0;
   std::vector<PageIndexEntry> index_;

@@ -38,7 +38,7 @@ Status Encoder::EncodeHeader(const Header& header) {
   uint8_t buf[kHeaderSize];
   PutHeader(header_, buf);
   crc_ = Crc64(buf);
-  page_combiner_ = CrcCombiner(header.page_size);
+  page_combiner_ = &PageCombiner(header.page_size);
   WALSHIP_RETURN_IF_ERROR(Emit(buf));
   frame_.resize(kFrameHeaderSize + size_t(LZ4_compressBound(int(header.page_size))));
   state_ = State::kPages;
@@ -93,8 +93,8 @@ Status Encoder::EncodePage(uint32_t pgno, std::span<const uint8_t> page) {
   // The page is hashed once; its CRC extends both the file checksum (which
   // covers the frame header and the page as it decompresses) and CRC(pgno).
   uint64_t page_crc = Crc64(page);
-  crc_ = page_combiner_.Combine(Crc64Update(crc_, frame.first(kFrameHeaderSize)), page_crc);
-  last_page_checksum_ = page_combiner_.Combine(Crc64(frame.first(4)), page_crc);
+  crc_ = page_combiner_->Combine(Crc64Update(crc_, frame.first(kFrameHeaderSize)), page_crc);
+  last_page_checksum_ = page_combiner_->Combine(Crc64(frame.first(4)), page_crc);
   pages_checksum_ = ChecksumXor(pages_checksum_, last_page_checksum_);
   index_.push_back({pgno, offset, frame.size()});
   prev_pgno_ = pgno;

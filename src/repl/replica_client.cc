@@ -156,8 +156,7 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
 Status ReplicaClient::ReceiveToFile(http::StreamReader* reader, uint64_t length,
                                     const std::string& path) {
   env::Env* env = env::Env::Posix();
-  WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kCreate));
-  WALSHIP_RETURN_IF_ERROR(file->Truncate(0));
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kCreateTruncate));
   std::vector<uint8_t> chunk(kChunkSize);
   for (uint64_t off = 0; off < length;) {
     size_t want = size_t(std::min<uint64_t>(kChunkSize, length - off));

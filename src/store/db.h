@@ -193,7 +193,7 @@ class Db {
   Position pos_;
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
   std::string last_ltx_path_;  // set at start-up when an LTX file exists
-  std::vector<std::string> unsynced_ltx_;  // written, not yet fsynced
+  uint64_t unsynced_ltx_ = 0;  // LTX files written since the last sync
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;

@@ -112,7 +112,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
 
   CrashPoint("commit-before-ltx-finish");
   WALSHIP_RETURN_IF_ERROR(writer.Finish(post, durable));
-  if (!durable) unsynced_ltx_.push_back(path);
+  if (!durable) unsynced_ltx_++;
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
   stats_.commits++;

@@ -45,8 +45,7 @@ LtxFileWriter::~LtxFileWriter() {
 }
 
 Status LtxFileWriter::Begin(const ltx::Header& header) {
-  WALSHIP_ASSIGN_OR_RETURN(file_, env_->Open(tmp_path_, env::OpenMode::kCreate));
-  WALSHIP_RETURN_IF_ERROR(file_->Truncate(0));
+  WALSHIP_ASSIGN_OR_RETURN(file_, env_->Open(tmp_path_, env::OpenMode::kCreateTruncate));
   writer_ = std::make_unique<BufferedWriter>(file_.get());
   encoder_ = std::make_unique<ltx::Encoder>(writer_.get());
   return encoder_->EncodeHeader(header).WithContext(path_);
