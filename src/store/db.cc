@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "base/crash_point.h"
 #include "sqlite/db_header.h"
 #include "sqlite/journal.h"
@@ -263,9 +265,22 @@ Status Db::CommitWal(bool end_of_write, bool durable) {
 
 Status Db::CommitRollback() {
   WALSHIP_ASSIGN_OR_RETURN(uint32_t page_size, DatabasePageSize());
-  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
-  TxSpec spec = rollback_capture_.Take(page_size, uint32_t(size / page_size));
+  WALSHIP_ASSIGN_OR_RETURN(uint32_t commit, DatabasePageCount(page_size));
+  TxSpec spec = rollback_capture_.Take(page_size, commit);
   return CommitTransaction(spec, /*durable=*/true);
+}
+
+Result<uint32_t> Db::DatabasePageCount(uint32_t page_size) const {
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
+  const uint32_t file_pages = uint32_t(size / page_size);
+  uint8_t raw[sqlite::kDbHeaderSize];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, database_->ReadAt(0, raw));
+  if (n < sizeof raw) return file_pages;
+  auto header = sqlite::ParseDbHeader(raw);
+  if (!header.ok() || header->page_size != page_size || !sqlite::PageCountValid(*header)) {
+    return file_pages;
+  }
+  return std::min(header->page_count, file_pages);
 }
 
 Result<uint32_t> Db::DatabasePageSize() const {

@@ -155,6 +155,11 @@ class Db {
   Status RecordTransaction(const TxSpec& tx, bool durable);
   Status ReadPage(const PageSource& source, std::span<uint8_t> out) const;
   Result<uint32_t> DatabasePageSize() const;
+  // The database's size in pages: the in-header page count when SQLite marked
+  // it valid (capped by the file), else the file size. SQLite truncates a
+  // shrinking database file only after it has finalized the journal — after
+  // the rollback-mode commit point — so the file can still be longer.
+  Result<uint32_t> DatabasePageCount(uint32_t page_size) const;
 
   // db_apply.cc
   Status AcquireApplyLocks(std::unique_lock<std::mutex>& lock);

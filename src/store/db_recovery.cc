@@ -88,15 +88,21 @@ Status Db::RecoverJournal() {
 
   auto page_size = DatabasePageSize();
   if (page_size.ok()) {
-    auto size = database_->Size();
-    if (!size.ok()) return size.status();
-    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(*page_size, uint32_t(*size / *page_size)));
+    WALSHIP_ASSIGN_OR_RETURN(uint32_t pages, DatabasePageCount(*page_size));
+    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(*page_size, pages));
   }
   if (page_size.ok() && checksums_.DatabaseChecksum() == pos_.checksum) {
     // The LTX was written before the crash (or no page was touched): the
     // transaction stands and the journal is only leftover.
     spdlog::info("database {}: removing journal of a transaction already recorded as txid {}",
                  name(), pos_.txid);
+    // SQLite shrinks the file only after finalizing the journal; finish that.
+    WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
+    const uint64_t committed = uint64_t(checksums_.page_count()) * *page_size;
+    if (size > committed) {
+      WALSHIP_RETURN_IF_ERROR(database_->Truncate(committed));
+      WALSHIP_RETURN_IF_ERROR(database_->Sync());
+    }
   } else {
     uint32_t initial_pages = 0;
     Status st = sqlite::ReadJournal(
@@ -128,8 +134,11 @@ Status Db::RecoverWal() {
   if (!scan) {
     auto page_size = DatabasePageSize();
     uint32_t ps = page_size.ok() ? *page_size : 0;
-    WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
-    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(ps, ps ? uint32_t(size / ps) : 0));
+    uint32_t pages = 0;
+    if (ps) {
+      WALSHIP_ASSIGN_OR_RETURN(pages, DatabasePageCount(ps));
+    }
+    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(ps, pages));
     if (checksums_.DatabaseChecksum() != pos_.checksum) {
       return RepairChecksumMismatch(checksums_.DatabaseChecksum(), TxSpec{});
     }
@@ -217,7 +226,13 @@ Status Db::ReapplyNewestLtx() {
 }
 
 Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
-  if (!last_ltx_path_.empty() && computed == last_ltx_.pre_apply_checksum) {
+  // A newest LTX written by another node was received from the primary: this
+  // node wrote into the database only what such files hold, so any mismatch
+  // is an apply that a crash cut short (a snapshot's first pages, part of a
+  // transaction), whatever the checksum now. A replica must never make up a
+  // TXID of its own.
+  const bool received = last_ltx_.node_id != options_.node_id;
+  if (!last_ltx_path_.empty() && (received || computed == last_ltx_.pre_apply_checksum)) {
     // The database is exactly as it was before the newest LTX: a crash while
     // applying it (replica) or before its pages reached the files. The LTX is
     // durable, so the transaction stands: apply it again. Any other mismatch
