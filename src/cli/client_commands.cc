@@ -99,6 +99,17 @@ int RunStatus(const CommandLine& cl) {
                 db.value("checksum", "").c_str(),
                 static_cast<long long>(db.value("lagMs", int64_t(0))), primary.c_str());
   }
+  bool header = false;
+  for (const auto& db : info.value("databases", nlohmann::json::array())) {
+    if (!db.contains("backup")) continue;
+    if (!header) std::printf("\n%-24s %12s %10s %s\n", "BACKUP DB", "ARCHIVED", "LAG", "ERROR");
+    header = true;
+    const auto& b = db["backup"];
+    std::printf("%-24s %12llu %8lldms %s\n", db.value("name", "").c_str(),
+                static_cast<unsigned long long>(b.value("archivedTXID", uint64_t(0))),
+                static_cast<long long>(b.value("lagMs", int64_t(0))),
+                b.value("error", "").c_str());
+  }
   return 0;
 }
 

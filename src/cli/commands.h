@@ -12,6 +12,7 @@ int RunMount(const CommandLine& cl);
 int RunImport(const CommandLine& cl);
 int RunExport(const CommandLine& cl);
 int RunStatus(const CommandLine& cl);
+int RunRestore(const CommandLine& cl);
 int RunVersion(const CommandLine& cl);
 // Commands whose issues have not landed yet: a clear error, exit status 1.
 int RunNotBuilt(const CommandLine& cl);

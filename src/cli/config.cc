@@ -224,6 +224,9 @@ Status CheckBackup(const BackupConfig& b, const Problem& problem) {
                                                 std::to_string(b.encryption_key.size()) +
                                                 " characters");
   }
+  if (b.delay.count() < 0) return problem("backup.delay", "must not be negative");
+  if (b.snapshot_interval.count() <= 0) return problem("backup.snapshot-interval", "must be positive");
+  if (b.retention.count() <= 0) return problem("backup.retention", "must be positive");
   if (b.type.empty()) {
     if (b.path.empty() && b.url.empty()) return Status::OK();
     return problem("backup.type",

@@ -92,6 +92,12 @@ struct BackupConfig {
   std::string access_key_id;
   std::string secret_access_key;
   std::string encryption_key;  // optional: 64 hex digits (AES-256-GCM key)
+  // How long a new transaction may wait before it is uploaded (batching).
+  std::chrono::milliseconds delay{std::chrono::seconds(1)};
+  // How often a full snapshot is written.
+  std::chrono::milliseconds snapshot_interval{std::chrono::hours(24)};
+  // How far back restore points are kept.
+  std::chrono::milliseconds retention{std::chrono::hours(72)};
 };
 
 struct LogConfig {

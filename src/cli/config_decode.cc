@@ -236,6 +236,9 @@ void DecodeBackup(MapReader& r, BackupConfig* c) {
   r.Read("access-key-id", &c->access_key_id);
   r.Read("secret-access-key", &c->secret_access_key);
   r.Read("encryption-key", &c->encryption_key);
+  r.Read("delay", &c->delay);
+  r.Read("snapshot-interval", &c->snapshot_interval);
+  r.Read("retention", &c->retention);
 }
 
 void DecodeRoot(MapReader& r, Config* c) {

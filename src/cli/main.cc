@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   if (cl->command == "import") return RunImport(*cl);
   if (cl->command == "export") return RunExport(*cl);
   if (cl->command == "status") return RunStatus(*cl);
+  if (cl->command == "restore") return RunRestore(*cl);
   if (cl->command == "version") return RunVersion(*cl);
   return RunNotBuilt(*cl);
 }

@@ -62,12 +62,27 @@ Status Node::Start() {
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
 
   const bool primary = store_->role().primary;
+  if (primary) WALSHIP_RETURN_IF_ERROR(StartArchiver());
   http::NodeApiOptions api_options;
   api_options.addr = config_.http.addr;
   api_options.mount_dir = config_.fuse.dir;
   api_options.hostname = primary ? config_.lease.hostname : OwnHostname();
   api_options.advertise_url = config_.lease.advertise_url;
   api_options.candidate = config_.lease.candidate;
+  if (archiver_) {
+    backup::Archiver* archiver = archiver_.get();
+    api_options.backup_positions = [archiver] {
+      std::vector<http::BackupPosition> out;
+      for (const auto& p : archiver->Positions()) {
+        out.push_back({p.db, p.archived_txid, p.lag_ms, p.last_error});
+      }
+      return out;
+    };
+    api_options.backup_counters = [archiver] {
+      const backup::ArchiverStats s = archiver->stats();
+      return http::BackupCounters{s.uploads, s.upload_bytes, s.errors};
+    };
+  }
   api_ = std::make_unique<http::NodeApi>(api_options, store_.get());
   WALSHIP_RETURN_IF_ERROR(api_->Start());
 
@@ -80,7 +95,37 @@ Status Node::Start() {
   }
   retention_ = std::make_unique<store::Retention>(store_.get(), config_.data.retention,
                                                   config_.data.retention_monitor_interval);
+  if (archiver_) {
+    backup::Archiver* archiver = archiver_.get();
+    retention_->SetArchiveFloor(
+        [archiver](const std::string& db) { return archiver->ArchivedTxid(db); });
+  }
   retention_->Start();
+  return Status::OK();
+}
+
+Status Node::StartArchiver() {
+  const BackupConfig& b = config_.backup;
+  if (b.type.empty()) return Status::OK();
+  backup::TargetOptions target_options;
+  target_options.type = b.type;
+  target_options.path = b.path;
+  target_options.url = b.url;
+  target_options.endpoint = b.endpoint;
+  target_options.region = b.region;
+  target_options.access_key_id = b.access_key_id;
+  target_options.secret_access_key = b.secret_access_key;
+  auto target = backup::OpenTarget(target_options);
+  if (!target.ok()) return target.status();
+  backup::ArchiverOptions options;
+  options.delay = b.delay;
+  options.snapshot_interval = b.snapshot_interval;
+  options.retention = b.retention;
+  options.encryption_key = b.encryption_key;
+  auto archiver = backup::Archiver::Create(store_.get(), std::move(*target), options);
+  if (!archiver.ok()) return archiver.status();
+  archiver_ = std::move(*archiver);
+  archiver_->Start();
   return Status::OK();
 }
 
@@ -91,12 +136,15 @@ bool Node::WaitReady(std::chrono::milliseconds timeout) {
 
 void Node::Stop() {
   // Background work and the API go first: they use the store and the mount.
+  // The archiver before retention: its final pass ships what is still local.
+  if (archiver_) archiver_->Stop();
   if (retention_) retention_->Stop();
   retention_.reset();
   if (replica_) replica_->Stop();
   replica_.reset();
   if (api_) api_->Stop();
   api_.reset();
+  archiver_.reset();  // after the API, whose /info and /metrics read it
   if (fs_) fs_->Unmount();
   fs_.reset();
   store_.reset();

@@ -1,5 +1,6 @@
 // Node: one running walship node — the Store, the lease, the FUSE mount, the
-// node API and (on a replica) the replication client — assembled from a
+// node API, (on a replica) the replication client and (on the primary, when
+// configured) the backup archiver — assembled from a
 // Config. Start() brings them up in dependency order; Stop() takes them down
 // in reverse.
 // Thread-compatible: Start/Stop from one controlling thread.
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <memory>
 
+#include "backup/archiver.h"
 #include "base/status.h"
 #include "cli/config.h"
 #include "fuse/file_system.h"
@@ -33,6 +35,7 @@ class Node {
 
  private:
   Status StartLease();
+  Status StartArchiver();
 
   Config config_;
   std::unique_ptr<store::Store> store_;
@@ -41,6 +44,7 @@ class Node {
   std::unique_ptr<http::NodeApi> api_;
   std::unique_ptr<repl::ReplicaClient> replica_;
   std::unique_ptr<store::Retention> retention_;
+  std::unique_ptr<backup::Archiver> archiver_;  // primary with backup.type set
 };
 
 }  // namespace walship::cli

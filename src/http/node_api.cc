@@ -9,6 +9,7 @@
 
 #include "base/coding.h"
 #include "env/env.h"
+#include "sqlite/db_header.h"
 #include "store/sqlite_file.h"
 
 namespace walship::http {
@@ -33,6 +34,17 @@ nlohmann::json DatabaseJson(store::Db* db, int64_t lag_ms) {
   return {{"name", db->name()},        {"txid", pos.txid},
           {"checksum", Hex16(pos.checksum)}, {"pageSize", db->page_size()},
           {"pageCount", db->page_count()},   {"lagMs", lag_ms}};
+}
+
+// An export is a standalone file with the WAL applied. Replicas present every
+// database as a rollback-journal one (docs/protocol.md), so the copy is marked
+// as one on every node (header bytes 18-19 = 1): the same database then
+// exports to the same bytes wherever it is exported from.
+Status MarkRollbackJournal(const std::string& path) {
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env::Env::Posix()->Open(path, env::OpenMode::kReadWrite));
+  const uint8_t legacy[2] = {1, 1};
+  static_assert(sqlite::kDbReadVersionOffset == sqlite::kDbWriteVersionOffset + 1);
+  return file->WriteAt(sqlite::kDbWriteVersionOffset, legacy);
 }
 
 }  // namespace
@@ -75,6 +87,15 @@ void NodeApi::HandleInfo(Request&, Response& resp) {
   int64_t lag = store_->LagMs();
   nlohmann::json dbs = nlohmann::json::array();
   for (store::Db* db : store_->List()) dbs.push_back(DatabaseJson(db, lag));
+  if (options_.backup_positions) {
+    // Each database's archive position, under "backup".
+    for (const BackupPosition& p : options_.backup_positions()) {
+      for (auto& d : dbs) {
+        if (d["name"] != p.db) continue;
+        d["backup"] = {{"archivedTXID", p.archived_txid}, {"lagMs", p.lag_ms}, {"error", p.error}};
+      }
+    }
+  }
   nlohmann::json info = {
       {"nodeID", Hex16(store_->node_id())},
       {"hostname", options_.hostname},
@@ -139,6 +160,7 @@ void NodeApi::HandleExport(Request& req, Response& resp) {
   if (!store_->Find(name)) return resp.SendJsonError(404, "export: no database " + name);
   const std::string tmp = TempPath("export");
   Status st = store::CopyDatabase(env::JoinPath(options_.mount_dir, name), tmp, kBusyTimeoutMs);
+  if (st.ok()) st = MarkRollbackJournal(tmp);
   if (st.ok()) st = resp.SendFile(tmp);
   (void)env::Env::Posix()->Remove(tmp);
   if (!st.ok() && !resp.started()) {
@@ -166,6 +188,32 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
   out << "# HELP walship_lag_milliseconds Milliseconds since the last frame from the primary.\n"
          "# TYPE walship_lag_milliseconds gauge\nwalship_lag_milliseconds "
       << store_->LagMs() << "\n";
+  if (options_.backup_counters) {
+    const BackupCounters c = options_.backup_counters();
+    out << "# HELP walship_backup_uploads_total Objects uploaded to the backup archive.\n"
+           "# TYPE walship_backup_uploads_total counter\nwalship_backup_uploads_total "
+        << c.uploads
+        << "\n# HELP walship_backup_upload_bytes_total Bytes uploaded to the backup archive.\n"
+           "# TYPE walship_backup_upload_bytes_total counter\nwalship_backup_upload_bytes_total "
+        << c.upload_bytes
+        << "\n# HELP walship_backup_errors_total Failed backup attempts (uploads, snapshots, "
+           "compaction, retention).\n# TYPE walship_backup_errors_total counter\n"
+           "walship_backup_errors_total "
+        << c.errors << "\n";
+  }
+  if (options_.backup_positions) {
+    const auto positions = options_.backup_positions();
+    out << "# HELP walship_backup_archived_txid Highest TXID in the backup archive.\n"
+           "# TYPE walship_backup_archived_txid gauge\n";
+    for (const auto& p : positions) {
+      out << "walship_backup_archived_txid{db=\"" << p.db << "\"} " << p.archived_txid << "\n";
+    }
+    out << "# HELP walship_backup_lag_milliseconds Age of the oldest transaction not yet "
+           "archived.\n# TYPE walship_backup_lag_milliseconds gauge\n";
+    for (const auto& p : positions) {
+      out << "walship_backup_lag_milliseconds{db=\"" << p.db << "\"} " << p.lag_ms << "\n";
+    }
+  }
   resp.Send(200, out.str(), "text/plain; version=0.0.4");
 }
 

@@ -12,8 +12,10 @@
 // server's threads and only touch the thread-safe Store.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "http/server.h"
@@ -22,12 +24,30 @@
 
 namespace walship::http {
 
+// Where the backup archive of one database stands (filled by cli from the
+// backup module, which http does not know).
+struct BackupPosition {
+  std::string db;
+  uint64_t archived_txid = 0;
+  int64_t lag_ms = 0;
+  std::string error;  // the last failure, "" when the last attempt succeeded
+};
+struct BackupCounters {
+  uint64_t uploads = 0;
+  uint64_t upload_bytes = 0;
+  uint64_t errors = 0;
+};
+
 struct NodeApiOptions {
   std::string addr = ":20202";
   std::string mount_dir;  // where SQLite opens the databases
   std::string hostname;
   std::string advertise_url;
   bool candidate = true;
+  // Set when continuous backup runs on this node: /info and /metrics report
+  // them. Called from handler threads; must be thread-safe.
+  std::function<std::vector<BackupPosition>()> backup_positions;
+  std::function<BackupCounters()> backup_counters;
 };
 
 class NodeApi {

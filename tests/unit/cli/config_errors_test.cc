@@ -258,5 +258,21 @@ TEST(ConfigErrors, ValidateRejectsNegativeDuration) {
   EXPECT_EQ(Validate(c).message(), "proxy.max-lag: must not be negative");
 }
 
+
+TEST(ConfigErrors, BackupSnapshotIntervalZero) {
+  EXPECT_EQ(ParseError("backup:\n  type: file\n  path: /b\n  snapshot-interval: 0s\n"),
+            "walship.yml:4: backup.snapshot-interval: must be positive");
+}
+
+TEST(ConfigErrors, BackupRetentionZero) {
+  EXPECT_EQ(ParseError("backup:\n  type: file\n  path: /b\n  retention: 0s\n"),
+            "walship.yml:4: backup.retention: must be positive");
+}
+
+TEST(ConfigErrors, BackupDelayNotADuration) {
+  EXPECT_THAT(ParseError("backup:\n  type: file\n  path: /b\n  delay: soon\n"),
+              StartsWith("walship.yml:4: backup.delay:"));
+}
+
 }  // namespace
 }  // namespace walship::cli

@@ -124,6 +124,9 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.lease.etcd.ttl, seconds(2));
   EXPECT_TRUE(c.backup.type.empty());
   EXPECT_EQ(c.backup.region, "us-east-1");
+  EXPECT_EQ(c.backup.delay, seconds(1));
+  EXPECT_EQ(c.backup.snapshot_interval, std::chrono::hours(24));
+  EXPECT_EQ(c.backup.retention, std::chrono::hours(72));
   EXPECT_EQ(c.log.format, "text");
   EXPECT_FALSE(c.log.debug);
 }
@@ -217,6 +220,17 @@ TEST(Config, ValidateAcceptsDefaults) {
   c.fuse.dir = "/litefs";
   c.data.dir = "/var/lib/walship";
   EXPECT_TRUE(ValidateForMount(c).ok()) << ValidateForMount(c).ToString();
+}
+
+
+TEST(Config, BackupDurations) {
+  Result<Config> r = Parse(
+      "backup:\n  type: file\n  path: /b\n  delay: 250ms\n  snapshot-interval: 1h\n"
+      "  retention: 168h\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->backup.delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(r->backup.snapshot_interval, std::chrono::hours(1));
+  EXPECT_EQ(r->backup.retention, std::chrono::hours(168));
 }
 
 }  // namespace
