@@ -39,6 +39,19 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path,
   return conn;
 }
 
+std::unique_ptr<Connection> Connection::OpenReadOnly(const std::string& path, int busy_timeout_ms,
+                                                     std::string* error) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Connection> conn(new Connection(db));  // closes db even on failure
+  if (rc != SQLITE_OK) {
+    *error = "open " + path + " read-only: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  return conn;
+}
+
 bool Connection::Exec(const std::string& sql, std::string* error) {
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);

@@ -37,6 +37,7 @@ class Statement {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
+  int64_t ColumnInt64(int column) { return sqlite3_column_int64(stmt_, column); }
   int ColumnBytes(int column) { return sqlite3_column_bytes(stmt_, column); }
   const void* ColumnBlob(int column) { return sqlite3_column_blob(stmt_, column); }
   std::string ErrorMessage() const { return sqlite3_errmsg(db_); }
@@ -52,6 +53,10 @@ class Connection {
   // checking that the journal mode took. Returns null and sets *error on failure.
   static std::unique_ptr<Connection> Open(const std::string& path, const ConnectionOptions& options,
                                           std::string* error);
+  // Opens an existing PATH read-only (a replica's database, which refuses
+  // writes) with no pragmas. Returns null and sets *error on failure.
+  static std::unique_ptr<Connection> OpenReadOnly(const std::string& path, int busy_timeout_ms,
+                                                  std::string* error);
   ~Connection() { sqlite3_close_v2(db_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -92,8 +92,12 @@ Status Streamer::CatchUp(store::Db* db, store::Position* sent, FrameSink* sink) 
 }
 
 Status Streamer::SendChain(store::Db* db, store::Position* sent, FrameSink* sink) {
-  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
+  // The target is read before the listing: a commit renames its LTX file into
+  // place before the position moves, so every file up to it is listed. Read
+  // after, a commit in between made a file look missing (and a snapshot go to
+  // a replica that only needed the next file).
   const uint64_t target = db->pos().txid;
+  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
   for (const store::LtxFileInfo& f : files) {
     if (f.max_txid <= sent->txid) continue;
     if (f.min_txid != sent->txid + 1) {

@@ -1,5 +1,7 @@
 #include "store/wal_capture.h"
 
+#include <algorithm>
+
 #include "base/coding.h"
 #include "sqlite/wal.h"
 
@@ -26,6 +28,7 @@ void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data) {
     if (h.salt1 != salt1_ || h.salt2 != salt2_) continue;  // not a frame of this WAL
     if (b >= captured_end_) pending_[b] = Frame{h.pgno, h.commit};
   }
+  written_end_ = std::max(written_end_, end);
 }
 
 void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
@@ -41,6 +44,7 @@ void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
   salt1_ = header->salt1;
   salt2_ = header->salt2;
   captured_end_ = sqlite::kWalHeaderSize;
+  written_end_ = sqlite::kWalHeaderSize;
   pending_.clear();
   index_.clear();
   needs_reread_ = false;
@@ -49,6 +53,7 @@ void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
 void WalCapture::OnTruncate(uint64_t size) {
   if (size >= captured_end_) {
     pending_.erase(pending_.lower_bound(size), pending_.end());
+    written_end_ = std::min(written_end_, size);
     return;
   }
   // Truncated below what was captured (checkpoint TRUNCATE, WAL deleted): a new
@@ -66,6 +71,7 @@ void WalCapture::Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2,
   salt1_ = salt1;
   salt2_ = salt2;
   captured_end_ = captured_end;
+  written_end_ = captured_end;
   pending_.clear();
   index_ = std::move(index);
   needs_reread_ = false;
@@ -88,6 +94,7 @@ Status WalCapture::RereadPending(env::File* wal) {
     auto fh = sqlite::ParseWalFrameHeader(h);
     if (fh.salt1 != salt1_ || fh.salt2 != salt2_) break;
     pending_[b] = Frame{fh.pgno, fh.commit};
+    written_end_ = std::max(written_end_, b + FrameSize());
   }
   needs_reread_ = false;
   return Status::OK();
@@ -95,13 +102,17 @@ Status WalCapture::RereadPending(env::File* wal) {
 
 Result<std::optional<TxSpec>> WalCapture::TakeCommitted(env::File* wal, bool end_of_write) {
   if (needs_reread_ && wal) WALSHIP_RETURN_IF_ERROR(RereadPending(wal));
-  std::optional<TxSpec> spec;
-  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-    if (it->second.commit != 0) {
-      spec = BuildSpec(it->first, it->second.commit);
-      break;
+  const Frame* last_commit = nullptr;
+  uint64_t last_commit_offset = 0;
+  for (const auto& [offset, frame] : pending_) {
+    if (offset + FrameSize() > written_end_) break;  // still being written
+    if (frame.commit != 0) {
+      last_commit = &frame;
+      last_commit_offset = offset;
     }
   }
+  std::optional<TxSpec> spec;
+  if (last_commit) spec = BuildSpec(last_commit_offset, last_commit->commit);
   if (end_of_write) pending_.clear();  // the rest was rolled back
   return spec;
 }
@@ -130,6 +141,7 @@ TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
 
 void WalCapture::OnRecoveredFrame(uint64_t offset, uint32_t pgno, uint32_t commit) {
   if (offset >= captured_end_) pending_[offset] = Frame{pgno, commit};
+  written_end_ = std::max(written_end_, offset + FrameSize());
 }
 
 std::optional<TxSpec> WalCapture::TakeFirstCommitted() {

@@ -7,7 +7,11 @@
 // other writers) marks the state so the headers are reread from the file at
 // commit. Frames stay pending until a commit frame (nonzero "db size") ends a
 // transaction; frames after the last commit frame when the writer releases the
-// WAL write lock belong to a rolled-back transaction and are dropped.
+// WAL write lock belong to a rolled-back transaction and are dropped. SQLite
+// writes a frame's header and its page in two writes, and another process (a
+// checkpointer) may sync the WAL in between: a frame counts only once the
+// writes of this WAL generation reach its last byte (SQLite writes frames front
+// to back; later rewrites of a header do not make a frame incomplete again).
 // Not thread-safe: the owning Db's mutex guards it.
 #pragma once
 
@@ -34,10 +38,10 @@ class WalCapture {
   void Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2, uint64_t captured_end,
                std::unordered_map<uint32_t, uint64_t> index);
 
-  // The transaction ended by the last pending commit frame, if any; frames up to
-  // it are marked captured. With `end_of_write` (the WAL write lock was
-  // released) frames after it are dropped too. Reads frame headers from `wal`
-  // only when a write split one.
+  // The transaction ended by the last pending commit frame, if any, among the
+  // frames written completely; frames up to it are marked captured. With
+  // `end_of_write` (the WAL write lock was released) frames after it are
+  // dropped too. Reads frame headers from `wal` only when a write split one.
   Result<std::optional<TxSpec>> TakeCommitted(env::File* wal, bool end_of_write);
 
   // Start-up: a committed frame found in the WAL after `captured_end`.
@@ -66,6 +70,7 @@ class WalCapture {
   uint32_t salt1_ = 0;
   uint32_t salt2_ = 0;
   uint64_t captured_end_ = 32;            // frames before this are in LTX files
+  uint64_t written_end_ = 32;             // highest byte written in this WAL generation
   std::map<uint64_t, Frame> pending_;     // frame offset -> header, offsets >= captured_end_
   bool needs_reread_ = false;
   std::unordered_map<uint32_t, uint64_t> index_;  // pgno -> last committed frame offset

@@ -30,7 +30,7 @@ struct Durability {
 };
 
 const Durability kDurabilities[] = {
-    {JournalMode::kDelete, "FULL"}, {JournalMode::kTruncate, "FULL"},
+    {JournalMode::kDelete, "FULL"},  {JournalMode::kTruncate, "FULL"},
     {JournalMode::kPersist, "FULL"}, {JournalMode::kWal, "FULL"},
     {JournalMode::kWal, "NORMAL"},
 };
@@ -38,6 +38,7 @@ const Durability kDurabilities[] = {
 std::string DurabilityName(const Durability& d) {
   return std::string(ModeName(d.mode)) + "_" + d.synchronous;
 }
+void PrintTo(const Durability& d, std::ostream* os) { *os << DurabilityName(d); }
 
 // Creates app.db with kSetupRows rows (writer 0) and stops walship, so the
 // crash run's hit counts start at the writer's first commit.
@@ -53,8 +54,8 @@ void PrepareDatabase(WalshipProcess& walship, JournalMode mode) {
 }
 
 struct WriterOutcome {
-  int64_t acked = 0;      // rows whose commit returned OK, seq 0..acked-1
-  int wait_status = -1;   // of the writer process
+  int64_t acked = 0;     // rows whose commit returned OK, seq 0..acked-1
+  int wait_status = -1;  // of the writer process
 };
 
 // Runs a forked writer (writer 1) until it fails, collecting its acks.
@@ -92,8 +93,7 @@ WriterOutcome RunWriterUntilFailure(const WalshipProcess& walship, const std::st
 // Restarts a crashed walship without the crash point and proves the
 // database whole: consistency, `want_rows` rows of writer 1 (all acked ones
 // among them), and a new commit taking the next TXID.
-void ExpectRecovered(WalshipProcess& walship, JournalMode mode, int64_t acked,
-                     int64_t want_rows) {
+void ExpectRecovered(WalshipProcess& walship, JournalMode mode, int64_t acked, int64_t want_rows) {
   ASSERT_TRUE(walship.Restart());
   const uint64_t want_txid = SetUpTxids(mode) + kSetupRows + uint64_t(want_rows);
   // Before any SQLite connection touches the files: walship's own recovery
@@ -135,8 +135,7 @@ void ExpectCrashed(WalshipProcess& walship) {
 
 constexpr int kCrashAtCommit = 5;  // the writer's 5th commit hits the crash point
 
-class CommitCrashTest
-    : public ::testing::TestWithParam<std::tuple<Durability, const char*>> {};
+class CommitCrashTest : public ::testing::TestWithParam<std::tuple<Durability, const char*>> {};
 
 TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   const auto& [durability, point] = GetParam();
@@ -146,9 +145,8 @@ TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   ASSERT_TRUE(walship.Restart(
       {{"WALSHIP_CRASH_AT", std::string(point) + ":" + std::to_string(kCrashAtCommit)}}));
 
-  WriterOutcome writer =
-      RunWriterUntilFailure(walship,
-                            std::string("PRAGMA synchronous=") + durability.synchronous, 200);
+  WriterOutcome writer = RunWriterUntilFailure(
+      walship, std::string("PRAGMA synchronous=") + durability.synchronous, 200);
   ExpectCrashed(walship);
   EXPECT_TRUE(ExitedWith(writer.wait_status, 1)) << DescribeWaitStatus(writer.wait_status);
 
@@ -179,12 +177,12 @@ std::string CommitCrashName(
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    CrashPoints, CommitCrashTest,
-    ::testing::Combine(::testing::ValuesIn(kDurabilities),
-                       ::testing::Values("commit-before-ltx-finish", "ltx-before-rename",
-                                         "commit-after-ltx")),
-    CommitCrashName);
+INSTANTIATE_TEST_SUITE_P(CrashPoints, CommitCrashTest,
+                         ::testing::Combine(::testing::ValuesIn(kDurabilities),
+                                            ::testing::Values("commit-before-ltx-finish",
+                                                              "ltx-before-rename",
+                                                              "commit-after-ltx")),
+                         CommitCrashName);
 
 // --- walship killed while a VACUUM shrinks the database. ------------------
 //
@@ -267,8 +265,7 @@ TEST(CheckpointCrashTest, Kill9InTheMiddleOfAnAutomaticCheckpoint) {
   // The 6th page a checkpoint copies into the database file: inside the
   // second automatic checkpoint at the latest, with more pages to go.
   ASSERT_TRUE(walship.Restart({{"WALSHIP_CRASH_AT", "checkpoint-before-db-write:6"}}));
-  WriterOutcome writer =
-      RunWriterUntilFailure(walship, "PRAGMA wal_autocheckpoint=4", 1500);
+  WriterOutcome writer = RunWriterUntilFailure(walship, "PRAGMA wal_autocheckpoint=4", 1500);
   ExpectCrashed(walship);
   EXPECT_TRUE(ExitedWith(writer.wait_status, 1)) << DescribeWaitStatus(writer.wait_status);
   EXPECT_GE(writer.acked, 1);
@@ -390,13 +387,13 @@ TEST_P(WriterKillTest, UncommittedTransactionLeavesNoTrace) {
   EXPECT_TRUE(walship.Stop());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    JournalModes, WriterKillTest,
-    ::testing::Combine(::testing::ValuesIn(kAllJournalModes), ::testing::Bool()),
-    [](const ::testing::TestParamInfo<std::tuple<JournalMode, bool>>& info) {
-      return std::string(ModeName(std::get<0>(info.param))) +
-             (std::get<1>(info.param) ? "_and_walship" : "_only");
-    });
+INSTANTIATE_TEST_SUITE_P(JournalModes, WriterKillTest,
+                         ::testing::Combine(::testing::ValuesIn(kAllJournalModes),
+                                            ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<JournalMode, bool>>& info) {
+                           return std::string(ModeName(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "_and_walship" : "_only");
+                         });
 
 // --- walship killed while writing its node id at first start. -------------
 

@@ -8,10 +8,14 @@ namespace walship::testing {
 
 const char* ModeName(JournalMode mode) {
   switch (mode) {
-    case JournalMode::kDelete: return "delete";
-    case JournalMode::kTruncate: return "truncate";
-    case JournalMode::kPersist: return "persist";
-    case JournalMode::kWal: return "wal";
+    case JournalMode::kDelete:
+      return "delete";
+    case JournalMode::kTruncate:
+      return "truncate";
+    case JournalMode::kPersist:
+      return "persist";
+    case JournalMode::kWal:
+      return "wal";
   }
   return "?";
 }
@@ -20,14 +24,16 @@ std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info) {
   return ModeName(info.param);
 }
 
+void PrintTo(JournalMode mode, std::ostream* os) { *os << ModeName(mode); }
+
 uint64_t SetUpTxids(JournalMode mode) { return mode == JournalMode::kWal ? 2 : 1; }
 
 ::testing::AssertionResult SetUpDb(Sql& sql, JournalMode mode) {
   auto got = sql.QueryString(std::string("PRAGMA journal_mode=") + ModeName(mode));
   if (!got.ok()) return ::testing::AssertionFailure() << got.status().ToString();
   if (*got != ModeName(mode)) {
-    return ::testing::AssertionFailure() << "journal_mode is " << *got << ", wanted "
-                                         << ModeName(mode);
+    return ::testing::AssertionFailure()
+           << "journal_mode is " << *got << ", wanted " << ModeName(mode);
   }
   return sql.Exec(
       "CREATE TABLE t(id INTEGER PRIMARY KEY, writer INTEGER NOT NULL, seq INTEGER NOT NULL, "

@@ -3,10 +3,11 @@
 // run in forked child processes.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
 
 #include "harness/child_process.h"
 #include "harness/consistency.h"
@@ -24,6 +25,8 @@ inline constexpr JournalMode kAllJournalModes[] = {JournalMode::kDelete, Journal
 // "delete", "truncate", "persist", "wal": as PRAGMA journal_mode spells them.
 const char* ModeName(JournalMode mode);
 std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info);
+// So GoogleTest prints "wal", not "4-byte object <03-00 00-00>".
+void PrintTo(JournalMode mode, std::ostream* os);
 
 // TXID of a new database after SetUpDb: switching an empty database to WAL
 // writes page 1 (file format version 2) in its own transaction; the other
@@ -42,12 +45,12 @@ uint64_t SetUpTxids(JournalMode mode);
 
 // What a forked writer does (see WriterChild).
 struct WriterSpec {
-  int64_t writer = 1;         // the rows' `writer` column
-  int64_t rows = 0;           // seq 0..rows-1
+  int64_t writer = 1;  // the rows' `writer` column
+  int64_t rows = 0;    // seq 0..rows-1
   int payload_bytes = 100;
-  std::string setup_sql;      // run first, e.g. connection PRAGMAs
+  std::string setup_sql;  // run first, e.g. connection PRAGMAs
   int busy_timeout_ms = 30000;
-  Pipe* acks = nullptr;       // gets each seq once its commit returned OK
+  Pipe* acks = nullptr;  // gets each seq once its commit returned OK
   // When set, the writer stops (exit 1) before an insert if stat() of this
   // path fails: after walship died, SQLite would spend seconds retrying the
   // WAL read lock before giving up.

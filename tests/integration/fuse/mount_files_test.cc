@@ -68,10 +68,15 @@ TEST_P(MountFilesTest, InfoFilesListingAndRefusals) {
   // they exist (this connection is open).
   std::set<std::string> want = {".lag", "app.db", "app.db-pos"};
   switch (mode()) {
-    case JournalMode::kDelete: break;
+    case JournalMode::kDelete:
+      break;
     case JournalMode::kTruncate:
-    case JournalMode::kPersist: want.insert("app.db-journal"); break;
-    case JournalMode::kWal: want.insert({"app.db-wal", "app.db-shm"}); break;
+    case JournalMode::kPersist:
+      want.insert("app.db-journal");
+      break;
+    case JournalMode::kWal:
+      want.insert({"app.db-wal", "app.db-shm"});
+      break;
   }
   EXPECT_EQ(ListDir(mnt), want);
 

@@ -33,9 +33,7 @@ Status CheckChainLink(const LtxFile& file, const LtxChain& chain, ltx::Header* h
   ltx::FileReader reader(f->get());
   Status st = ltx::Verify(&reader, header, trailer);
   if (!st.ok()) return st.WithContext(file.path);
-  auto fail = [&](const std::string& what) {
-    return Status::Corruption(file.path + ": " + what);
-  };
+  auto fail = [&](const std::string& what) { return Status::Corruption(file.path + ": " + what); };
   if (header->min_txid != file.min_txid || header->max_txid != file.max_txid) {
     return fail("header says TXIDs " + std::to_string(header->min_txid) + "-" +
                 std::to_string(header->max_txid) + ", the name disagrees");
@@ -170,13 +168,13 @@ Result<FileChecksum> DatabaseFileChecksum(const std::string& path, uint32_t page
     if (!sum.ok()) return AssertionFailure() << sum.status().ToString();
     if (sum->checksum != pos->checksum) {
       return AssertionFailure() << "checksum of " << file << " (" << sum->page_count
-                                << " pages) is " << Hex(sum->checksum) << ", " << db
-                                << "-pos says " << *pos;
+                                << " pages) is " << Hex(sum->checksum) << ", " << db << "-pos says "
+                                << *pos;
     }
     if (sum->page_count != chain->commit || sum->page_size != chain->page_size) {
       return AssertionFailure() << file << " has " << sum->page_count << " pages of "
-                                << sum->page_size << " bytes; the newest LTX says "
-                                << chain->commit << " of " << chain->page_size;
+                                << sum->page_size << " bytes; the newest LTX says " << chain->commit
+                                << " of " << chain->page_size;
     }
   }
   if (pos_out) *pos_out = *pos;

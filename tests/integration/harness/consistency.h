@@ -5,11 +5,11 @@
 // Thread-safe (no shared state).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "base/status.h"
 #include "ltx/format.h"
@@ -41,9 +41,9 @@ Result<std::vector<LtxFile>> ListLtx(const std::string& data_dir, const std::str
 struct LtxChain {
   size_t files = 0;
   uint64_t last_txid = 0;
-  uint64_t last_checksum = 0;   // post-apply checksum of the newest file
-  uint32_t page_size = 0;       // of the newest file
-  uint32_t commit = 0;          // database size in pages after the newest file
+  uint64_t last_checksum = 0;  // post-apply checksum of the newest file
+  uint32_t page_size = 0;      // of the newest file
+  uint32_t commit = 0;         // database size in pages after the newest file
 };
 
 // Verifies every LTX file of `db` with ltx::Verify and checks the chain: the

@@ -10,8 +10,8 @@
 namespace walship::testing {
 
 Sql::Sql(const std::string& path, int busy_timeout_ms) {
-  open_rc_ = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             nullptr);
+  open_rc_ =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (open_rc_ != SQLITE_OK) {
     error_ = "open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(open_rc_));
     return;
@@ -68,8 +68,8 @@ Result<std::string> Sql::QueryString(const std::string& sql) {
   if (rc != SQLITE_OK) return Fail(sql, rc);
   rc = sqlite3_step(stmt);
   if (rc != SQLITE_ROW) {
-    Status st = rc == SQLITE_DONE ? Status::NotFound("\"" + sql + "\" returned no row")
-                                  : Fail(sql, rc);
+    Status st =
+        rc == SQLITE_DONE ? Status::NotFound("\"" + sql + "\" returned no row") : Fail(sql, rc);
     sqlite3_finalize(stmt);
     return st;
   }
@@ -101,8 +101,8 @@ Child StartSqliteCli(const std::string& db_path, const std::string& sql,
                      const std::string& scratch_dir, const std::string& output_path,
                      int busy_timeout_ms) {
   static std::atomic<int> counter{0};
-  std::string script = scratch_dir + "/cli-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(counter++) + ".sql";
+  std::string script =
+      scratch_dir + "/cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sql";
   WriteFile(script, sql);
   return Child::Exec({"sqlite3", "-batch", "-bail", "-noheader", "-list", "-cmd",
                       ".timeout " + std::to_string(busy_timeout_ms), db_path},

@@ -6,13 +6,12 @@
 // serialized mode would allow more but tests do not need it).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "base/status.h"
 #include "harness/child_process.h"

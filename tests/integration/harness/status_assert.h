@@ -6,9 +6,9 @@
 #include "base/status.h"
 
 // ASSERT_OK(status_expr): fails the test with the Status's text.
-#define WALSHIP_ASSERT_OK(expr)                        \
-  do {                                                 \
-    const ::walship::Status _st = (expr);              \
+#define WALSHIP_ASSERT_OK(expr)                               \
+  do {                                                        \
+    const ::walship::Status _st = (expr);                     \
     ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
   } while (0)
 
@@ -16,7 +16,7 @@
 // Result or fails the test with its Status.
 #define WALSHIP_ASSERT_OK_AND_ASSIGN(lhs, expr) \
   WALSHIP_ASSERT_OK_AND_ASSIGN_IMPL(WALSHIP_CONCAT(_result_, __LINE__), lhs, expr)
-#define WALSHIP_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)              \
-  auto tmp = (expr);                                                   \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString();   \
+#define WALSHIP_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)            \
+  auto tmp = (expr);                                                 \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
   lhs = std::move(tmp).value()

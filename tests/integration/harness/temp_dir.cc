@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,10 @@ TempDir::TempDir(const std::string& prefix) {
 }
 
 TempDir::~TempDir() {
+  if (const char* keep = std::getenv("WALSHIP_TEST_KEEP_DIRS"); keep && *keep) {
+    std::fprintf(stderr, "keeping %s\n", path_.c_str());
+    return;
+  }
   // A mount left inside (a test that failed before unmounting) must not make
   // the clean-up throw; WalshipProcess detaches its mount before this runs.
   std::error_code ec;

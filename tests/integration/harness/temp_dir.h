@@ -1,5 +1,7 @@
 // TempDir: a fresh directory under $WALSHIP_TEST_TMPDIR, $TMPDIR or /tmp,
-// removed with everything in it when the object dies. Thread-compatible.
+// removed with everything in it when the object dies — unless
+// $WALSHIP_TEST_KEEP_DIRS is set (to look at a failed test's files).
+// Thread-compatible.
 #pragma once
 
 #include <string>

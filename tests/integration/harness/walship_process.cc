@@ -41,8 +41,7 @@ WalshipProcess::WalshipProcess(WalshipOptions options) : options_(std::move(opti
   log_path_ = dir_ + "/walship.log";
   std::filesystem::create_directories(mount_dir_);
   http_port_ = FreePort();
-  WriteConfig("fuse:\n  dir: \"" + mount_dir_ + "\"\n" +
-              "data:\n  dir: \"" + data_dir_ + "\"\n" +
+  WriteConfig("fuse:\n  dir: \"" + mount_dir_ + "\"\n" + "data:\n  dir: \"" + data_dir_ + "\"\n" +
               "http:\n  addr: \"127.0.0.1:" + std::to_string(http_port_) + "\"\n" +
               options_.extra_config);
 }

@@ -11,14 +11,13 @@
 // failed. Thread-compatible; use from the test's main thread.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "harness/child_process.h"
 #include "harness/temp_dir.h"

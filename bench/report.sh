@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# Tables and chart of compare.sh. Source it after lib.sh. It reads the
+# caller's globals and defines functions only:
+#   WORKLOADS, TARGETS, TARGET_LABEL[target]
+#   RESULT[target/workload]   one walship-bench (or dqlite_run) JSON line
+#   CATCHUP[target/workload]  "9000 tx, 19.2 s (470 tx/s)": replicas after the run
+#   LAG (one walship-lag JSON line per rate), SNAPSHOT, STARTUP, STARTUP_FULL
+
+# "1234 (56%)": ops/s and the ratio to native.
+report_cell() {
+  local line=$1 native=$2 n w
+  [[ -n $line ]] || { echo "n/a"; return; }
+  w=$(bench_field "$line" ops_per_sec)
+  n=$(bench_field "$native" ops_per_sec)
+  [[ -n $w && $(bench_field "$line" ops) != 0 ]] || { echo "error"; return; }
+  awk -v n="${n:-0}" -v w="$w" 'BEGIN {
+    printf "%.0f", w
+    if (n > 0) { r = 100 * w / n; printf(r < 1 ? " (%.1f%%)" : " (%.0f%%)", r) } }'
+}
+
+# A latency in µs as "12 µs", "3.4 ms" or "1.2 s".
+report_us() {
+  awk -v v="$1" 'BEGIN {
+    if (v == "") print "n/a"
+    else if (v >= 1e6) printf "%.1f s", v / 1e6
+    else if (v >= 1e4) printf "%.0f ms", v / 1e3
+    else if (v >= 1e3) printf "%.1f ms", v / 1e3
+    else printf "%.0f µs", v }'
+}
+
+report_throughput_table() {
+  local t w row
+  echo "| ops/s (ratio to native) | $(printf '%s | ' "${WORKLOADS[@]}")"
+  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  for t in "${TARGETS[@]}"; do
+    row="| ${TARGET_LABEL[$t]} |"
+    for w in "${WORKLOADS[@]}"; do
+      row+=" $(report_cell "${RESULT[$t/$w]:-}" "${RESULT[native/$w]:-}") |"
+    done
+    echo "$row"
+  done
+}
+
+report_latency_table() {
+  local t w row line
+  echo "| p50 / p99 / max | $(printf '%s | ' "${WORKLOADS[@]}")"
+  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  for t in "${TARGETS[@]}"; do
+    row="| ${TARGET_LABEL[$t]} |"
+    for w in "${WORKLOADS[@]}"; do
+      line=${RESULT[$t/$w]:-}
+      if [[ -z $line || -z $(bench_field "$line" p50_us) ]]; then
+        row+=" n/a |"
+      else
+        row+=" $(report_us "$(bench_field "$line" p50_us)") / $(report_us "$(bench_field "$line" p99_us)")"
+        row+=" / $(report_us "$(bench_field "$line" max_us)") |"
+      fi
+    done
+    echo "$row"
+  done
+}
+
+# Seconds the replicas needed after each run to reach the primary's position.
+report_catchup_table() {
+  local t w row any=0
+  for t in "${TARGETS[@]}"; do [[ -n ${CATCHUP[$t/insert]:-} ]] && any=1; done
+  [[ $any -eq 1 ]] || return 0
+  echo "| replicas behind at the end of the run, time to catch up (apply rate) | $(printf '%s | ' "${WORKLOADS[@]}")"
+  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  for t in "${TARGETS[@]}"; do
+    [[ -n ${CATCHUP[$t/insert]:-} ]] || continue
+    row="| ${TARGET_LABEL[$t]} |"
+    for w in "${WORKLOADS[@]}"; do row+=" ${CATCHUP[$t/$w]:-n/a} |"; done
+    echo "$row"
+  done
+}
+
+# One row per workload, one column per target: ops/s, "?" where not measured.
+report_chart_data() {
+  local t w line v
+  echo "# workload ${TARGETS[*]}"
+  for w in "${WORKLOADS[@]}"; do
+    printf '%s' "$w"
+    for t in "${TARGETS[@]}"; do
+      line=${RESULT[$t/$w]:-}
+      v=$(bench_field "$line" ops_per_sec)
+      [[ -n $v && $(bench_field "$line" ops) != 0 ]] && printf ' %s' "$v" || printf ' ?'
+    done
+    echo
+  done
+}
+
+# report_chart DATA_FILE PNG TITLE: a clustered bar chart, log scale.
+report_chart() {
+  local data=$1 png=$2 title=$3 i n=${#TARGETS[@]} plot=""
+  for i in $(seq 2 $((n + 1))); do
+    local t=${TARGETS[$((i - 2))]}
+    plot+="${plot:+, }'$data' using $i:xtic(1) title \"${TARGET_LABEL[$t]}\""
+  done
+  gnuplot <<GP
+set terminal pngcairo size 1100,600 font "sans,10"
+set output "$png"
+set title "$title"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set datafile missing "?"
+set logscale y
+set format y "%.0f"
+set yrange [1:*]
+set ylabel "operations per second (log scale)"
+set grid ytics
+set key outside right top vertical
+plot $plot
+GP
+}
+
+report_ms() { awk -v v="$1" 'BEGIN { printf(v >= 100 ? "%.0f ms" : "%.1f ms", v) }'; }
+
+report_lag_table() {
+  local line rate
+  echo "| write rate (achieved) | lag p50 | lag p99 | lag max | rows seen | commit p50 / p99 |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    rate=$(bench_field "$line" rate)
+    if [[ $(bench_field "$line" errors) != 0 || -z $(bench_field "$line" p50_ms) ]]; then
+      echo "| ${rate:-?} tx/s | failed | | | | |"
+      continue
+    fi
+    echo "| $rate tx/s ($(bench_field "$line" achieved_rate)) |" \
+      "$(report_ms "$(bench_field "$line" p50_ms)") | $(report_ms "$(bench_field "$line" p99_ms)") |" \
+      "$(report_ms "$(bench_field "$line" max_ms)") |" \
+      "$(bench_field "$line" seen) of $(bench_field "$line" writes) |" \
+      "$(report_ms "$(bench_field "$line" commit_p50_ms)") /" \
+      "$(report_ms "$(bench_field "$line" commit_p99_ms)") |"
+  done <<<"$LAG"
+}
+
+report_snapshot() {
+  local line=$SNAPSHOT
+  [[ -n $line ]] || { echo "- snapshot throughput: not measured (--quick)"; return; }
+  awk -v b="$(bench_field "$line" bytes)" -v s="$(bench_field "$line" seconds)" \
+    -v r="$(bench_field "$line" mb_per_s)" -v m="$(bench_field "$line" replica_mount_s)" \
+    -v build="$(bench_field "$line" build_s)" -v e="$(bench_field "$line" errors)" 'BEGIN {
+      if (e != 0) { print "- snapshot throughput: failed"; exit }
+      printf "- snapshot throughput: **%.0f MB/s**. A fresh replica reached the position of" \
+        " a %.0f MB database on the primary %.2f s after it was started (it had mounted" \
+        " after %.2f s). Building that database through the primary'"'"'s mount, one" \
+        " transaction, took %.1f s.\n", r, b / 1048576, s, m, build }'
+}
+
+# report_startup LINE WHAT WHY_NOT
+report_startup() {
+  local line=$1 what=$2
+  [[ -n $line ]] || { echo "- start-up, $what: not measured ($3)"; return; }
+  awk -v b="$(bench_field "$line" bytes)" -v w="$(bench_field "$line" warm_s)" \
+    -v c="$(bench_field "$line" cold_s)" -v e="$(bench_field "$line" errors)" \
+    -v what="$what" 'BEGIN {
+      if (e != 0) { print "- start-up, " what ": failed"; exit }
+      printf "- start-up, %s (%.0f MB): from `walship mount` to `.lag` **%.2f s** with its" \
+        " files in the page cache, %.2f s with them dropped from it\n", what, b / 1048576, w, c }'
+}

@@ -1,0 +1,204 @@
+// The node API and its CLI verbs across a cluster (DESIGN.md §1.2, §1.6):
+// status of a replica, import to the primary (one TXID everywhere; bad
+// uploads change nothing anywhere), and export under a write load.
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "cluster/cluster_util.h"
+
+namespace walship::testing::cluster {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cluster_.Start());
+    Sql sql(cluster_.primary().Path(kDb));
+    ASSERT_TRUE(sql.ok()) << sql.error();
+    ASSERT_TRUE(SetUpDb(sql, JournalMode::kWal));
+    ASSERT_TRUE(InsertRows(sql, 0, 10));
+    ASSERT_TRUE(WaitConverged(cluster_, kDb, seconds(30), &pos_));
+  }
+  void TearDown() override { EXPECT_TRUE(cluster_.StopAll()); }
+
+  // Every node is at `want` (waiting for replicas to get there).
+  void ExpectEveryNodeAt(const std::string& db, const Pos& want) {
+    for (size_t i = 0; i < cluster_.size(); i++) {
+      EXPECT_TRUE(WaitForPos(cluster_.node(i), db, want, seconds(30))) << "node" << i + 1;
+    }
+  }
+
+  Cluster cluster_;
+  Pos pos_;
+};
+
+TEST_F(ApiTest, StatusOfAReplicaShowsItsDatabases) {
+  CliResult r = RunWalship({"status", "--url", cluster_.Url(1)});
+  ASSERT_TRUE(r.ok()) << r.output;
+  // One line for app.db with its TXID as a column.
+  bool found = false;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> cols;
+    for (std::string w; words >> w;) cols.push_back(w);
+    if (std::find(cols.begin(), cols.end(), kDb) == cols.end()) continue;
+    found = true;
+    EXPECT_NE(std::find(cols.begin(), cols.end(), std::to_string(pos_.txid)), cols.end()) << line;
+    EXPECT_NE(std::find(cols.begin(), cols.end(), "replica"), cols.end()) << line;
+    EXPECT_NE(std::find(cols.begin(), cols.end(), "node1"), cols.end()) << line;
+  }
+  EXPECT_TRUE(found) << "no line for " << kDb << " in:\n" << r.output;
+
+  r = RunWalship({"status", "--url", cluster_.Url(1), "--json"});
+  ASSERT_TRUE(r.ok()) << r.output;
+  auto info = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(info.is_object()) << r.output;
+  EXPECT_EQ(info.value("role", ""), "replica");
+  EXPECT_EQ(info["primary"].value("hostname", ""), "node1");
+  ASSERT_EQ(info["databases"].size(), 1u) << r.output;
+  EXPECT_EQ(info["databases"][0].value("name", ""), kDb);
+  EXPECT_EQ(info["databases"][0].value("txid", uint64_t(0)), pos_.txid);
+
+  // A node that is not there is an error, not an empty table.
+  r = RunWalship({"status", "--url", "http://127.0.0.1:1"});
+  EXPECT_FALSE(r.ok()) << r.output;
+}
+
+TEST_F(ApiTest, ImportIsOneTransactionOnEveryNode) {
+  const std::string file = cluster_.Scratch("upload.db");
+  ASSERT_TRUE(MakeDatabaseFile(file, 300, 500));
+
+  CliResult r = ImportDb(cluster_.Url(0), kDb, file);
+  ASSERT_TRUE(r.ok()) << r.output;
+  EXPECT_NE(r.output.find("txid " + std::to_string(pos_.txid + 1)), std::string::npos) << r.output;
+  Pos pos;
+  ASSERT_TRUE(WaitConverged(cluster_, kDb, seconds(30), &pos));
+  EXPECT_EQ(pos.txid, pos_.txid + 1);
+  for (size_t i = 1; i < cluster_.size(); i++) {
+    EXPECT_TRUE(ReplicaConsistent(cluster_.node(i), kDb, pos));
+    Sql reader(cluster_.node(i).Path(kDb));
+    EXPECT_EQ(CountRows(reader), 300);
+  }
+
+  // A new name becomes a new database, TXID 1 everywhere.
+  r = ImportDb(cluster_.Url(0), "imported.db", file);
+  ASSERT_TRUE(r.ok()) << r.output;
+  Pos fresh;
+  ASSERT_TRUE(WaitConverged(cluster_, "imported.db", seconds(30), &fresh));
+  EXPECT_EQ(fresh.txid, 1u);
+  for (size_t i = 1; i < cluster_.size(); i++) {
+    EXPECT_TRUE(ReplicaConsistent(cluster_.node(i), "imported.db", fresh));
+  }
+
+  // Replicas refuse imports.
+  r = ImportDb(cluster_.Url(1), kDb, file);
+  EXPECT_FALSE(r.ok()) << r.output;
+  EXPECT_NE(r.output.find("replica"), std::string::npos) << r.output;
+  ExpectEveryNodeAt(kDb, pos);
+}
+
+// Writes `bytes` to `path`.
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  ASSERT_TRUE(WriteFile(path, bytes)) << path;
+}
+
+TEST_F(ApiTest, BadImportsFailClearlyAndChangeNothing) {
+  const std::string good = cluster_.Scratch("good.db");
+  ASSERT_TRUE(MakeDatabaseFile(good, 100, 1000));
+  const std::string good_bytes = ReadBytes(good);
+  const size_t page = 4096;
+  ASSERT_EQ(good_bytes.size() % page, 0u);
+  ASSERT_GT(good_bytes.size(), 10 * page);
+
+  struct Case {
+    std::string name;
+    std::string bytes;
+    std::string message;  // the CLI's error must contain this
+  };
+  std::vector<Case> cases;
+  cases.push_back({"text", std::string(8192, 'x'), "not a SQLite database"});
+  cases.push_back({"short", "SQLite format 3", "not a SQLite database"});
+  cases.push_back({"torn-page", good_bytes.substr(0, good_bytes.size() - 1000), "truncated"});
+  cases.push_back(
+      {"missing-pages", good_bytes.substr(0, good_bytes.size() - 3 * page), "truncated"});
+  std::string garbage = good_bytes;
+  std::mt19937 rng(42);
+  for (size_t i = page; i < garbage.size(); i++) garbage[i] = char(rng());
+  cases.push_back({"garbage-pages", garbage, "corrupt"});
+
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string file = cluster_.Scratch(c.name + ".db");
+    WriteBytes(file, c.bytes);
+    for (const std::string& db : {std::string(kDb), std::string("new.db")}) {
+      CliResult r = ImportDb(cluster_.Url(0), db, file);
+      EXPECT_FALSE(r.ok()) << "import of " << c.name << " as " << db << " succeeded";
+      EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
+    }
+  }
+  // Nothing changed: the next write is the very next TXID on every node, and
+  // no database "new.db" appeared anywhere.
+  for (size_t i = 0; i < cluster_.size(); i++) {
+    WALSHIP_ASSERT_OK_AND_ASSIGN(Pos p, ReadPos(cluster_.node(i).mount_dir(), kDb));
+    EXPECT_EQ(p, pos_) << "node" << i + 1;
+  }
+  Sql sql(cluster_.primary().Path(kDb));
+  ASSERT_TRUE(InsertRow(sql, 10));
+  Pos after;
+  ASSERT_TRUE(WaitConverged(cluster_, kDb, seconds(30), &after));
+  EXPECT_EQ(after.txid, pos_.txid + 1);
+  for (size_t i = 0; i < cluster_.size(); i++) {
+    EXPECT_NE(::access(cluster_.node(i).Path("new.db").c_str(), F_OK), 0) << "node" << i + 1;
+    auto info = HttpGet(cluster_.Url(i), "/info");
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->find("new.db"), std::string::npos) << *info;
+  }
+  EXPECT_TRUE(ListLtx(cluster_.primary().data_dir(), "new.db").status().IsNotFound());
+  EXPECT_EQ(CountRows(sql), 11);
+}
+
+TEST_F(ApiTest, ExportUnderWriteLoadIsConsistent) {
+  const std::string path = cluster_.primary().Path(kDb);
+  const std::string stop = cluster_.Scratch("stop-writer");
+  // Rows are inserted in seq order, one per transaction, so a consistent copy
+  // holds exactly seq 0..count-1.
+  Child writer = Child::Fork([path, stop] {
+    Sql sql(path);
+    if (!sql.ok()) return 2;
+    for (int64_t seq = 10; ::access(stop.c_str(), F_OK) != 0; seq++) {
+      if (!InsertRow(sql, seq, 2000)) return 1;
+    }
+    return 0;
+  });
+  int64_t last[3] = {0, 0, 0};
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < 2; i++) {
+      SCOPED_TRACE("round " + std::to_string(round) + ", node" + std::to_string(i + 1));
+      const std::string file = cluster_.Scratch("export.db");
+      CliResult r = ExportDb(cluster_.Url(i), kDb, file);
+      ASSERT_TRUE(r.ok()) << r.output;
+      EXPECT_TRUE(IntegrityOk(file));
+      Sql copy(file);
+      WALSHIP_ASSERT_OK_AND_ASSIGN(int64_t count, copy.QueryInt("SELECT count(*) FROM t"));
+      WALSHIP_ASSERT_OK_AND_ASSIGN(int64_t max_seq, copy.QueryInt("SELECT max(seq) FROM t"));
+      EXPECT_EQ(count, max_seq + 1) << "the export is not one consistent snapshot";
+      EXPECT_GE(count, last[i]);
+      last[i] = count;
+    }
+  }
+  ASSERT_TRUE(WriteFile(stop, ""));
+  auto status = writer.Wait(seconds(30));
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status);
+  EXPECT_GT(last[0], 10) << "the writer made no progress during the exports";
+  ASSERT_TRUE(WaitConverged(cluster_, kDb));
+}
+
+}  // namespace
+}  // namespace walship::testing::cluster
