@@ -65,8 +65,11 @@ Child& Child::operator=(Child&& other) noexcept {
 
 Child Child::Fork(std::function<int()> fn) {
   std::fflush(nullptr);  // or buffered output would be written twice
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a writer must not outlive its test
+    if (::getppid() != parent) ::_exit(126);
     int code = 125;
     try {
       code = fn();
@@ -92,7 +95,7 @@ Child Child::Exec(const std::vector<std::string>& argv, const std::string& stdin
   pid_t pid = ::fork();
   if (pid != 0) return Child(pid);
   // Child: only async-signal-safe calls from here on.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
   int in = ::open(in_path.c_str(), O_RDONLY);
   int out = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

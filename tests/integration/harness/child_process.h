@@ -4,9 +4,11 @@
 // to report progress.
 //
 // A Child kills (SIGKILL) and reaps its process when destroyed, so a failing
-// test leaves nothing running. Children exec'd with `die_with_parent` also get
-// SIGKILL if the test process dies. Thread-compatible; create children from
-// the test's main thread (PR_SET_PDEATHSIG follows the creating thread).
+// test leaves nothing running. If the test process itself dies (a crash, a
+// CTest timeout), forked children get SIGKILL and exec'd ones SIGTERM, so a
+// walship still unmounts.
+// Thread-compatible; create children from the test's main thread
+// (PR_SET_PDEATHSIG follows the creating thread).
 #pragma once
 
 #include <sys/types.h>
