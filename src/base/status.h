@@ -60,6 +60,7 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  bool IsLeaseExpired() const { return code_ == Code::kLeaseExpired; }
   bool IsRetryable() const { return code_ == Code::kUnavailable || code_ == Code::kBusy; }
 
   // "Corruption: <message>"

@@ -14,6 +14,7 @@ int RunExport(const CommandLine& cl);
 int RunStatus(const CommandLine& cl);
 int RunRestore(const CommandLine& cl);
 int RunVersion(const CommandLine& cl);
+int RunRun(const CommandLine& cl);
 // Commands whose issues have not landed yet: a clear error, exit status 1.
 int RunNotBuilt(const CommandLine& cl);
 

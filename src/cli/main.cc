@@ -20,5 +20,6 @@ int main(int argc, char** argv) {
   if (cl->command == "status") return RunStatus(*cl);
   if (cl->command == "restore") return RunRestore(*cl);
   if (cl->command == "version") return RunVersion(*cl);
+  if (cl->command == "run") return RunRun(*cl);
   return RunNotBuilt(*cl);
 }

@@ -124,7 +124,7 @@ int RunMount(const CommandLine& cl) {
     code = WaitForEnd(signals, &child);
   }
   node.Stop();
-  return code;
+  return node.failed() ? 1 : code;
 }
 
 int RunNotBuilt(const CommandLine& cl) {

@@ -1,8 +1,14 @@
 #include "cli/node.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include "base/coding.h"
+#include "http/client.h"
+#include "lease/etcd_leaser.h"
 #include "lease/static_leaser.h"
 
 namespace walship::cli {
@@ -14,34 +20,72 @@ std::string OwnHostname() {
   return buf;
 }
 
+constexpr std::chrono::seconds kCatchUpTimeout{5};
+constexpr std::chrono::seconds kPromoteTimeout{10};
+
 }  // namespace
 
 Node::Node(Config config) : config_(std::move(config)) {}
 
 Node::~Node() { Stop(); }
 
+std::shared_ptr<backup::Archiver> Node::archiver() const {
+  std::lock_guard lock(archiver_mu_);
+  return archiver_;
+}
+
+std::string Node::ClusterId() const {
+  auto text = env::Env::Posix()->ReadFile(env::JoinPath(config_.data.dir, "cluster.id"));
+  if (!text.ok()) return "";
+  std::string id = *text;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+uint64_t Node::Score() const {
+  uint64_t score = 0;
+  for (store::Db* db : store_->List()) score += db->pos().txid;
+  return score;
+}
+
 Status Node::StartLease() {
   const LeaseConfig& lc = config_.lease;
-  if (lc.type != kLeaseStatic) {
-    return Status::InvalidArgument("lease.type " + lc.type +
-                                   " is not built yet in this version; use lease.type: static");
+  auto on_change = [this](const lease::LeaseState& state) { OnLeaseChange(state); };
+  if (lc.type == kLeaseStatic) {
+    leaser_ = std::make_unique<lease::StaticLeaser>(
+        lc.candidate, lease::PrimaryInfo{lc.hostname, lc.advertise_url, ""});
+  } else {
+    lease::EtcdLeaserOptions options;
+    options.client.endpoints = lc.etcd.endpoints;
+    options.key = lc.etcd.key;
+    options.ttl = std::chrono::duration_cast<std::chrono::seconds>(lc.etcd.ttl);
+    options.self = {lc.hostname, lc.advertise_url, Hex16(store_->node_id())};
+    options.candidate = lc.candidate;
+    options.cluster_id = ClusterId();
+    const std::string path = env::JoinPath(config_.data.dir, "cluster.id");
+    options.save_cluster_id = [path](const std::string& id) {
+      const std::string text = id + "\n";
+      return env::Env::Posix()->WriteFileAtomic(
+          path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, /*sync=*/true);
+    };
+    options.score = [this] { return Score(); };
+    options.on_fatal = [this](const Status& why) { Fail(why); };
+    leaser_ = std::make_unique<lease::EtcdLeaser>(std::move(options), store_->fence());
   }
-  leaser_ = std::make_unique<lease::StaticLeaser>(
-      lc.candidate, lease::PrimaryInfo{lc.hostname, lc.advertise_url});
+  WALSHIP_RETURN_IF_ERROR(leaser_->Start(on_change));
+  // The role is set before the mount appears, so a replica is never writable.
+  const lease::LeaseState state = leaser_->state();
   store::NodeRole role;
-  role.primary = leaser_->Acquire().ok();
-  if (!role.primary) {
-    auto primary = leaser_->Primary();
-    if (!primary || primary->advertise_url.empty()) {
-      return Status::InvalidArgument(
-          "lease: this node is not a candidate and no primary is configured "
-          "(set lease.hostname and lease.advertise-url to the primary's)");
-    }
-    role.primary_hostname = primary->hostname;
+  role.primary = state.primary;
+  if (!state.primary && state.current) {
+    role.primary_hostname = state.current->hostname;
+    role.primary_url = state.current->advertise_url;
   }
   store_->SetRole(role);
-  spdlog::info("lease: static; this node is {}", role.primary ? "the primary"
-                                                              : "a replica of " + role.primary_hostname);
+  spdlog::info("lease: {}; this node is {}", leaser_->type(),
+               role.primary ? "the primary"
+               : role.primary_url.empty() ? "a replica (no primary known yet)"
+                                          : "a replica of " + role.primary_hostname);
   return Status::OK();
 }
 
@@ -51,7 +95,6 @@ Status Node::Start() {
   store_options.compress = config_.data.compress;
   store_ = std::make_unique<store::Store>(store_options);
   WALSHIP_RETURN_IF_ERROR(store_->Open().WithContext("data directory " + config_.data.dir));
-  // The role is known before the mount appears, so a replica is never writable.
   WALSHIP_RETURN_IF_ERROR(StartLease());
 
   fuse::FileSystemOptions fs_options;
@@ -60,51 +103,139 @@ Status Node::Start() {
   fs_options.debug = config_.fuse.debug;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
+  store_->SetInvalidator(fs_.get());
 
-  const bool primary = store_->role().primary;
-  if (primary) WALSHIP_RETURN_IF_ERROR(StartArchiver());
+  const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
   http::NodeApiOptions api_options;
   api_options.addr = config_.http.addr;
   api_options.mount_dir = config_.fuse.dir;
-  api_options.hostname = primary ? config_.lease.hostname : OwnHostname();
+  // A static replica's lease.hostname names the primary (LiteFS semantics).
+  api_options.hostname = static_replica ? OwnHostname() : config_.lease.hostname;
   api_options.advertise_url = config_.lease.advertise_url;
   api_options.candidate = config_.lease.candidate;
-  if (archiver_) {
-    backup::Archiver* archiver = archiver_.get();
-    api_options.backup_positions = [archiver] {
+  if (!config_.backup.type.empty()) {
+    api_options.backup_positions = [this] {
       std::vector<http::BackupPosition> out;
-      for (const auto& p : archiver->Positions()) {
-        out.push_back({p.db, p.archived_txid, p.lag_ms, p.last_error});
+      if (auto a = archiver()) {
+        for (const auto& p : a->Positions()) {
+          out.push_back({p.db, p.archived_txid, p.lag_ms, p.last_error});
+        }
       }
       return out;
     };
-    api_options.backup_counters = [archiver] {
-      const backup::ArchiverStats s = archiver->stats();
+    api_options.backup_counters = [this] {
+      auto a = archiver();
+      if (!a) return http::BackupCounters{};
+      const backup::ArchiverStats s = a->stats();
       return http::BackupCounters{s.uploads, s.upload_bytes, s.errors};
     };
   }
+  api_options.cluster_id = [this] { return ClusterId(); };
+  api_options.handoff = [this](const repl::ConnectedReplica& to) { return HandOff(to); };
+  api_options.promote = [this] { return Promote(); };
   api_ = std::make_unique<http::NodeApi>(api_options, store_.get());
   WALSHIP_RETURN_IF_ERROR(api_->Start());
 
-  if (!primary) {
-    repl::ReplicaClientOptions options;
-    options.hostname = OwnHostname();
-    options.reconnect_delay = config_.lease.reconnect_delay;
-    replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
-    replica_->Start(leaser_->Primary()->advertise_url);
-  }
   retention_ = std::make_unique<store::Retention>(store_.get(), config_.data.retention,
                                                   config_.data.retention_monitor_interval);
-  if (archiver_) {
-    backup::Archiver* archiver = archiver_.get();
-    retention_->SetArchiveFloor(
-        [archiver](const std::string& db) { return archiver->ArchivedTxid(db); });
+  if (!config_.backup.type.empty()) {
+    // Only the primary archives; on a replica nothing holds files back.
+    retention_->SetArchiveFloor([this](const std::string& db) {
+      auto a = archiver();
+      return a ? a->ArchivedTxid(db) : UINT64_MAX;
+    });
   }
   retention_->Start();
+
+  // Apply the lease's state (and every later change) now that the mount and
+  // the API are up.
+  OnLeaseChange(leaser_->state());
+  role_thread_ = std::jthread([this](std::stop_token stop) { RunRoles(stop); });
+  if (config_.lease.promote && config_.lease.candidate && config_.lease.type == kLeaseEtcd) {
+    promote_thread_ = std::jthread([this](std::stop_token stop) {
+      while (!stop.stop_requested() && !store_->role().primary) {
+        std::unique_lock lock(role_mu_);
+        repl::ReplicaClient* replica = replica_.get();
+        lock.unlock();
+        if (replica && replica->WaitSynced(std::chrono::milliseconds(500))) {
+          Status st = Promote();
+          if (st.ok()) break;
+          spdlog::warn("lease.promote: {}; retrying", st.ToString());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    });
+  }
   return Status::OK();
 }
 
-Status Node::StartArchiver() {
+void Node::OnLeaseChange(const lease::LeaseState& state) {
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_ = state;
+  }
+  pending_cv_.notify_all();
+}
+
+void Node::RunRoles(std::stop_token stop) {
+  while (true) {
+    std::unique_lock lock(pending_mu_);
+    pending_cv_.wait(lock, stop, [&] { return pending_.has_value(); });
+    if (stop.stop_requested()) return;
+    const lease::LeaseState state = *pending_;
+    pending_.reset();
+    lock.unlock();
+    Transition(state);
+  }
+}
+
+void Node::Transition(const lease::LeaseState& state) {
+  std::lock_guard lock(role_mu_);
+  store::NodeRole next;
+  next.primary = state.primary;
+  if (!state.primary && state.current) {
+    next.primary_hostname = state.current->hostname;
+    next.primary_url = state.current->advertise_url;
+  }
+  const store::NodeRole before = store_->role();
+  if (next.primary) {
+    FollowPrimaryLocked("");
+    if (!(before == next)) store_->SetRole(next);
+    if (!before.primary) spdlog::info("role: this node is now the primary");
+    if (!archiver() && !config_.backup.type.empty()) {
+      if (Status st = StartArchiverLocked(); !st.ok()) {
+        spdlog::error("backup: cannot start archiving: {}", st.ToString());
+      }
+    }
+    return;
+  }
+  std::shared_ptr<backup::Archiver> stopping;
+  {
+    std::lock_guard archiver_lock(archiver_mu_);
+    stopping.swap(archiver_);
+  }
+  if (stopping) stopping->Stop();  // ships what is still local
+  if (!(before == next)) store_->SetRole(next);
+  if (before.primary) spdlog::info("role: this node is now a replica");
+  FollowPrimaryLocked(next.primary_url);
+}
+
+void Node::FollowPrimaryLocked(const std::string& url) {
+  if (url == following_ && (replica_ || url.empty())) return;
+  if (replica_) replica_->Stop();
+  replica_.reset();
+  following_ = url;
+  if (url.empty()) return;
+  repl::ReplicaClientOptions options;
+  options.hostname = config_.lease.type == kLeaseStatic ? OwnHostname() : config_.lease.hostname;
+  options.advertise_url = config_.lease.advertise_url;
+  options.candidate = config_.lease.candidate && config_.lease.type != kLeaseStatic;
+  options.reconnect_delay = config_.lease.reconnect_delay;
+  replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
+  replica_->Start(url);
+}
+
+Status Node::StartArchiverLocked() {
   const BackupConfig& b = config_.backup;
   if (b.type.empty()) return Status::OK();
   backup::TargetOptions target_options;
@@ -124,27 +255,135 @@ Status Node::StartArchiver() {
   options.encryption_key = b.encryption_key;
   auto archiver = backup::Archiver::Create(store_.get(), std::move(*target), options);
   if (!archiver.ok()) return archiver.status();
-  archiver_ = std::move(*archiver);
-  archiver_->Start();
+  std::shared_ptr<backup::Archiver> started = std::move(*archiver);
+  started->Start();
+  std::lock_guard lock(archiver_mu_);
+  archiver_ = std::move(started);
   return Status::OK();
 }
 
+Status Node::WaitCaughtUp(const std::string& url, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string behind = "no answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    http::Client client(url, std::chrono::seconds(1));
+    auto resp = client.Get("/info");
+    if (resp.ok() && resp->status == 200) {
+      auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+      std::map<std::string, uint64_t> theirs;
+      if (info.is_object() && info.contains("databases") && info["databases"].is_array()) {
+        for (const auto& d : info["databases"]) {
+          if (d.is_object() && d.contains("name") && d.contains("txid") &&
+              d["txid"].is_number_unsigned()) {
+            theirs[d["name"].get<std::string>()] = d["txid"].get<uint64_t>();
+          }
+        }
+      }
+      behind.clear();
+      for (store::Db* db : store_->List()) {
+        if (theirs[db->name()] < db->pos().txid) {
+          behind = db->name() + " at txid " + std::to_string(theirs[db->name()]) + " of " +
+                   std::to_string(db->pos().txid);
+          break;
+        }
+      }
+      if (behind.empty()) return Status::OK();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::Unavailable("the new primary did not catch up within " +
+                             std::to_string(timeout.count()) + " ms (" + behind + ")");
+}
+
+Status Node::HandOff(const repl::ConnectedReplica& to) {
+  if (to.advertise_url.empty()) {
+    return Status::InvalidArgument("node " + to.node_id + " did not say where its API is");
+  }
+  return leaser_->HandOff({to.hostname, to.advertise_url, to.node_id}, [&] {
+    return WaitCaughtUp(to.advertise_url, kCatchUpTimeout);
+  });
+}
+
+Status Node::Promote() {
+  if (config_.lease.type != kLeaseEtcd) {
+    return Status::InvalidArgument("promote needs lease.type: etcd (the static lease is fixed)");
+  }
+  if (!config_.lease.candidate) {
+    return Status::InvalidArgument("this node is not a candidate (lease.candidate: false)");
+  }
+  const store::NodeRole role = store_->role();
+  if (role.primary) return Status::OK();
+  if (role.primary_url.empty()) return Status::Unavailable("no primary is known to hand off");
+  http::Client client(role.primary_url, kPromoteTimeout);
+  auto resp = client.Post("/handoff?nodeID=" + Hex16(store_->node_id()), "", http::kJson);
+  if (!resp.ok()) return resp.status();
+  if (resp->status != 200) {
+    return Status::Unavailable("the primary " + role.primary_hostname + " refused the handoff (" +
+                               std::to_string(resp->status) + "): " + resp->body);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kPromoteTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (store_->role().primary) return Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::Unavailable("the lease was handed to this node but it did not become primary");
+}
+
+void Node::Fail(const Status& why) {
+  if (failed_.exchange(true)) return;
+  spdlog::error("stopping: {}", why.ToString());
+  ::kill(::getpid(), SIGTERM);
+}
+
 bool Node::WaitReady(std::chrono::milliseconds timeout) {
-  if (!replica_) return true;
-  return replica_->WaitSynced(timeout);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (store_->role().primary) return true;
+    std::unique_lock lock(role_mu_);
+    repl::ReplicaClient* replica = replica_.get();
+    bool synced = replica && replica->synced();
+    lock.unlock();
+    if (synced) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void Node::Stop() {
   // Background work and the API go first: they use the store and the mount.
   // The archiver before retention: its final pass ships what is still local.
-  if (archiver_) archiver_->Stop();
+  if (promote_thread_.joinable()) {
+    promote_thread_.request_stop();
+    promote_thread_.join();
+  }
+  if (role_thread_.joinable()) {
+    role_thread_.request_stop();
+    pending_cv_.notify_all();
+    role_thread_.join();
+  }
+  // Releasing the lease (etcd) first lets another node take over at once;
+  // this node's fence is closed from here on.
+  if (leaser_) leaser_->Stop();
+  std::shared_ptr<backup::Archiver> stopping;
+  {
+    std::lock_guard lock(archiver_mu_);
+    stopping = archiver_;
+  }
+  if (stopping) stopping->Stop();
   if (retention_) retention_->Stop();
   retention_.reset();
-  if (replica_) replica_->Stop();
-  replica_.reset();
+  {
+    std::lock_guard lock(role_mu_);
+    if (replica_) replica_->Stop();
+    replica_.reset();
+  }
   if (api_) api_->Stop();
   api_.reset();
-  archiver_.reset();  // after the API, whose /info and /metrics read it
+  {
+    std::lock_guard lock(archiver_mu_);
+    archiver_.reset();  // after the API, whose /info and /metrics read it
+  }
+  if (store_) store_->SetInvalidator(nullptr);
   if (fs_) fs_->Unmount();
   fs_.reset();
   store_.reset();

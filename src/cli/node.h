@@ -1,13 +1,25 @@
 // Node: one running walship node — the Store, the lease, the FUSE mount, the
 // node API, (on a replica) the replication client and (on the primary, when
-// configured) the backup archiver — assembled from a
-// Config. Start() brings them up in dependency order; Stop() takes them down
-// in reverse.
-// Thread-compatible: Start/Stop from one controlling thread.
+// configured) the backup archiver — assembled from a Config. Start() brings
+// them up in dependency order; Stop() takes them down in reverse.
+//
+// The role follows the lease: the Leaser reports every change, and the node's
+// role thread applies the latest one (Transition): a new primary stops its
+// replication client, opens its databases for writes and starts archiving; a
+// node that lost the lease (its write fence already closed) stops archiving,
+// turns its databases into replicas and follows the new primary.
+//
+// Thread-compatible: Start/Stop from one controlling thread; Promote and
+// HandOff from API threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "backup/archiver.h"
 #include "base/status.h"
@@ -32,19 +44,52 @@ class Node {
   uint16_t api_port() const { return api_ ? api_->port() : 0; }
   // True once the node is the primary or has caught up with it.
   bool WaitReady(std::chrono::milliseconds timeout);
+  // Set when the node must stop (it belongs to another cluster): the node
+  // raised SIGTERM for the main thread, which should then exit non-zero.
+  bool failed() const { return failed_.load(); }
+
+  // Makes this node the primary by asking the current one to hand off, and
+  // waits until it is (bounded).
+  Status Promote();
+  // Moves the lease from this primary to `to` with no transaction lost.
+  Status HandOff(const repl::ConnectedReplica& to);
 
  private:
   Status StartLease();
-  Status StartArchiver();
+  Status StartArchiverLocked();
+  void OnLeaseChange(const lease::LeaseState& state);
+  void RunRoles(std::stop_token stop);
+  void Transition(const lease::LeaseState& state);
+  void FollowPrimaryLocked(const std::string& url);
+  Status WaitCaughtUp(const std::string& url, std::chrono::milliseconds timeout);
+  void Fail(const Status& why);
+  uint64_t Score() const;
+  std::string ClusterId() const;
 
   Config config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<lease::Leaser> leaser_;
   std::unique_ptr<fuse::FileSystem> fs_;
   std::unique_ptr<http::NodeApi> api_;
-  std::unique_ptr<repl::ReplicaClient> replica_;
   std::unique_ptr<store::Retention> retention_;
-  std::unique_ptr<backup::Archiver> archiver_;  // primary with backup.type set
+
+  // Role-dependent parts, changed by Transition under role_mu_.
+  mutable std::mutex role_mu_;
+  std::unique_ptr<repl::ReplicaClient> replica_;  // while a replica with a known primary
+  std::string following_;                         // the URL replica_ follows
+  // While primary, with backup configured. Shared: the API and retention use
+  // it from their threads (copied under archiver_mu_) while a role change
+  // replaces it.
+  mutable std::mutex archiver_mu_;
+  std::shared_ptr<backup::Archiver> archiver_;
+  std::shared_ptr<backup::Archiver> archiver() const;
+
+  std::mutex pending_mu_;
+  std::condition_variable_any pending_cv_;
+  std::optional<lease::LeaseState> pending_;  // the latest state not yet applied
+  std::jthread role_thread_;
+  std::jthread promote_thread_;  // lease.promote at start-up
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace walship::cli

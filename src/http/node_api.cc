@@ -62,6 +62,8 @@ Status NodeApi::Start() {
   server_->Handle("GET", "/metrics", [this](Request& q, Response& r) { HandleMetrics(q, r); });
   server_->Handle("POST", "/stream", [this](Request& q, Response& r) { HandleStream(q, r); });
   server_->Handle("GET", "/events", [this](Request& q, Response& r) { HandleEvents(q, r); });
+  server_->Handle("POST", "/handoff", [this](Request& q, Response& r) { HandleHandoff(q, r); });
+  server_->Handle("POST", "/promote", [this](Request& q, Response& r) { HandlePromote(q, r); });
   WALSHIP_RETURN_IF_ERROR(
       env::Env::Posix()->MkdirAll(env::JoinPath(store_->data_dir(), "tmp")));
   WALSHIP_RETURN_IF_ERROR(server_->Start().WithContext("node API on " + options_.addr));
@@ -99,15 +101,58 @@ void NodeApi::HandleInfo(Request&, Response& resp) {
   nlohmann::json info = {
       {"nodeID", Hex16(store_->node_id())},
       {"hostname", options_.hostname},
-      {"clusterID", ""},
+      {"clusterID", options_.cluster_id ? options_.cluster_id() : ""},
       {"role", role.primary ? "primary" : "replica"},
       {"primary",
        role.primary ? nlohmann::json{{"hostname", options_.hostname},
                                      {"advertiseURL", options_.advertise_url}}
-                    : nlohmann::json{{"hostname", role.primary_hostname}}},
+                    : nlohmann::json{{"hostname", role.primary_hostname},
+                                     {"advertiseURL", role.primary_url}}},
       {"candidate", options_.candidate},
       {"databases", dbs}};
   resp.SendJson(200, info.dump() + "\n");
+}
+
+namespace {
+
+// 409 for a request this node's role or lease type cannot serve, 503 when a
+// peer or etcd did not answer in time, 500 otherwise.
+int LeaseErrorStatus(const Status& st) {
+  switch (st.code()) {
+    case Status::Code::kNotPrimary:
+    case Status::Code::kInvalidArgument:
+    case Status::Code::kBusy: return 409;
+    case Status::Code::kUnavailable:
+    case Status::Code::kAborted: return 503;
+    default: return 500;
+  }
+}
+
+}  // namespace
+
+void NodeApi::HandleHandoff(Request& req, Response& resp) {
+  const std::string node_id = req.Query("nodeID");
+  if (node_id.empty()) return resp.SendJsonError(400, "handoff: nodeID is required");
+  if (!options_.handoff) return resp.SendJsonError(409, "handoff: not available on this node");
+  for (const repl::ConnectedReplica& r : streamer_.Replicas()) {
+    if (r.node_id != node_id) continue;
+    if (!r.candidate) {
+      return resp.SendJsonError(409, "handoff: node " + node_id + " (" + r.hostname +
+                                         ") is not a candidate");
+    }
+    Status st = options_.handoff(r);
+    if (!st.ok()) return resp.SendJsonError(LeaseErrorStatus(st), "handoff: " + st.message());
+    return resp.SendJson(200, nlohmann::json{{"primary", r.hostname}, {"nodeID", node_id}}.dump() + "\n");
+  }
+  resp.SendJsonError(409, "handoff: node " + node_id +
+                              " is not a replica connected to this primary");
+}
+
+void NodeApi::HandlePromote(Request&, Response& resp) {
+  if (!options_.promote) return resp.SendJsonError(409, "promote: not available on this node");
+  Status st = options_.promote();
+  if (!st.ok()) return resp.SendJsonError(LeaseErrorStatus(st), "promote: " + st.message());
+  resp.SendJson(200, nlohmann::json{{"primary", options_.hostname}}.dump() + "\n");
 }
 
 void NodeApi::HandleImport(Request& req, Response& resp) {

@@ -1,7 +1,8 @@
 // NodeApi: the node HTTP API (DESIGN.md §1.6) on top of http::Server —
 // GET /info, POST /import, GET /export, GET /metrics, POST /stream (the
-// replication stream, repl::Streamer) and GET /events (NDJSON). /promote and
-// /handoff arrive with the etcd lease.
+// replication stream, repl::Streamer), GET /events (NDJSON), and POST
+// /promote and /handoff (moving the lease; the node does the work through the
+// callbacks in NodeApiOptions).
 //
 // Import and export go through the mount with SQLite's backup API: an import
 // is an ordinary transaction (one new TXID, captured like any other) and an
@@ -48,6 +49,13 @@ struct NodeApiOptions {
   // them. Called from handler threads; must be thread-safe.
   std::function<std::vector<BackupPosition>()> backup_positions;
   std::function<BackupCounters()> backup_counters;
+  // DATA/cluster.id as the lease agreed it ("" before that, or under the
+  // static lease).
+  std::function<std::string()> cluster_id;
+  // POST /handoff?nodeID=: move the lease from this primary to a connected
+  // candidate replica. POST /promote: make this node the primary.
+  std::function<Status(const repl::ConnectedReplica&)> handoff;
+  std::function<Status()> promote;
 };
 
 class NodeApi {
@@ -67,6 +75,8 @@ class NodeApi {
   void HandleMetrics(Request& req, Response& resp);
   void HandleStream(Request& req, Response& resp);
   void HandleEvents(Request& req, Response& resp);
+  void HandleHandoff(Request& req, Response& resp);
+  void HandlePromote(Request& req, Response& resp);
   std::string TempPath(const std::string& what) const;
 
   NodeApiOptions options_;

@@ -14,8 +14,12 @@ class StaticLeaser final : public Leaser {
   StaticLeaser(bool candidate, PrimaryInfo primary);
 
   const char* type() const override { return "static"; }
-  Status Acquire() override;
-  std::optional<PrimaryInfo> Primary() const override;
+  // InvalidArgument when this node is not the candidate and names no primary.
+  Status Start(LeaseCallback on_change) override;
+  void Stop() override {}
+  LeaseState state() const override;
+  // Always an error: under the static lease the primary is configured.
+  Status HandOff(const PrimaryInfo& to, const std::function<Status()>& caught_up) override;
 
  private:
   bool candidate_;

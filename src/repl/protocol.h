@@ -7,6 +7,9 @@
 //   kHeartbeat i64 primary wall clock (ms since the epoch)
 //   kReady     empty: the replica has been sent everything committed so far
 //   kError     UTF-8 text; the primary closes the stream after it
+//   kDiverged  u16 name length, database name, u64 TXID: the replica's history
+//              of that database leaves the primary's after this TXID (0: no
+//              common point known); a snapshot follows
 // Pure functions; thread-safe.
 #pragma once
 
@@ -15,13 +18,21 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "store/position.h"
 
 namespace walship::repl {
 
-enum class FrameType : uint8_t { kLtx = 1, kHeartbeat = 2, kReady = 3, kError = 4 };
+enum class FrameType : uint8_t {
+  kLtx = 1,
+  kHeartbeat = 2,
+  kReady = 3,
+  kError = 4,
+  kDiverged = 5,
+};
 
 inline constexpr size_t kFrameHeaderSize = 9;
 // Largest frame a replica accepts (a snapshot of a 256 GiB database).
@@ -39,8 +50,17 @@ Result<FrameHeader> ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> 
 struct StreamRequest {
   std::string node_id;   // 16 hex digits
   std::string hostname;
+  std::string advertise_url;  // the replica's node API (for /handoff)
+  bool candidate = false;     // whether it may become the primary
   std::map<std::string, store::Position> positions;  // by database name
+  // By database: the positions after the replica's most recent LTX files,
+  // newest first, so the primary can find where a diverged history forks.
+  std::map<std::string, std::vector<store::Position>> recent;
 };
+
+// kDiverged's payload.
+std::string EncodeDiverged(const std::string& db, uint64_t common_txid);
+Result<std::pair<std::string, uint64_t>> ParseDiverged(std::span<const uint8_t> payload);
 
 std::string EncodeStreamRequest(const StreamRequest& request);
 // InvalidArgument naming the field when the JSON is not a stream request.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/clock.h"
 #include "base/coding.h"
 #include "env/env.h"
 #include "ltx/format.h"
@@ -15,6 +16,9 @@ namespace {
 // the path to it is gone.
 constexpr std::chrono::milliseconds kReadTimeout{5000};
 constexpr size_t kChunkSize = 256 * 1024;
+// How many recent positions a replica reports, to find where a diverged
+// history forks from the primary's.
+constexpr size_t kRecentPositions = 64;
 
 Status ReadFull(http::StreamReader* reader, std::span<uint8_t> out) {
   size_t done = 0;
@@ -82,11 +86,28 @@ void ReplicaClient::Run(std::stop_token stop) {
   }
 }
 
-Status ReplicaClient::StreamOnce(std::stop_token stop) {
+StreamRequest ReplicaClient::BuildRequest() const {
   StreamRequest request;
   request.hostname = options_.hostname;
+  request.advertise_url = options_.advertise_url;
+  request.candidate = options_.candidate;
   request.node_id = Hex16(store_->node_id());
-  for (store::Db* db : store_->List()) request.positions[db->name()] = db->pos();
+  env::Env* env = env::Env::Posix();
+  for (store::Db* db : store_->List()) {
+    request.positions[db->name()] = db->pos();
+    auto files = db->ListLtxFiles();
+    if (!files.ok()) continue;
+    std::vector<store::Position>& recent = request.recent[db->name()];
+    for (auto f = files->rbegin(); f != files->rend() && recent.size() < kRecentPositions; ++f) {
+      auto checksum = store::ReadLtxPostChecksum(env, f->path);
+      if (checksum.ok()) recent.push_back({f->max_txid, *checksum});
+    }
+  }
+  return request;
+}
+
+Status ReplicaClient::StreamOnce(std::stop_token stop) {
+  const StreamRequest request = BuildRequest();
   http::Client client(primary_url_, std::chrono::seconds(5));
   auto opened = client.OpenStream("POST", "/stream", EncodeStreamRequest(request), http::kJson);
   if (!opened.ok()) return opened.status();
@@ -117,6 +138,9 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
     switch (frame->type) {
       case FrameType::kLtx:
         st = ReceiveLtx(reader.get(), frame->length);
+        break;
+      case FrameType::kDiverged:
+        st = ReceiveDiverged(reader.get(), frame->length);
         break;
       case FrameType::kReady:
         SetSynced(true);
@@ -151,6 +175,40 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
   const std::string tmp = env::JoinPath(db->LtxDir(), "receiving.ltx.tmp");
   WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, length - 2 - name_len, tmp));
   return ApplyReceived(db, tmp);
+}
+
+Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t length) {
+  if (length > 2 + 255 + 8) return Status::Corruption("stream: bad diverged frame");
+  std::vector<uint8_t> payload(length);
+  WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
+  WALSHIP_ASSIGN_OR_RETURN(auto diverged, ParseDiverged(payload));
+  const auto& [name, common] = diverged;
+  store::Db* db = store_->Find(name);
+  if (!db) return Status::OK();
+  env::Env* env = env::Env::Posix();
+  const std::string dir = env::JoinPath(db->dir(), "diverged");
+  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
+  std::vector<std::string> moved;
+  for (const store::LtxFileInfo& f : files) {
+    if (f.max_txid <= common) continue;
+    WALSHIP_RETURN_IF_ERROR(env->MkdirAll(dir));
+    // A second divergence over the same TXIDs keeps the first one's files.
+    std::string name_only = ltx::FileName(f.min_txid, f.max_txid);
+    if (env->Exists(env::JoinPath(dir, name_only))) {
+      name_only += "." + std::to_string(Clock::Real()->NowUnixMs());
+    }
+    WALSHIP_RETURN_IF_ERROR(env->Rename(f.path, env::JoinPath(dir, name_only)));
+    moved.push_back(name_only);
+  }
+  if (!moved.empty()) {
+    WALSHIP_RETURN_IF_ERROR(env->SyncDir(dir));
+    WALSHIP_RETURN_IF_ERROR(env->SyncDir(db->LtxDir()));
+  }
+  spdlog::warn("replica: {} diverged from the primary after txid {} (this node was at {}); moved "
+               "{} unreplicated LTX files to {}: {}; taking a snapshot",
+               name, common, db->pos().txid, moved.size(), dir,
+               moved.empty() ? std::string("none") : moved.front() + " .. " + moved.back());
+  return Status::OK();
 }
 
 Status ReplicaClient::ReceiveToFile(http::StreamReader* reader, uint64_t length,

@@ -4,7 +4,9 @@
 // verify, rename) before Db::ApplyLtx applies it. Any error — network, a
 // corrupt file, a position mismatch — closes the connection; the thread
 // reconnects with backoff and the primary resumes from the positions (sending
-// a snapshot where they no longer fit).
+// a snapshot where they no longer fit). When the primary says this node's
+// history diverged (kDiverged), the LTX files after the fork move to
+// DATA/dbs/NAME/diverged/ before the snapshot replaces the database.
 //
 // Thread-safety: Start/Stop/SetPrimary from a controlling thread; synced() and
 // WaitSynced from any thread.
@@ -20,6 +22,7 @@
 
 #include "base/status.h"
 #include "http/client.h"
+#include "repl/protocol.h"
 #include "store/invalidator.h"
 #include "store/store.h"
 
@@ -27,6 +30,8 @@ namespace walship::repl {
 
 struct ReplicaClientOptions {
   std::string hostname;                        // this node, for the primary's logs
+  std::string advertise_url;                   // this node's API, for /handoff
+  bool candidate = false;
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{5000};
 };
@@ -51,6 +56,8 @@ class ReplicaClient {
   void Run(std::stop_token stop);
   Status StreamOnce(std::stop_token stop);
   Status ReceiveLtx(http::StreamReader* reader, uint64_t length);
+  Status ReceiveDiverged(http::StreamReader* reader, uint64_t length);
+  StreamRequest BuildRequest() const;
   Status ReceiveToFile(http::StreamReader* reader, uint64_t length, const std::string& path);
   Status ApplyReceived(store::Db* db, const std::string& tmp);
   void SetSynced(bool synced);

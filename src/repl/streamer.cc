@@ -39,7 +39,30 @@ Status Streamer::SendFrame(FrameType type, std::span<const uint8_t> payload, Fra
   return Status::OK();
 }
 
+std::vector<ConnectedReplica> Streamer::Replicas() const {
+  std::lock_guard lock(mu_);
+  std::vector<ConnectedReplica> out;
+  for (const auto& [id, r] : replicas_) out.push_back(r);
+  return out;
+}
+
 Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_token stop) {
+  uint64_t connection;
+  {
+    std::lock_guard lock(mu_);
+    connection = next_connection_++;
+    replicas_[connection] = {request.node_id, request.hostname, request.advertise_url,
+                             request.candidate};
+  }
+  struct Unregister {
+    Streamer* self;
+    uint64_t connection;
+    ~Unregister() {
+      std::lock_guard lock(self->mu_);
+      self->replicas_.erase(connection);
+    }
+  } unregister{this, connection};
+  static const std::vector<store::Position> kNoRecent;
   std::map<std::string, store::Position> sent = request.positions;
   bool ready = false;
   auto last_frame = std::chrono::steady_clock::now();
@@ -54,7 +77,9 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
     for (store::Db* db : store_->List()) {
       store::Position& pos = sent[db->name()];
       if (db->pos().txid == 0 || db->pos() == pos) continue;
-      WALSHIP_RETURN_IF_ERROR(CatchUp(db, &pos, sink));
+      auto recent = request.recent.find(db->name());
+      WALSHIP_RETURN_IF_ERROR(
+          CatchUp(db, &pos, recent == request.recent.end() ? kNoRecent : recent->second, sink));
       last_frame = std::chrono::steady_clock::now();
     }
     if (!ready) {
@@ -74,7 +99,18 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
   return Status::Aborted("stream: stopping");
 }
 
-Status Streamer::CatchUp(store::Db* db, store::Position* sent, FrameSink* sink) {
+bool Streamer::OnHistory(store::Db* db, const store::Position& pos) const {
+  const store::Position now = db->pos();
+  if (pos.txid > now.txid) return false;
+  if (pos.txid == now.txid) return pos.checksum == now.checksum;
+  auto checksum = db->ChecksumAt(pos.txid);
+  // Without the file there is no telling; a replica that was away longer than
+  // the retention is far more likely than a diverged one.
+  return !checksum.ok() || *checksum == pos.checksum;
+}
+
+Status Streamer::CatchUp(store::Db* db, store::Position* sent,
+                         const std::vector<store::Position>& recent, FrameSink* sink) {
   // A replica that is at a TXID the primary has, with the same checksum there,
   // gets the files after it; anything else gets a snapshot.
   if (sent->txid > 0 && sent->txid < db->pos().txid) {
@@ -83,6 +119,21 @@ Status Streamer::CatchUp(store::Db* db, store::Position* sent, FrameSink* sink) 
       Status st = SendChain(db, sent, sink);
       if (!st.IsNotFound()) return st;  // NotFound: a file is gone; snapshot
     }
+  }
+  if (sent->txid != 0 && !OnHistory(db, *sent)) {
+    uint64_t common = 0;
+    for (const store::Position& p : recent) {
+      if (p.txid > 0 && p.txid < sent->txid && OnHistory(db, p)) {
+        common = p.txid;
+        break;
+      }
+    }
+    spdlog::warn("stream: the replica's {} diverged at txid {} (replica at {}, primary at {})",
+                 db->name(), common, sent->txid, db->pos().txid);
+    const std::string payload = EncodeDiverged(db->name(), common);
+    WALSHIP_RETURN_IF_ERROR(SendFrame(
+        FrameType::kDiverged,
+        {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}, sink));
   }
   if (sent->txid != 0) {
     spdlog::info("stream: sending {} a snapshot (replica at txid {}, primary at {})", db->name(),

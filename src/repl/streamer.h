@@ -5,14 +5,22 @@
 // transaction as it commits (woken by Store::WaitForChange, no polling) with
 // heartbeats in between. Databases created meanwhile are included.
 //
+// A replica whose position is not on the primary's history (it was a primary
+// that committed transactions that never replicated) is sent kDiverged, with
+// the TXID where its recent positions leave the primary's, before the snapshot.
+//
 // Thread-safety: one Streamer serves many replicas concurrently (one Serve
-// call per connection thread); it holds no state between calls.
+// call per connection thread); the only state it keeps is the list of
+// connected replicas, under a mutex.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "repl/protocol.h"
@@ -28,6 +36,14 @@ class FrameSink {
   virtual Status Write(std::span<const uint8_t> data) = 0;
 };
 
+// A replica connected right now (for /handoff and the cluster status).
+struct ConnectedReplica {
+  std::string node_id;
+  std::string hostname;
+  std::string advertise_url;
+  bool candidate = false;
+};
+
 struct StreamerOptions {
   std::chrono::milliseconds heartbeat{500};
 };
@@ -41,8 +57,14 @@ class Streamer {
   // being the primary (after sending kError).
   Status Serve(const StreamRequest& request, FrameSink* sink, std::stop_token stop);
 
+  std::vector<ConnectedReplica> Replicas() const;
+
  private:
-  Status CatchUp(store::Db* db, store::Position* sent, FrameSink* sink);
+  Status CatchUp(store::Db* db, store::Position* sent, const std::vector<store::Position>& recent,
+                 FrameSink* sink);
+  // Whether `pos` is a position this database passed through (or may have:
+  // its LTX file is gone) rather than a diverged one.
+  bool OnHistory(store::Db* db, const store::Position& pos) const;
   Status SendChain(store::Db* db, store::Position* sent, FrameSink* sink);
   Status SendSnapshot(store::Db* db, store::Position* sent, FrameSink* sink);
   Status SendLtxFile(const std::string& db, const std::string& path, FrameSink* sink);
@@ -50,6 +72,9 @@ class Streamer {
 
   store::Store* store_;
   StreamerOptions options_;
+  mutable std::mutex mu_;
+  std::map<uint64_t, ConnectedReplica> replicas_;  // by connection number
+  uint64_t next_connection_ = 0;
 };
 
 }  // namespace walship::repl

@@ -45,11 +45,6 @@ DbStats Db::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
 }
-void Db::SetReplica(bool replica) {
-  std::lock_guard lock(mu_);
-  replica_ = replica;
-}
-
 bool Db::replica() const {
   std::lock_guard lock(mu_);
   return replica_;
@@ -91,6 +86,13 @@ Status Db::CheckWritable() const {
                            "to recover): " + failed_.message());
   }
   return Status::OK();
+}
+
+Status Db::CheckFence(const char* what) const {
+  if (!options_.fence || options_.fence->Permits()) return Status::OK();
+  return Status::LeaseExpired("database " + name() + ": refusing " + what +
+                              ": this node's primary lease is not renewed (etcd unreachable, a "
+                              "pause, or a handoff); the transaction is not committed");
 }
 
 bool Db::Exists(FileKind kind) const {
@@ -165,10 +167,20 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
         WALSHIP_RETURN_IF_ERROR(CommitRollback());
       }
       return file->WriteAt(offset, data);
-    case FileKind::kWal:
+    case FileKind::kWal: {
+      // A WAL frame is durable (committed, with its commit frame) once
+      // written: check the fence on both sides of the write, so a process
+      // paused in between cannot commit after its lease expired.
+      WALSHIP_RETURN_IF_ERROR(CheckFence("a WAL write"));
       WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+      if (Status fenced = CheckFence("a WAL write"); !fenced.ok()) {
+        const std::vector<uint8_t> zeros(data.size(), 0);
+        WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, zeros));
+        return fenced;
+      }
       wal_capture_.OnWrite(offset, data);
       return Status::OK();
+    }
     case FileKind::kShm: break;
   }
   return Status::OK();

@@ -35,6 +35,7 @@
 #include "store/tx_spec.h"
 #include "store/invalidator.h"
 #include "store/wal_capture.h"
+#include "store/write_fence.h"
 
 namespace walship::store {
 
@@ -48,6 +49,8 @@ struct DbOptions {
   Clock* clock = Clock::Real();
   bool compress = true;
   uint64_t node_id = 0;
+  // Commits are refused while it is closed (etcd lease); null: always open.
+  const WriteFence* fence = nullptr;
 };
 
 // Called after each commit (or apply) with the new LTX's header, the
@@ -118,7 +121,11 @@ class Db {
   // Replica mode: the SQLite files are read-only to applications, and page 1
   // reads as a rollback-journal database whose change counter is the TXID,
   // so readers need no -wal/-shm and drop their cache after every apply.
-  void SetReplica(bool replica);
+  // Stepping down folds the WAL's committed pages into the database file and
+  // removes the WAL, and breaks the locks applications still hold (their
+  // connections must be reopened); either way page 1 changes as readers see
+  // it, so `invalidator` (may be null) drops the kernel's cache (db_role.cc).
+  Status SetReplica(bool replica, Invalidator* invalidator);
   bool replica() const;
   // Applies the verified LTX file at `path` (already durable in LtxDir()):
   // waits for readers to finish, writes the pages into the database file,
@@ -143,6 +150,11 @@ class Db {
   std::unique_ptr<env::File>& SlotFor(FileKind kind);
   std::string PathFor(FileKind kind) const;
   Status CheckWritable() const;
+  // LeaseExpired when the write fence is closed. `what` names the write.
+  Status CheckFence(const char* what) const;
+  // db_role.cc. REQUIRES: mu_ held.
+  Status FoldWalLocked(std::vector<uint32_t>* folded);
+  void BreakApplicationLocksLocked();
 
   // Commit points (REQUIRES: mu_ held).
   Status CommitWal(bool end_of_write, bool durable);

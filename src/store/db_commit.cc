@@ -43,7 +43,8 @@ Status Db::ReadLogicalPageLocked(uint32_t pgno, std::span<uint8_t> out) const {
 
 Status Db::CommitTransaction(const TxSpec& tx, bool durable) {
   Status st = RecordTransaction(tx, durable);
-  if (!st.ok() && failed_.ok()) {
+  // A closed write fence refuses the commit but leaves the database sound.
+  if (!st.ok() && !st.IsLeaseExpired() && failed_.ok()) {
     failed_ = st;
     spdlog::error("database {}: could not record transaction {}: {}; writes now fail until "
                   "restart", name(), pos_.txid + 1, st.ToString());
@@ -103,6 +104,14 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
     // the frames were padding. No new TXID.
     writer.Abandon();
     return Status::OK();
+  }
+  if (tx.wal_size == 0) {
+    // Rollback mode commits here (the journal is being finalized). Refusing
+    // leaves a hot journal, which SQLite rolls back, restoring committed pages.
+    if (Status fenced = CheckFence("a commit"); !fenced.ok()) {
+      writer.Abandon();
+      return fenced;
+    }
   }
 
   if (full) checksums_.Reset(tx.page_size);

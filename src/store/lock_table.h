@@ -45,6 +45,9 @@ class LockTable {
   // True if `owner` holds a write lock overlapping [start, end].
   bool HoldsWrite(uint64_t owner, uint64_t start, uint64_t end) const;
   bool empty() const { return locks_.empty(); }
+  size_t size() const { return locks_.size(); }
+  // Drops every lock of every owner (a primary stepping down).
+  void Clear() { locks_.clear(); }
 
  private:
   // Removes [start, end] from `owner`'s locks, splitting ranges as needed.

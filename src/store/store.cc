@@ -73,6 +73,7 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   opts.clock = options_.clock;
   opts.compress = options_.compress;
   opts.node_id = node_id_;
+  opts.fence = &fence_;
   auto db = std::make_unique<Db>(std::move(opts));
   WALSHIP_RETURN_IF_ERROR(db->Open());
   db->SetCommitListener([this](const std::string& name, const ltx::Header& header,
@@ -81,8 +82,9 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   });
   Db* raw = db.get();
   {
+    // No invalidator: the kernel has seen nothing of a database just opened.
     std::lock_guard lock(mu_);
-    raw->SetReplica(!role_.primary);
+    WALSHIP_RETURN_IF_ERROR(raw->SetReplica(!role_.primary, nullptr));
     dbs_.push_back(std::move(db));
   }
   BumpChangeCount();
@@ -180,12 +182,23 @@ NodeRole Store::role() const {
 }
 
 void Store::SetRole(NodeRole role) {
+  std::vector<Db*> dbs;
+  Invalidator* invalidator = nullptr;
   {
     std::lock_guard lock(mu_);
-    role_ = std::move(role);
-    for (const auto& db : dbs_) db->SetReplica(!role_.primary);
+    role_ = role;
+    for (const auto& db : dbs_) dbs.push_back(db.get());
+    invalidator = invalidator_;
   }
+  // Without mu_: the invalidation may call back into the mount, which looks
+  // databases up. A failure is logged by the Db and leaves it read-only.
+  for (Db* db : dbs) (void)db->SetReplica(!role.primary, invalidator);
   BumpChangeCount();
+}
+
+void Store::SetInvalidator(Invalidator* invalidator) {
+  std::lock_guard lock(mu_);
+  invalidator_ = invalidator;
 }
 
 int64_t Store::LagMs() const {

@@ -27,6 +27,8 @@ namespace walship::store {
 struct NodeRole {
   bool primary = true;
   std::string primary_hostname;  // empty while no primary is known (or on the primary)
+  std::string primary_url;       // the primary's node API, likewise
+  bool operator==(const NodeRole&) const = default;
 };
 
 struct StoreOptions {
@@ -58,7 +60,13 @@ class Store {
   std::vector<Db*> List() const;
 
   NodeRole role() const;
+  // Changes every database's role (Db::SetReplica), dropping the kernel's
+  // cached pages through the invalidator (SetInvalidator) when the mount is up.
   void SetRole(NodeRole role);
+  void SetInvalidator(Invalidator* invalidator);
+  // Commits are accepted only while it is open (DESIGN.md §2.4); the lease
+  // opens and closes it. Open forever by default.
+  WriteFence* fence() { return &fence_; }
   // Milliseconds since the last frame from the primary: 0 on the primary,
   // 2147483647 before a replica's first sync.
   int64_t LagMs() const;
@@ -96,6 +104,8 @@ class Store {
   mutable std::condition_variable change_cv_;
   uint64_t change_count_ = 0;
   NodeRole role_;
+  Invalidator* invalidator_ = nullptr;  // guarded by mu_
+  WriteFence fence_;
   int64_t last_frame_ms_ = -1;  // wall clock of the last frame from the primary
 };
 

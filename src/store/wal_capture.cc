@@ -157,4 +157,12 @@ std::optional<uint64_t> WalCapture::FindPage(uint32_t pgno) const {
   return it->second;
 }
 
+std::vector<uint32_t> WalCapture::IndexedPages() const {
+  std::vector<uint32_t> out;
+  out.reserve(index_.size());
+  for (const auto& [pgno, offset] : index_) out.push_back(pgno);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace walship::store

@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "env/env.h"
@@ -55,6 +56,8 @@ class WalCapture {
   // Offset of the committed frame holding `pgno`'s latest image, if the page is
   // in the current WAL (its bytes start 24 bytes after the offset).
   std::optional<uint64_t> FindPage(uint32_t pgno) const;
+  // Every page with a committed frame in the current WAL, ascending.
+  std::vector<uint32_t> IndexedPages() const;
 
  private:
   struct Frame {

@@ -176,6 +176,14 @@ std::string Cluster::ConfigFor(size_t i) const {
       "fuse:\n  dir: \"" + n.mount_dir() + "\"\n" + "data:\n  dir: \"" + n.data_dir() + "\"\n";
   if (i == 0) yaml += options_.primary_data_yaml;
   yaml += "http:\n  addr: \"127.0.0.1:" + std::to_string(n.http_port()) + "\"\n";
+  if (!options_.etcd_endpoint.empty()) {
+    yaml += "lease:\n  type: etcd\n  hostname: node" + std::to_string(i + 1) + "\n";
+    yaml += "  advertise-url: \"" + Url(i) + "\"\n  candidate: true\n";
+    yaml += "  reconnect-delay: " + options_.reconnect_delay + "\n";
+    yaml += "  etcd:\n    endpoints: [\"" + options_.etcd_endpoint + "\"]\n";
+    yaml += "    key: walship/primary\n    ttl: " + options_.etcd_ttl + "\n" + options_.etcd_yaml;
+    return yaml;
+  }
   yaml += "lease:\n  type: static\n  hostname: node1\n  advertise-url: \"" + Url(0) + "\"\n";
   yaml += std::string("  candidate: ") + (i == 0 ? "true" : "false") + "\n";
   yaml += "  reconnect-delay: " + options_.reconnect_delay + "\n";
@@ -193,6 +201,24 @@ std::string Cluster::Url(size_t i) const {
     if (auto r = StartNode(i); !r) return r << " (node" << i + 1 << ")";
   }
   return AssertionSuccess();
+}
+
+int Cluster::PrimaryIndex(milliseconds timeout, int exclude) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < deadline) {
+    int found = -1, count = 0;
+    for (size_t i = 0; i < size(); i++) {
+      if (!node(i).running() || int(i) == exclude) continue;
+      auto body = HttpGet(Url(i), "/info");
+      if (body.ok() && body->find("\"role\":\"primary\"") != std::string::npos) {
+        found = int(i);
+        count++;
+      }
+    }
+    if (count == 1) return found;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return -1;
 }
 
 ::testing::AssertionResult Cluster::StopAll() {

@@ -77,6 +77,12 @@ struct ClusterOptions {
   EnvVars replica_env;
   // lease.reconnect-delay of the replicas.
   std::string reconnect_delay = "200ms";
+  // When set: every node uses lease.type etcd at this endpoint (hostname
+  // nodeN, all candidates, key walship/primary) instead of the static lease.
+  std::string etcd_endpoint;
+  std::string etcd_ttl = "2s";
+  // YAML lines (indented four spaces) appended under each node's lease.etcd.
+  std::string etcd_yaml;
 };
 
 // ClusterOptions with only `nodes` changed.
@@ -96,7 +102,8 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
-  // Starts every node, the primary first.
+  // Starts every node, the primary first (static lease) or all of them
+  // without waiting in between (etcd).
   ::testing::AssertionResult Start();
   // Starts node i and waits for its mount.
   ::testing::AssertionResult StartNode(size_t i);
@@ -105,7 +112,11 @@ class Cluster {
 
   size_t size() const { return nodes_.size(); }
   WalshipProcess& node(size_t i) { return *nodes_.at(i); }
+  // The static lease's primary (node1). Under etcd use PrimaryIndex.
   WalshipProcess& primary() { return node(0); }
+  // Etcd: polls every running node's /info until exactly one says it is the
+  // primary (and is not in `exclude`); its index, or -1 after `timeout`.
+  int PrimaryIndex(milliseconds timeout = seconds(15), int exclude = -1);
   // "http://127.0.0.1:PORT" of node i's API.
   std::string Url(size_t i) const;
   const std::string& dir() const { return dir_.path(); }

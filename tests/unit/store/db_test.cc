@@ -128,7 +128,7 @@ TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
   {
     Db replica(replica_options);
     ASSERT_TRUE(replica.Open().ok());
-    replica.SetReplica(true);
+    ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
     auto files = primary.ListLtxFiles();
     ASSERT_TRUE(files.ok());
     ASSERT_EQ(files->size(), 2u);
@@ -164,7 +164,7 @@ TEST(Db, ReplicaRefusesWritesAndShowsRollbackHeader) {
   Db db(Options(dir));
   ASSERT_TRUE(db.Open().ok());
   ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
-  db.SetReplica(true);
+  ASSERT_TRUE(db.SetReplica(true, nullptr).ok());
   Status st = db.Write(FileKind::kDatabase, 0, std::vector<uint8_t>(4096, 0));
   EXPECT_EQ(st.code(), Status::Code::kReadOnly);
   std::vector<uint8_t> header(100);

@@ -1,0 +1,73 @@
+// `walship run [--url URL] [--promote] [--if-candidate] -- CMD`: run a command
+// beside a running node — with --promote, after the node became the primary
+// (POST /promote: a handoff that loses no transaction); with --if-candidate,
+// only when the node may become primary (else exit 0 without running it).
+// The command's exit status is walship's.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/child_process.h"
+#include "cli/commands.h"
+#include "http/client.h"
+
+namespace walship::cli {
+namespace {
+
+constexpr std::chrono::seconds kPromoteTimeout{30};
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "walship run: %s\n", what.c_str());
+  return 1;
+}
+
+// The node's /info, or an error naming the URL.
+Result<nlohmann::json> Info(const std::string& url) {
+  http::Client client(url, std::chrono::seconds(10));
+  auto resp = client.Get("/info");
+  if (!resp.ok()) return Status::Unavailable("cannot reach the node at " + url + ": " + resp.status().message());
+  auto json = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  if (resp->status != 200 || !json.is_object()) {
+    return Status::Unavailable("the node at " + url + " answered /info with " +
+                               std::to_string(resp->status));
+  }
+  return json;
+}
+
+}  // namespace
+
+int RunRun(const CommandLine& cl) {
+  if (cl.if_candidate || cl.promote) {
+    auto info = Info(cl.url);
+    if (!info.ok()) return Fail(info.status().message());
+    if (cl.if_candidate && !info->value("candidate", false)) {
+      std::fprintf(stderr, "walship run: the node at %s is not a candidate; not running %s\n",
+                   cl.url.c_str(), cl.child_args.front().c_str());
+      return 0;
+    }
+  }
+  if (cl.promote) {
+    const auto start = std::chrono::steady_clock::now();
+    http::Client client(cl.url, kPromoteTimeout);
+    auto resp = client.Post("/promote", "", http::kJson);
+    if (!resp.ok()) return Fail("promote: " + resp.status().message());
+    if (resp->status != 200) {
+      auto json = nlohmann::json::parse(resp->body, nullptr, false);
+      return Fail(json.is_object() && json.contains("error") ? json["error"].get<std::string>()
+                                                             : resp->body);
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    std::fprintf(stderr, "walship run: the node at %s is the primary (promoted in %lld ms)\n",
+                 cl.url.c_str(), static_cast<long long>(ms.count()));
+  }
+  ChildProcess child;
+  if (Status st = child.Start(cl.child_args); !st.ok()) return Fail(st.message());
+  int status = 0;
+  while (::waitpid(child.pid(), &status, 0) < 0 && errno == EINTR) {
+  }
+  return ChildProcess::ExitCode(status);
+}
+
+}  // namespace walship::cli

@@ -1,0 +1,76 @@
+// A database changing role with its node (docs/failover.md).
+//
+//   SetReplica(true)    a primary steps down
+//     FoldWalLocked     committed WAL pages into the database file, fsync,
+//                       remove the WAL: replicas keep everything in one file
+//     BreakApplicationLocksLocked
+//                       connections opened while primary hold WAL-mode locks
+//                       that would keep every apply waiting; they must reopen
+//   SetReplica(false)   a replica becomes the primary: the database file is
+//                       complete already; page 1 stops being patched
+//   either way, invalidate the kernel's cached pages (no mutex held)
+#include <spdlog/spdlog.h>
+
+#include "store/db.h"
+
+namespace walship::store {
+
+Status Db::SetReplica(bool replica, Invalidator* invalidator) {
+  std::unique_lock lock(mu_);
+  if (replica_ == replica) return Status::OK();
+  replica_ = replica;
+  std::vector<uint32_t> folded;
+  Status st;
+  if (replica) {
+    st = FoldWalLocked(&folded);
+    BreakApplicationLocksLocked();
+  }
+  const uint32_t page_size = checksums_.page_size();
+  const uint64_t size = uint64_t(page_size) * checksums_.page_count();
+  lock.unlock();
+  if (invalidator && page_size) {
+    // Page 1 reads differently now; folded pages moved from the WAL into the
+    // database file. Dropping the whole file is simplest and this is rare.
+    invalidator->InvalidateDatabase(name(), 0, std::max<uint64_t>(size, page_size));
+  }
+  if (!st.ok()) {
+    spdlog::error("database {}: stepping down: {}", name(), st.ToString());
+    return st;
+  }
+  if (replica && !folded.empty()) {
+    spdlog::info("database {}: stepped down; moved {} committed WAL pages into the database file",
+                 name(), folded.size());
+  }
+  return Status::OK();
+}
+
+Status Db::FoldWalLocked(std::vector<uint32_t>* folded) {
+  if (!wal_) return Status::OK();
+  const uint32_t page_size = checksums_.page_size();
+  if (page_size) {
+    std::vector<uint8_t> page(page_size);
+    for (uint32_t pgno : wal_capture_.IndexedPages()) {
+      if (pgno > checksums_.page_count()) continue;
+      WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(pgno, page));
+      WALSHIP_RETURN_IF_ERROR(database_->WriteAt(uint64_t(pgno - 1) * page_size, page));
+      folded->push_back(pgno);
+    }
+    WALSHIP_RETURN_IF_ERROR(database_->Truncate(uint64_t(page_size) * checksums_.page_count()));
+    WALSHIP_RETURN_IF_ERROR(database_->Sync());
+  }
+  WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(FileKind::kWal)));
+  wal_.reset();
+  wal_capture_.OnTruncate(0);
+  return Status::OK();
+}
+
+void Db::BreakApplicationLocksLocked() {
+  const size_t held = db_locks_.size() + shm_locks_.size();
+  if (held == 0) return;
+  db_locks_.Clear();
+  shm_locks_.Clear();
+  spdlog::warn("database {}: stepped down while applications held {} locks; connections opened "
+               "while this node was the primary must be reopened", name(), held);
+}
+
+}  // namespace walship::store

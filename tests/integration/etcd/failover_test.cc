@@ -1,0 +1,347 @@
+// Failover on etcd with real nodes (labels etcd, cluster): three walship
+// processes elect a primary through a real etcd; the tests kill -9 it, pause
+// it with SIGSTOP, crash it after a commit that never replicated, hand the
+// lease off, restart etcd under it, start without etcd, and bring a node of
+// another cluster — and check with real SQLite writers that no committed
+// transaction is lost and no two nodes ever commit in the same interval.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "cluster/cluster_util.h"
+#include "env/env.h"
+#include "harness/etcd_process.h"
+#include "ltx/format.h"
+
+namespace walship::testing::cluster {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class EtcdFailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(etcd_.Start(etcd_dir_.path())); }
+
+  void MakeCluster(ClusterOptions options = {}) {
+    options.etcd_endpoint = etcd_.endpoint();
+    cluster_ = std::make_unique<Cluster>(std::move(options));
+  }
+
+  // Starts every node and waits for the election; the primary's index.
+  int StartAndElect() {
+    EXPECT_TRUE(cluster_->Start());
+    const int p = cluster_->PrimaryIndex();
+    EXPECT_GE(p, 0) << "no single primary was elected";
+    return p;
+  }
+
+  // A fresh 3-node cluster whose elected primary committed rows 1..rows (WAL
+  // mode) and every node has them; the primary's index (-1 on failure).
+  int StartWithRows(int64_t rows) {
+    MakeCluster();
+    const int p = StartAndElect();
+    if (p < 0) return -1;
+    Sql sql(cluster_->node(p).Path(kDb));
+    if (!SetUpFastDb(sql) || !InsertRows(sql, 1, rows) || !Converge(p)) return -1;
+    return p;
+  }
+
+  // Waits until every running node's -pos equals node `from`'s.
+  ::testing::AssertionResult Converge(int from, Pos* pos_out = nullptr) {
+    auto pos = ReadPos(cluster_->node(from).mount_dir(), kDb);
+    if (!pos.ok()) return ::testing::AssertionFailure() << pos.status().ToString();
+    for (size_t i = 0; i < cluster_->size(); i++) {
+      if (int(i) == from || !cluster_->node(i).running()) continue;
+      if (auto r = WaitForPos(cluster_->node(i), kDb, *pos); !r) return r << " (node" << i + 1 << ")";
+    }
+    if (pos_out) *pos_out = *pos;
+    return ::testing::AssertionSuccess();
+  }
+
+  std::string NodeId(int i) {
+    auto text = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/node.id");
+    return text.ok() ? text->substr(0, 16) : "";
+  }
+
+  TempDir etcd_dir_{"walship-etcd"};
+  EtcdProcess etcd_;
+  std::unique_ptr<Cluster> cluster_;
+};
+
+// (node id, timestamp) of every LTX file in `dir`.
+std::vector<std::pair<uint64_t, int64_t>> LtxOrigins(const std::string& dir) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    uint8_t raw[ltx::kHeaderSize];
+    if (!in.read(reinterpret_cast<char*>(raw), sizeof raw)) continue;
+    auto header = ltx::ParseHeader(raw);
+    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
+  }
+  return out;
+}
+
+TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
+  MakeCluster();
+  const int p = StartAndElect();
+  ASSERT_GE(p, 0);
+  Sql sql(cluster_->node(p).Path(kDb));
+  ASSERT_TRUE(SetUpFastDb(sql));
+  ASSERT_TRUE(InsertRows(sql, 1, 20));
+  ASSERT_TRUE(Converge(p));
+  std::string cluster_id;
+  for (size_t i = 0; i < cluster_->size(); i++) {
+    auto id = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/cluster.id");
+    ASSERT_TRUE(id.ok()) << "node" << i + 1 << " has no DATA/cluster.id";
+    if (i == 0) cluster_id = *id;
+    EXPECT_EQ(*id, cluster_id) << "node" << i + 1;
+    if (int(i) == p) continue;
+    auto primary = env::Env::Posix()->ReadFile(cluster_->node(i).Path(".primary"));
+    ASSERT_TRUE(primary.ok());
+    EXPECT_EQ(*primary, "node" + std::to_string(p + 1) + "\n");
+  }
+  auto info = HttpGet(cluster_->Url(p), "/info");
+  ASSERT_TRUE(info.ok());
+  cluster_id.pop_back();  // the newline
+  EXPECT_NE(info->find("\"clusterID\":\"" + cluster_id + "\""), std::string::npos) << *info;
+}
+
+TEST_F(EtcdFailoverTest, KillingThePrimaryElectsTheBestSurvivorWithinTtlPlusOneSecond) {
+  const int p = StartWithRows(50);
+  ASSERT_GE(p, 0);
+  Pos before;
+  ASSERT_TRUE(Converge(p, &before));
+  const auto killed = SteadyClock::now();
+  cluster_->node(p).Kill();
+  const int q = cluster_->PrimaryIndex(seconds(10), p);
+  ASSERT_GE(q, 0) << "no new primary";
+  const int64_t ms = PrintElapsed("kill -9 of the primary to a new primary", killed);
+  EXPECT_LE(ms, 2000 + 1000) << "failover took longer than ttl + 1 s";
+  auto pos = ReadPos(cluster_->node(q).mount_dir(), kDb);
+  ASSERT_TRUE(pos.ok());
+  EXPECT_EQ(*pos, before) << "the new primary lacks transactions the old one replicated";
+  {
+    Sql sql(cluster_->node(q).Path(kDb));
+    ASSERT_TRUE(InsertRows(sql, 51, 10)) << "writes on the new primary";
+  }
+  Pos after;
+  ASSERT_TRUE(Converge(q, &after));
+  // The old primary comes back as a replica of the new one.
+  ASSERT_TRUE(cluster_->node(p).Start());
+  ASSERT_TRUE(WaitForPos(cluster_->node(p), kDb, after));
+  EXPECT_TRUE(ReplicaConsistent(cluster_->node(p), kDb, after));
+  Sql check(cluster_->node(p).Path(kDb));
+  EXPECT_EQ(CountRows(check), 60);
+}
+
+TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
+  const int p = StartWithRows(20);
+  ASSERT_GE(p, 0);
+  // A writer on the old primary keeps trying the whole time.
+  const std::string path = cluster_->node(p).Path(kDb);
+  Child writer = Child::Fork([path] {
+    Sql sql(path, 100);
+    const auto end = SteadyClock::now() + seconds(8);
+    for (int64_t seq = 1000; SteadyClock::now() < end; seq++) {
+      (void)sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq) + ", x'00')");
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return 0;
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_EQ(::kill(cluster_->node(p).pid(), SIGSTOP), 0);
+  const int q = cluster_->PrimaryIndex(seconds(10), p);
+  if (q < 0) ::kill(cluster_->node(p).pid(), SIGCONT);
+  ASSERT_GE(q, 0) << "no new primary while the old one was paused";
+  {
+    Sql sql(cluster_->node(q).Path(kDb));
+    ASSERT_TRUE(InsertRows(sql, 2000, 10));
+  }
+  ASSERT_EQ(::kill(cluster_->node(p).pid(), SIGCONT), 0);
+  ASSERT_TRUE(writer.Wait(seconds(15)).has_value());
+  Pos final_pos;
+  ASSERT_TRUE(Converge(q, &final_pos));
+  EXPECT_TRUE(ReplicaConsistent(cluster_->node(p), kDb, final_pos));
+
+  // Every commit of the old primary (replicated, or set aside as diverged)
+  // happened before every commit of the new one.
+  const uint64_t old_id = std::stoull(NodeId(p), nullptr, 16);
+  const uint64_t new_id = std::stoull(NodeId(q), nullptr, 16);
+  auto origins = LtxOrigins(cluster_->node(q).data_dir() + "/dbs/" + kDb + "/ltx");
+  auto diverged = LtxOrigins(cluster_->node(p).data_dir() + "/dbs/" + kDb + "/diverged");
+  origins.insert(origins.end(), diverged.begin(), diverged.end());
+  int64_t old_last = std::numeric_limits<int64_t>::min();
+  int64_t new_first = std::numeric_limits<int64_t>::max();
+  size_t new_count = 0;
+  for (const auto& [node, ts] : origins) {
+    if (node == old_id) old_last = std::max(old_last, ts);
+    if (node == new_id) new_first = std::min(new_first, ts), new_count++;
+  }
+  EXPECT_EQ(new_count, 10u);
+  EXPECT_LT(old_last, new_first) << "the old primary committed at " << old_last
+                                 << " ms, after the new one's first commit at " << new_first;
+}
+
+TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResyncs) {
+  ClusterOptions options;
+  // node1 dies right after making its 30th transaction durable, before any
+  // replica hears of it.
+  options.primary_env = {{"WALSHIP_CRASH_AT", "commit-after-ltx:30"}};
+  MakeCluster(options);
+  ASSERT_TRUE(cluster_->StartNode(0));
+  ASSERT_EQ(cluster_->PrimaryIndex(), 0);
+  ASSERT_TRUE(cluster_->StartNode(1));
+  ASSERT_TRUE(cluster_->StartNode(2));
+  {
+    Sql sql(cluster_->primary().Path(kDb));
+    ASSERT_TRUE(SetUpFastDb(sql));
+    int64_t seq = 1;
+    while (cluster_->primary().running() && seq < 100) {
+      if (!sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq++) + ", x'01')")) {
+        break;
+      }
+    }
+  }
+  ASSERT_TRUE(cluster_->primary().WaitForExit(seconds(10)).has_value());
+  const int q = cluster_->PrimaryIndex(seconds(10), 0);
+  ASSERT_GE(q, 1);
+  auto elected_at = ReadPos(cluster_->node(q).mount_dir(), kDb);
+  ASSERT_TRUE(elected_at.ok());
+  {
+    Sql sql(cluster_->node(q).Path(kDb));
+    ASSERT_TRUE(InsertRows(sql, 500, 5));
+  }
+  Pos final_pos;
+  ASSERT_TRUE(Converge(q, &final_pos));
+
+  ASSERT_TRUE(cluster_->primary().Restart({}));
+  ASSERT_TRUE(WaitForPos(cluster_->primary(), kDb, final_pos));
+  EXPECT_TRUE(ReplicaConsistent(cluster_->primary(), kDb, final_pos));
+  const std::string diverged = cluster_->primary().data_dir() + "/dbs/" + kDb + "/diverged";
+  ASSERT_TRUE(std::filesystem::exists(diverged))
+      << "nothing set aside as diverged; the rejoined node's log:\n"
+      << LogOfLastStart(cluster_->primary());
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(diverged)) {
+    names.push_back(e.path().filename());
+  }
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0], ltx::FileName(elected_at->txid + 1, elected_at->txid + 1));
+  const std::string log = LogOfLastStart(cluster_->primary());
+  EXPECT_NE(log.find("diverged from the primary after txid " + std::to_string(elected_at->txid)),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
+  const int p = StartWithRows(20);
+  ASSERT_GE(p, 0);
+  const int r = (p + 1) % 3;
+  // A writer on the primary reports each commit SQLite acknowledged.
+  Pipe acks;
+  const std::string path = cluster_->node(p).Path(kDb);
+  Child writer = Child::Fork([&acks, path] {
+    acks.CloseRead();
+    Sql sql(path, 100);
+    const auto end = SteadyClock::now() + seconds(4);
+    for (int64_t seq = 100; SteadyClock::now() < end; seq++) {
+      if (sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq) + ", x'02')")) {
+        acks.Send(uint64_t(seq));
+      }
+    }
+    return 0;
+  });
+  acks.CloseWrite();
+  std::this_thread::sleep_for(milliseconds(500));
+  CliResult promoted = RunWalship({"run", "--promote", "--url", cluster_->Url(r), "--", "true"});
+  EXPECT_TRUE(promoted.ok()) << promoted.output;
+  std::cout << "[ info     ] " << promoted.output;
+  EXPECT_EQ(cluster_->PrimaryIndex(seconds(5)), r);
+  std::vector<uint64_t> acked;
+  for (uint64_t seq; acks.Receive(&seq, seconds(10)) == Pipe::ReadStatus::kValue;) {
+    acked.push_back(seq);
+  }
+  ASSERT_TRUE(writer.Wait(seconds(10)).has_value());
+  ASSERT_FALSE(acked.empty());
+  {
+    Sql sql(cluster_->node(r).Path(kDb));
+    ASSERT_TRUE(InsertRows(sql, 5000, 5)) << "writes on the new primary";
+  }
+  ASSERT_TRUE(Converge(r));
+  Sql check(cluster_->node(r).Path(kDb));
+  auto rows = check.QueryInt("SELECT count(*) FROM t WHERE seq BETWEEN 100 AND 4999");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(*rows, int64_t(acked.size())) << "acknowledged commits lost (or unacknowledged kept)";
+}
+
+TEST_F(EtcdFailoverTest, PrimaryStopsWritesWhileEtcdIsDownAndResumesAfter) {
+  MakeCluster();
+  const int p = StartAndElect();
+  ASSERT_GE(p, 0);
+  Sql sql(cluster_->node(p).Path(kDb), 100);
+  ASSERT_TRUE(SetUpFastDb(sql));
+  ASSERT_TRUE(InsertRows(sql, 1, 5));
+  etcd_.Stop();
+  std::this_thread::sleep_for(milliseconds(2000));
+  EXPECT_FALSE(InsertRows(sql, 6, 1)) << "a commit was accepted with the lease unrenewable";
+  const std::string log = LogOfLastStart(cluster_->node(p));
+  EXPECT_NE(log.find("etcd"), std::string::npos);
+  ASSERT_TRUE(etcd_.Restart());
+  const int q = cluster_->PrimaryIndex(seconds(15));
+  ASSERT_GE(q, 0);
+  bool written = false;
+  for (int i = 0; i < 100 && !written; i++) {
+    Sql again(cluster_->node(q).Path(kDb), 100);
+    written = bool(InsertRows(again, 7, 1));
+    if (!written) std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_TRUE(written) << "no writes after etcd came back";
+  EXPECT_TRUE(Converge(q));
+}
+
+TEST_F(EtcdFailoverTest, StartsWithoutEtcdAndJoinsWhenItComesUp) {
+  etcd_.Stop();
+  MakeCluster(Nodes(1));
+  ASSERT_TRUE(cluster_->StartNode(0)) << "the mount comes up without etcd";
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_NE(cluster_->node(0).Log().find("etcd is unreachable"), std::string::npos);
+  ASSERT_TRUE(etcd_.Restart());
+  ASSERT_EQ(cluster_->PrimaryIndex(seconds(10)), 0);
+  Sql sql(cluster_->node(0).Path(kDb));
+  EXPECT_TRUE(SetUpFastDb(sql));
+}
+
+TEST_F(EtcdFailoverTest, NodeOfAnotherClusterRefusesToJoin) {
+  MakeCluster(Nodes(1));
+  ASSERT_EQ(StartAndElect(), 0);
+  WalshipOptions o;
+  o.parent_dir = cluster_->dir();
+  o.name = "stranger";
+  WalshipProcess stranger(o);
+  std::filesystem::create_directories(stranger.data_dir());
+  std::ofstream(stranger.data_dir() + "/cluster.id") << "0123456789abcdef0123456789abcdef\n";
+  stranger.WriteConfig("fuse:\n  dir: \"" + stranger.mount_dir() + "\"\ndata:\n  dir: \"" +
+                       stranger.data_dir() + "\"\nhttp:\n  addr: \"127.0.0.1:" +
+                       std::to_string(stranger.http_port()) +
+                       "\"\nlease:\n  type: etcd\n  hostname: stranger\n  etcd:\n    endpoints: [\"" +
+                       etcd_.endpoint() + "\"]\n    key: walship/primary\n");
+  ASSERT_TRUE(stranger.Spawn());
+  auto status = stranger.WaitForExit(seconds(10));
+  ASSERT_TRUE(status.has_value()) << "a node of another cluster kept running";
+  EXPECT_FALSE(ExitedWith(*status, 0)) << DescribeWaitStatus(*status);
+  EXPECT_NE(stranger.Log().find("belongs to cluster 0123456789abcdef0123456789abcdef"),
+            std::string::npos)
+      << stranger.Log();
+}
+
+}  // namespace
+}  // namespace walship::testing::cluster
