@@ -3,8 +3,8 @@
 # directory, on a walship mount with no replica, on a walship primary with one
 # replica and on one with two (interleaved per workload), the same kind of
 # workloads on dqlite (Debian's dqlite-benchmark) as a peer; then replication
-# lag at a fixed write rate, snapshot throughput to a fresh replica and
-# start-up time. Prints markdown tables; writes OUT/results.md, OUT/raw.jsonl,
+# lag at a fixed write rate, snapshot throughput to a fresh replica,
+# start-up time, and failover and handoff on the etcd lease. Prints markdown tables; writes OUT/results.md, OUT/raw.jsonl,
 # OUT/chart.dat and OUT/compare.png (gnuplot). Loopback only; every mount and
 # process it starts is gone when it exits. --help lists the options.
 set -euo pipefail
@@ -14,6 +14,7 @@ source "$here/lib.sh"
 source "$here/peer_dqlite.sh"
 source "$here/measure_repl.sh"
 source "$here/report.sh"
+source "$here/failover.sh"
 
 usage() {
   cat <<EOF
@@ -29,6 +30,7 @@ usage: bench/compare.sh [options]
   --snapshot-mb N     size of the snapshot database (default 200)
   --startup-mb N      size of the --full start-up database (default 1024)
   --catchup-window S  how long to watch replicas catch up after a run (default 3)
+  --failover-trials N kill -9 trials of the failover measurement (default 5; 0 skips it)
   --smoke             tiny sizes and durations, to check that the script works
   --out DIR           where results go (default BUILD_DIR/bench-results)
   --build-dir DIR     build directory (default \$WALSHIP_BENCH_BUILD or <repo>/build-bench)
@@ -38,6 +40,7 @@ EOF
 
 duration=2 warmup=0.5 rows=50000 quick=0 full=0 smoke=0 peer=1 build=1
 lag_rates=50,200 lag_duration=4 snapshot_mb=200 startup_mb=1024 catchup_window=3
+failover_trials=5
 dqlite_nodes=(1 3) out="" build_dir=${WALSHIP_BENCH_BUILD:-$root/build-bench}
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -52,8 +55,10 @@ while [[ $# -gt 0 ]]; do
     --snapshot-mb) snapshot_mb=$2; shift 2 ;;
     --startup-mb) startup_mb=$2; shift 2 ;;
     --catchup-window) catchup_window=$2; shift 2 ;;
+    --failover-trials) failover_trials=$2; shift 2 ;;
     --smoke)
       duration=0.3 warmup=0 rows=1000 lag_rates=50 lag_duration=1 snapshot_mb=2 startup_mb=2
+      failover_trials=1
       smoke=1
       shift ;;
     --out) out=$2; shift 2 ;;
@@ -80,6 +85,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$SECONDS
 base=$(mktemp -d "${TMPDIR:-/tmp}/walship-compare.XXXXXX")
 cleanup() {
+  failover_stop_all
   walship_nodes_stop_all
   dqlite_stop_all
   echo "[$((SECONDS - started)) s] removing $(find "$base" | wc -l) files" >&2
@@ -98,7 +104,7 @@ declare -A TARGET_LABEL=(
   [walship_r1]="walship + 1 replica" [walship_r2]="walship + 2 replicas"
   [dqlite_1]="dqlite, 1 node" [dqlite_3]="dqlite, 3 voters")
 declare -A RESULT=() CATCHUP=()
-LAG="" SNAPSHOT="" STARTUP="" STARTUP_FULL="" PEER_NOTE="" DQ_SECONDS=""
+LAG="" SNAPSHOT="" STARTUP="" STARTUP_FULL="" FAILOVER="" PEER_NOTE="" DQ_SECONDS=""
 
 phase() { echo "[$((SECONDS - started)) s] $*" >&2; }
 
@@ -249,6 +255,18 @@ run_replication() {
   fi
 }
 
+# Failover and handoff with three nodes on a real etcd (bench/failover.sh).
+run_failover() {
+  [[ $failover_trials -gt 0 ]] || return 0
+  if ! command -v etcd >/dev/null 2>&1; then
+    FAILOVER='{"skipped":"etcd is not installed (Debian package etcd-server)","errors":0}'
+    return 0
+  fi
+  phase "failover: $failover_trials kill -9 trials and a handoff (etcd, TTL 2 s)"
+  FAILOVER=$(failover_measure "$walship_bin" "$base/failover" "$failover_trials")
+  record_other failover "$FAILOVER"
+}
+
 # "dqlite, 1 node: 42511; dqlite, 3 voters: 24449"
 dqlite_refusals() {
   local t list=""
@@ -307,7 +325,7 @@ print_results() {
   report_snapshot
   report_startup "$STARTUP" "the snapshot database" "--quick"
   report_startup "$STARTUP_FULL" "a ${startup_mb} MB database" "pass --full"
-  echo "- failover time: not measured yet: it needs the etcd lease, which has not landed."
+  report_failover "$FAILOVER"
   echo
   print_peer_note
   echo
@@ -324,12 +342,13 @@ all_ok() {
   done
   while IFS= read -r line; do
     [[ -z $line || $(bench_field "$line" errors) == 0 ]] || return 1
-  done <<<"$LAG"$'\n'"$SNAPSHOT"$'\n'"$STARTUP"$'\n'"$STARTUP_FULL"
+  done <<<"$LAG"$'\n'"$SNAPSHOT"$'\n'"$STARTUP"$'\n'"$STARTUP_FULL"$'\n'"$FAILOVER"
 }
 
 run_workloads
 run_peer
 run_replication
+run_failover
 phase "report"
 print_results | tee "$out/results.md"
 report_chart_data >"$out/chart.dat"

@@ -162,3 +162,24 @@ report_startup() {
       printf "- start-up, %s (%.0f MB): from `walship mount` to `.lag` **%.2f s** with its" \
         " files in the page cache, %.2f s with them dropped from it\n", what, b / 1048576, w, c }'
 }
+
+# The failover line(s) from failover_measure's JSON lines.
+report_failover() {
+  local summary
+  summary=$(grep '"failover_p50_ms"' <<<"$1" || true)
+  if [[ -z $1 ]]; then
+    echo "- failover: not measured (--failover-trials 0)."
+  elif grep -q '"skipped"' <<<"$1"; then
+    echo "- failover: not measured: $(sed -n 's/.*"skipped":"\([^"]*\)".*/\1/p' <<<"$1")."
+  elif [[ -z $summary ]]; then
+    echo "- failover: the measurement failed (see raw.jsonl)."
+  else
+    echo "- failover (etcd, TTL 2 s, 3 nodes; kill -9 of the primary to the first successful" \
+      "INSERT on a survivor): p50 $(bench_field "$summary" failover_p50_ms) ms, max" \
+      "$(bench_field "$summary" failover_max_ms) ms over $(bench_field "$summary" trials) trials."
+    echo "- handoff (\`walship run --promote\` under a writer retrying on every node): writes" \
+      "unavailable for at most $(bench_field "$summary" handoff_gap_ms) ms (the longest gap" \
+      "between successful INSERTs; $(bench_field "$summary" normal_gap_p50_ms) ms normally);" \
+      "promote returned in $(bench_field "$summary" promote_ms) ms."
+  fi
+}
