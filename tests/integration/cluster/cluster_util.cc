@@ -176,6 +176,7 @@ std::string Cluster::ConfigFor(size_t i) const {
       "fuse:\n  dir: \"" + n.mount_dir() + "\"\n" + "data:\n  dir: \"" + n.data_dir() + "\"\n";
   if (i == 0) yaml += options_.primary_data_yaml;
   yaml += "http:\n  addr: \"127.0.0.1:" + std::to_string(n.http_port()) + "\"\n";
+  yaml += options_.every_node_yaml;
   if (!options_.etcd_endpoint.empty()) {
     yaml += "lease:\n  type: etcd\n  hostname: node" + std::to_string(i + 1) + "\n";
     yaml += "  advertise-url: \"" + Url(i) + "\"\n  candidate: true\n";

@@ -83,6 +83,8 @@ struct ClusterOptions {
   std::string etcd_ttl = "2s";
   // YAML lines (indented four spaces) appended under each node's lease.etcd.
   std::string etcd_yaml;
+  // Top-level YAML appended to every node's config (e.g. a backup: section).
+  std::string every_node_yaml;
 };
 
 // ClusterOptions with only `nodes` changed.

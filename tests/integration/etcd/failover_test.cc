@@ -283,18 +283,24 @@ TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
   EXPECT_EQ(*rows, int64_t(acked.size())) << "acknowledged commits lost (or unacknowledged kept)";
 }
 
-TEST_F(EtcdFailoverTest, PrimaryStopsWritesWhileEtcdIsDownAndResumesAfter) {
+class EtcdDownTest : public EtcdFailoverTest,
+                     public ::testing::WithParamInterface<JournalMode> {};
+
+// Every journal mode: WAL refuses the frame writes, the rollback modes the
+// commit point (a hot journal, which SQLite rolls back).
+TEST_P(EtcdDownTest, PrimaryStopsCommittingWhileEtcdIsDownAndResumesAfter) {
   MakeCluster();
   const int p = StartAndElect();
   ASSERT_GE(p, 0);
-  Sql sql(cluster_->node(p).Path(kDb), 100);
-  ASSERT_TRUE(SetUpFastDb(sql));
-  ASSERT_TRUE(InsertRows(sql, 1, 5));
-  etcd_.Stop();
-  std::this_thread::sleep_for(milliseconds(2000));
-  EXPECT_FALSE(InsertRows(sql, 6, 1)) << "a commit was accepted with the lease unrenewable";
-  const std::string log = LogOfLastStart(cluster_->node(p));
-  EXPECT_NE(log.find("etcd"), std::string::npos);
+  {
+    Sql sql(cluster_->node(p).Path(kDb), 100);
+    ASSERT_TRUE(SetUpDb(sql, GetParam()));
+    ASSERT_TRUE(InsertRows(sql, 1, 5));
+    etcd_.Stop();
+    std::this_thread::sleep_for(milliseconds(2000));
+    EXPECT_FALSE(InsertRows(sql, 6, 1)) << "a commit was accepted with the lease unrenewable";
+  }
+  EXPECT_NE(LogOfLastStart(cluster_->node(p)).find("refusing"), std::string::npos);
   ASSERT_TRUE(etcd_.Restart());
   const int q = cluster_->PrimaryIndex(seconds(15));
   ASSERT_GE(q, 0);
@@ -304,8 +310,43 @@ TEST_F(EtcdFailoverTest, PrimaryStopsWritesWhileEtcdIsDownAndResumesAfter) {
     written = bool(InsertRows(again, 7, 1));
     if (!written) std::this_thread::sleep_for(milliseconds(100));
   }
-  EXPECT_TRUE(written) << "no writes after etcd came back";
-  EXPECT_TRUE(Converge(q));
+  ASSERT_TRUE(written) << "no writes after etcd came back";
+  Pos pos;
+  ASSERT_TRUE(Converge(q, &pos));
+  Sql check(cluster_->node(q).Path(kDb));
+  EXPECT_EQ(CountRows(check), 6) << "the refused row must not be there";
+  EXPECT_TRUE(IntegrityOk(cluster_->node(q).Path(kDb)));
+  for (size_t i = 0; i < cluster_->size(); i++) {
+    if (int(i) != q) EXPECT_TRUE(ReplicaConsistent(cluster_->node(i), kDb, pos)) << "node" << i + 1;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(JournalModes, EtcdDownTest, ::testing::ValuesIn(kAllJournalModes),
+                         ParamName);
+
+TEST_F(EtcdFailoverTest, PromoteAtStartUpTakesTheLeaseOnceSynced) {
+  MakeCluster(Nodes(2));
+  const int p = StartAndElect();
+  ASSERT_GE(p, 0);
+  {
+    Sql sql(cluster_->node(p).Path(kDb));
+    ASSERT_TRUE(SetUpFastDb(sql));
+    ASSERT_TRUE(InsertRows(sql, 1, 10));
+  }
+  const int r = 1 - p;
+  WalshipProcess& node = cluster_->node(r);
+  ASSERT_TRUE(node.Stop());
+  std::string config = ReadBytes(node.config_path());
+  const std::string candidate = "  candidate: true\n";
+  ASSERT_NE(config.find(candidate), std::string::npos);
+  config.replace(config.find(candidate), candidate.size(), candidate + "  promote: true\n");
+  node.WriteConfig(config);
+  ASSERT_TRUE(node.Start());
+  ASSERT_EQ(cluster_->PrimaryIndex(seconds(10), p), r);
+  Sql sql(node.Path(kDb));
+  EXPECT_EQ(CountRows(sql), 10);
+  EXPECT_TRUE(InsertRows(sql, 11, 1)) << "writes on the promoted node";
+  EXPECT_TRUE(Converge(r));
 }
 
 TEST_F(EtcdFailoverTest, StartsWithoutEtcdAndJoinsWhenItComesUp) {
