@@ -32,11 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# S3 test server, into a project folder (not global).
-if [ ! -x tools/node/node_modules/.bin/s3rver ]; then
+# S3 test server and the Litestream peer of the backup bench, into a project
+# folder (not global).
+if [ ! -x tools/node/node_modules/.bin/s3rver ] ||
+   [ ! -x tools/node/node_modules/@flydotio/litestream-linux-x64/litestream ]; then
   mkdir -p tools/node
   (cd tools/node && [ -f package.json ] || echo '{"name":"walship-test-tools","private":true}' > package.json)
-  (cd tools/node && npm install --no-audit --no-fund --silent s3rver@3.7.1)
+  (cd tools/node && npm install --no-audit --no-fund --silent s3rver@3.7.1 \
+    @flydotio/litestream-linux-x64@1.0.1)
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

@@ -54,6 +54,9 @@ struct ProxyConfig {
   std::chrono::milliseconds max_lag{std::chrono::seconds(10)};
   std::vector<std::string> passthrough;
   std::vector<std::string> always_forward;
+  // Fly.io: answer a write on a replica with `fly-replay: instance=PRIMARY`
+  // (LiteFS's behaviour) instead of forwarding it.
+  bool fly_replay = false;
 };
 
 struct EtcdConfig {

@@ -266,6 +266,7 @@ void DecodeRoot(MapReader& r, Config* c) {
     m.Read("max-lag", &c->proxy.max_lag);
     m.Read("passthrough", &c->proxy.passthrough);
     m.Read("always-forward", &c->proxy.always_forward);
+    m.Read("fly-replay", &c->proxy.fly_replay);
   });
   r.ReadMap("lease", [&](MapReader& m) { DecodeLease(m, &c->lease); });
   r.ReadMap("backup", [&](MapReader& m) { DecodeBackup(m, &c->backup); });

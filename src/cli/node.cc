@@ -8,6 +8,7 @@
 
 #include "base/coding.h"
 #include "http/client.h"
+#include "http/url.h"
 #include "lease/etcd_leaser.h"
 #include "lease/static_leaser.h"
 
@@ -21,6 +22,35 @@ std::string OwnHostname() {
 }
 
 constexpr std::chrono::seconds kCatchUpTimeout{5};
+constexpr std::chrono::seconds kPeerTimeout{2};
+
+// The proxy's URL as other nodes reach it: the host of lease.advertise-url
+// and the port of proxy.addr.
+std::string ProxyUrl(const Config& config) {
+  auto url = http::ParseUrl(config.lease.advertise_url);
+  const std::string port = config.proxy.addr.substr(config.proxy.addr.rfind(':') + 1);
+  const std::string host = url.ok() ? url->host : "127.0.0.1";
+  return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+}
+
+// The databases' TXIDs in a node's /info.
+Result<std::map<std::string, uint64_t>> FetchTxids(const std::string& url) {
+  http::Client client(url, kPeerTimeout);
+  auto resp = client.Get("/info");
+  if (!resp.ok()) return resp.status();
+  if (resp->status != 200) return Status::Unavailable(url + "/info answered " + std::to_string(resp->status));
+  auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  std::map<std::string, uint64_t> out;
+  if (info.is_object() && info.contains("databases") && info["databases"].is_array()) {
+    for (const auto& d : info["databases"]) {
+      if (d.is_object() && d.contains("name") && d["name"].is_string() && d.contains("txid") &&
+          d["txid"].is_number_unsigned()) {
+        out[d["name"].get<std::string>()] = d["txid"].get<uint64_t>();
+      }
+    }
+  }
+  return out;
+}
 constexpr std::chrono::seconds kPromoteTimeout{10};
 
 }  // namespace
@@ -131,6 +161,12 @@ Status Node::Start() {
     };
   }
   api_options.cluster_id = [this] { return ClusterId(); };
+  if (!config_.proxy.addr.empty()) api_options.proxy_url = ProxyUrl(config_);
+  api_options.primary_txid = [this](const std::string& db) { return PrimaryTxid(db); };
+  api_options.wait_for_txid = [this](const std::string& db, uint64_t txid,
+                                     std::chrono::milliseconds timeout) {
+    return WaitForTxid(db, txid, timeout);
+  };
   api_options.handoff = [this](const repl::ConnectedReplica& to) { return HandOff(to); };
   api_options.promote = [this] { return Promote(); };
   api_ = std::make_unique<http::NodeApi>(api_options, store_.get());
@@ -146,6 +182,7 @@ Status Node::Start() {
     });
   }
   retention_->Start();
+  WALSHIP_RETURN_IF_ERROR(StartProxy());
 
   // Apply the lease's state (and every later change) now that the mount and
   // the API are up.
@@ -266,23 +303,12 @@ Status Node::WaitCaughtUp(const std::string& url, std::chrono::milliseconds time
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string behind = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
-    http::Client client(url, std::chrono::seconds(1));
-    auto resp = client.Get("/info");
-    if (resp.ok() && resp->status == 200) {
-      auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
-      std::map<std::string, uint64_t> theirs;
-      if (info.is_object() && info.contains("databases") && info["databases"].is_array()) {
-        for (const auto& d : info["databases"]) {
-          if (d.is_object() && d.contains("name") && d.contains("txid") &&
-              d["txid"].is_number_unsigned()) {
-            theirs[d["name"].get<std::string>()] = d["txid"].get<uint64_t>();
-          }
-        }
-      }
+    auto theirs = FetchTxids(url);
+    if (theirs.ok()) {
       behind.clear();
       for (store::Db* db : store_->List()) {
-        if (theirs[db->name()] < db->pos().txid) {
-          behind = db->name() + " at txid " + std::to_string(theirs[db->name()]) + " of " +
+        if ((*theirs)[db->name()] < db->pos().txid) {
+          behind = db->name() + " at txid " + std::to_string((*theirs)[db->name()]) + " of " +
                    std::to_string(db->pos().txid);
           break;
         }
@@ -293,6 +319,80 @@ Status Node::WaitCaughtUp(const std::string& url, std::chrono::milliseconds time
   }
   return Status::Unavailable("the new primary did not catch up within " +
                              std::to_string(timeout.count()) + " ms (" + behind + ")");
+}
+
+Status Node::StartProxy() {
+  const ProxyConfig& p = config_.proxy;
+  if (p.addr.empty()) return Status::OK();
+  proxy::ProxyOptions options;
+  options.addr = p.addr;
+  options.target = p.target;
+  options.rules = {p.passthrough, p.always_forward};
+  options.max_lag = p.max_lag;
+  options.fly_replay = p.fly_replay;
+  proxy::ProxyHooks hooks;
+  hooks.is_primary = [this] { return store_->role().primary; };
+  hooks.primary_proxy = [this] { return PrimaryProxy(); };
+  hooks.primary_hostname = [this] { return store_->role().primary_hostname; };
+  hooks.txid = [this, db = p.db] {
+    store::Db* d = store_->Find(db);
+    return d ? d->pos().txid : 0;
+  };
+  hooks.wait_for_txid = [this, db = p.db](uint64_t txid, std::chrono::milliseconds timeout) {
+    return WaitForTxid(db, txid, timeout);
+  };
+  hooks.primary_txid = [this, db = p.db] { return PrimaryTxid(db); };
+  hooks.lag_ms = [this] { return store_->LagMs(); };
+  proxy_ = std::make_unique<proxy::Proxy>(options, hooks);
+  return proxy_->Start();
+}
+
+std::optional<std::string> Node::PrimaryProxy() {
+  const store::NodeRole role = store_->role();
+  if (role.primary || role.primary_url.empty()) return std::nullopt;
+  {
+    std::lock_guard lock(primary_proxy_mu_);
+    if (primary_proxy_for_ == role.primary_url && !primary_proxy_.empty()) return primary_proxy_;
+  }
+  http::Client client(role.primary_url, kPeerTimeout);
+  auto resp = client.Get("/info");
+  if (!resp.ok() || resp->status != 200) return std::nullopt;
+  auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  if (!info.is_object() || !info.contains("proxyURL") || !info["proxyURL"].is_string()) {
+    return std::nullopt;
+  }
+  auto url = http::ParseUrl(info["proxyURL"].get<std::string>());
+  if (!url.ok()) return std::nullopt;
+  std::lock_guard lock(primary_proxy_mu_);
+  primary_proxy_for_ = role.primary_url;
+  primary_proxy_ = url->HostPort();
+  return primary_proxy_;
+}
+
+Result<uint64_t> Node::PrimaryTxid(const std::string& db) {
+  const store::NodeRole role = store_->role();
+  if (role.primary) {
+    store::Db* d = store_->Find(db);
+    return d ? d->pos().txid : 0;
+  }
+  if (role.primary_url.empty()) return Status::Unavailable("no primary is known");
+  WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url));
+  return txids[db];
+}
+
+bool Node::WaitForTxid(const std::string& db, uint64_t txid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t seen = store_->change_count();
+  while (true) {
+    store::Db* d = store_->Find(db);
+    if (d && d->pos().txid >= txid) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    seen = store_->WaitForChange(
+        seen, std::min<std::chrono::milliseconds>(
+                  std::chrono::milliseconds(100),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+  }
 }
 
 Status Node::HandOff(const repl::ConnectedReplica& to) {
@@ -352,6 +452,8 @@ bool Node::WaitReady(std::chrono::milliseconds timeout) {
 void Node::Stop() {
   // Background work and the API go first: they use the store and the mount.
   // The archiver before retention: its final pass ships what is still local.
+  if (proxy_) proxy_->Stop();
+  proxy_.reset();
   if (promote_thread_.joinable()) {
     promote_thread_.request_stop();
     promote_thread_.join();

@@ -27,6 +27,7 @@
 #include "fuse/file_system.h"
 #include "http/node_api.h"
 #include "lease/leaser.h"
+#include "proxy/proxy.h"
 #include "repl/replica_client.h"
 #include "store/retention.h"
 #include "store/store.h"
@@ -56,6 +57,13 @@ class Node {
 
  private:
   Status StartLease();
+  Status StartProxy();
+  // "host:port" of the primary's proxy, from its /info (cached per primary).
+  std::optional<std::string> PrimaryProxy();
+  // The primary's TXID of `db`, from its /info.
+  Result<uint64_t> PrimaryTxid(const std::string& db);
+  // Waits until `db` here reaches `txid`; false after `timeout`.
+  bool WaitForTxid(const std::string& db, uint64_t txid, std::chrono::milliseconds timeout);
   Status StartArchiverLocked();
   void OnLeaseChange(const lease::LeaseState& state);
   void RunRoles(std::stop_token stop);
@@ -72,6 +80,10 @@ class Node {
   std::unique_ptr<fuse::FileSystem> fs_;
   std::unique_ptr<http::NodeApi> api_;
   std::unique_ptr<store::Retention> retention_;
+  std::unique_ptr<proxy::Proxy> proxy_;
+  std::mutex primary_proxy_mu_;
+  std::string primary_proxy_for_;  // the primary URL the cached address belongs to
+  std::string primary_proxy_;
 
   // Role-dependent parts, changed by Transition under role_mu_.
   mutable std::mutex role_mu_;

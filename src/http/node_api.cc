@@ -64,6 +64,7 @@ Status NodeApi::Start() {
   server_->Handle("GET", "/events", [this](Request& q, Response& r) { HandleEvents(q, r); });
   server_->Handle("POST", "/handoff", [this](Request& q, Response& r) { HandleHandoff(q, r); });
   server_->Handle("POST", "/promote", [this](Request& q, Response& r) { HandlePromote(q, r); });
+  server_->Handle("GET", "/wait", [this](Request& q, Response& r) { HandleWait(q, r); });
   WALSHIP_RETURN_IF_ERROR(
       env::Env::Posix()->MkdirAll(env::JoinPath(store_->data_dir(), "tmp")));
   WALSHIP_RETURN_IF_ERROR(server_->Start().WithContext("node API on " + options_.addr));
@@ -109,6 +110,7 @@ void NodeApi::HandleInfo(Request&, Response& resp) {
                     : nlohmann::json{{"hostname", role.primary_hostname},
                                      {"advertiseURL", role.primary_url}}},
       {"candidate", options_.candidate},
+      {"proxyURL", options_.proxy_url},
       {"databases", dbs}};
   resp.SendJson(200, info.dump() + "\n");
 }
@@ -153,6 +155,38 @@ void NodeApi::HandlePromote(Request&, Response& resp) {
   Status st = options_.promote();
   if (!st.ok()) return resp.SendJsonError(LeaseErrorStatus(st), "promote: " + st.message());
   resp.SendJson(200, nlohmann::json{{"primary", options_.hostname}}.dump() + "\n");
+}
+
+void NodeApi::HandleWait(Request& req, Response& resp) {
+  const std::string db = req.Query("db");
+  const std::string txid_text = req.Query("txid");
+  const std::string timeout_text = req.Query("timeout");
+  if (db.empty() || txid_text.empty()) {
+    return resp.SendJsonError(400, "wait: db and txid (a number or \"primary\") are required");
+  }
+  uint64_t txid = 0;
+  if (txid_text == "primary") {
+    if (!options_.primary_txid) return resp.SendJsonError(409, "wait: txid=primary is not available");
+    auto primary = options_.primary_txid(db);
+    if (!primary.ok()) return resp.SendJsonError(503, "wait: " + primary.status().message());
+    txid = *primary;
+  } else {
+    char* end = nullptr;
+    txid = std::strtoull(txid_text.c_str(), &end, 10);
+    if (*end != '\0') return resp.SendJsonError(400, "wait: txid must be a number or \"primary\"");
+  }
+  std::chrono::milliseconds timeout(10000);
+  if (!timeout_text.empty()) timeout = std::chrono::milliseconds(std::strtoll(timeout_text.c_str(), nullptr, 10));
+  if (!options_.wait_for_txid) return resp.SendJsonError(409, "wait: not available");
+  const bool reached = options_.wait_for_txid(db, txid, timeout);
+  store::Db* d = store_->Find(db);
+  const uint64_t now = d ? d->pos().txid : 0;
+  if (!reached) {
+    return resp.SendJsonError(504, "wait: " + db + " is at txid " + std::to_string(now) +
+                                       ", not " + std::to_string(txid) + ", after " +
+                                       std::to_string(timeout.count()) + " ms");
+  }
+  resp.SendJson(200, nlohmann::json{{"db", db}, {"txid", now}}.dump() + "\n");
 }
 
 void NodeApi::HandleImport(Request& req, Response& resp) {

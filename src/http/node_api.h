@@ -13,6 +13,7 @@
 // server's threads and only touch the thread-safe Store.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -56,6 +57,13 @@ struct NodeApiOptions {
   // candidate replica. POST /promote: make this node the primary.
   std::function<Status(const repl::ConnectedReplica&)> handoff;
   std::function<Status()> promote;
+  // This node's proxy as other nodes reach it ("" when it runs none).
+  std::string proxy_url;
+  // GET /wait?db=&txid=N|primary: the primary's TXID of a database (a
+  // replica asks the primary; nullptr: only numeric TXIDs).
+  std::function<Result<uint64_t>(const std::string& db)> primary_txid;
+  std::function<bool(const std::string& db, uint64_t txid, std::chrono::milliseconds timeout)>
+      wait_for_txid;
 };
 
 class NodeApi {
@@ -77,6 +85,7 @@ class NodeApi {
   void HandleEvents(Request& req, Response& resp);
   void HandleHandoff(Request& req, Response& resp);
   void HandlePromote(Request& req, Response& resp);
+  void HandleWait(Request& req, Response& resp);
   std::string TempPath(const std::string& what) const;
 
   NodeApiOptions options_;

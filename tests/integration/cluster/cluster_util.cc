@@ -177,6 +177,7 @@ std::string Cluster::ConfigFor(size_t i) const {
   if (i == 0) yaml += options_.primary_data_yaml;
   yaml += "http:\n  addr: \"127.0.0.1:" + std::to_string(n.http_port()) + "\"\n";
   yaml += options_.every_node_yaml;
+  if (options_.node_yaml) yaml += options_.node_yaml(i);
   if (!options_.etcd_endpoint.empty()) {
     yaml += "lease:\n  type: etcd\n  hostname: node" + std::to_string(i + 1) + "\n";
     yaml += "  advertise-url: \"" + Url(i) + "\"\n  candidate: true\n";

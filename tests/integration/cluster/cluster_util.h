@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +86,8 @@ struct ClusterOptions {
   std::string etcd_yaml;
   // Top-level YAML appended to every node's config (e.g. a backup: section).
   std::string every_node_yaml;
+  // Top-level YAML for node i (e.g. its proxy: section), when set.
+  std::function<std::string(size_t i)> node_yaml;
 };
 
 // ClusterOptions with only `nodes` changed.
