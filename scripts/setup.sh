@@ -12,7 +12,7 @@ packages=(
   libboost-dev
   libcurl4-openssl-dev libssl-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   etcd-server etcd-client
   psmisc procps
   gnuplot-nox go-dqlite valgrind  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh

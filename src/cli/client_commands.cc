@@ -1,6 +1,8 @@
 // The commands that talk to a running node over its API: import, export,
 // status.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -76,39 +78,113 @@ int RunExport(const CommandLine& cl) {
   return 0;
 }
 
-int RunStatus(const CommandLine& cl) {
-  http::Client client(cl.url, std::chrono::seconds(10));
+namespace {
+
+// A node's /info, or an error naming the URL.
+Result<nlohmann::json> FetchInfo(const std::string& url) {
+  http::Client client(url, std::chrono::seconds(5));
   auto resp = client.Get("/info");
-  if (!resp.ok()) return Fail("status: " + resp.status().message());
-  if (resp->status != 200) return Fail("status: " + ErrorOf(resp->body));
+  if (!resp.ok()) return resp.status();
+  if (resp->status != 200) return Status::Unavailable(url + ": " + ErrorOf(resp->body));
+  auto info = nlohmann::json::parse(resp->body, nullptr, false);
+  if (!info.is_object()) return Status::Corruption(url + ": /info is not a JSON object");
+  info["url"] = url;
+  return info;
+}
+
+// Every node the cluster knows of, as /info objects: the primary first (when
+// reachable), then its connected replicas, then the asked node if it is
+// neither. An unreachable node is {"url", "error"}.
+std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked) {
+  std::vector<nlohmann::json> nodes;
+  std::string primary_url = asked["url"];
+  if (asked.value("role", "") != "primary") {
+    primary_url = asked.contains("primary") ? asked["primary"].value("advertiseURL", "") : "";
+  }
+  std::vector<std::string> urls;
+  if (!primary_url.empty()) {
+    auto primary = primary_url == asked["url"] ? Result<nlohmann::json>(asked) : FetchInfo(primary_url);
+    if (primary.ok()) {
+      urls.push_back(primary_url);
+      for (const auto& r : primary->value("replicas", nlohmann::json::array())) {
+        urls.push_back(r.value("advertiseURL", ""));
+      }
+    } else {
+      nodes.push_back({{"url", primary_url}, {"error", primary.status().message()}});
+    }
+  }
+  if (std::find(urls.begin(), urls.end(), asked["url"].get<std::string>()) == urls.end()) {
+    urls.push_back(asked["url"]);
+  }
+  for (const std::string& url : urls) {
+    if (url.empty()) continue;
+    if (url == asked["url"]) {
+      nodes.push_back(asked);
+      continue;
+    }
+    auto info = FetchInfo(url);
+    nodes.push_back(info.ok() ? *info : nlohmann::json{{"url", url}, {"error", info.status().message()}});
+  }
+  return nodes;
+}
+
+// Prints rows as a table whose columns are as wide as their widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); i++) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); i++) {
+      std::string cell = row[i];
+      if (i + 1 < row.size()) cell.resize(width[i] + 2, ' ');
+      line += cell;
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+}  // namespace
+
+int RunStatus(const CommandLine& cl) {
+  auto asked = FetchInfo(cl.url);
+  if (!asked.ok()) return Fail("status: " + asked.status().message());
+  const std::vector<nlohmann::json> nodes = ClusterInfo(*asked);
   if (cl.json) {
-    std::fputs(resp->body.c_str(), stdout);
+    std::printf("%s\n", nlohmann::json{{"nodes", nodes}}.dump().c_str());
     return 0;
   }
-  auto info = nlohmann::json::parse(resp->body, nullptr, false);
-  if (!info.is_object()) return Fail("status: the node answered something that is not JSON");
-  std::string node = info.value("hostname", "");
-  std::string role = info.value("role", "");
-  std::string primary = info.contains("primary") ? info["primary"].value("hostname", "") : "";
-  std::printf("%-16s %-8s %-24s %10s %-16s %8s %s\n", "NODE", "ROLE", "DB", "TXID", "CHECKSUM",
-              "LAG", "PRIMARY");
-  for (const auto& db : info.value("databases", nlohmann::json::array())) {
-    std::printf("%-16s %-8s %-24s %10llu %-16s %6lldms %s\n", node.c_str(), role.c_str(),
-                db.value("name", "").c_str(),
-                static_cast<unsigned long long>(db.value("txid", uint64_t(0))),
-                db.value("checksum", "").c_str(),
-                static_cast<long long>(db.value("lagMs", int64_t(0))), primary.c_str());
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "ROLE", "DB", "TXID", "CHECKSUM", "LAG", "URL"}};
+  for (const auto& n : nodes) {
+    const std::string url = n.value("url", "");
+    if (n.contains("error")) {
+      rows.push_back({"?", "unreachable", "-", "-", "-", "-", url + " (" + n.value("error", "") + ")"});
+      continue;
+    }
+    const std::string host = n.value("hostname", "");
+    const std::string role = n.value("role", "");
+    const auto dbs = n.value("databases", nlohmann::json::array());
+    if (dbs.empty()) rows.push_back({host, role, "-", "-", "-", "-", url});
+    for (const auto& db : dbs) {
+      rows.push_back({host, role, db.value("name", ""),
+                      std::to_string(db.value("txid", uint64_t(0))), db.value("checksum", ""),
+                      std::to_string(db.value("lagMs", int64_t(0))) + "ms", url});
+    }
   }
-  bool header = false;
-  for (const auto& db : info.value("databases", nlohmann::json::array())) {
+  PrintTable(rows);
+  std::vector<std::vector<std::string>> backup = {{"BACKUP DB", "ARCHIVED", "LAG", "ERROR"}};
+  for (const auto& db : asked->value("databases", nlohmann::json::array())) {
     if (!db.contains("backup")) continue;
-    if (!header) std::printf("\n%-24s %12s %10s %s\n", "BACKUP DB", "ARCHIVED", "LAG", "ERROR");
-    header = true;
     const auto& b = db["backup"];
-    std::printf("%-24s %12llu %8lldms %s\n", db.value("name", "").c_str(),
-                static_cast<unsigned long long>(b.value("archivedTXID", uint64_t(0))),
-                static_cast<long long>(b.value("lagMs", int64_t(0))),
-                b.value("error", "").c_str());
+    backup.push_back({db.value("name", ""), std::to_string(b.value("archivedTXID", uint64_t(0))),
+                      std::to_string(b.value("lagMs", int64_t(0))) + "ms", b.value("error", "")});
+  }
+  if (backup.size() > 1) {
+    std::printf("\n");
+    PrintTable(backup);
   }
   return 0;
 }

@@ -72,6 +72,19 @@ std::string Node::ClusterId() const {
   return id;
 }
 
+std::string Node::OwnApiUrl() const {
+  const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
+  if (!static_replica) return config_.lease.advertise_url;
+  // A static replica's lease names the primary: its own API is http.addr,
+  // reached by its host when it listens on one, else by this host's name.
+  auto addr = http::ParseHostPort(config_.http.addr);
+  if (!addr.ok()) return "";
+  const uint16_t port = api_ ? api_->port() : addr->port;
+  std::string host = addr->host.empty() || addr->host == "0.0.0.0" ? OwnHostname() : addr->host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
 uint64_t Node::Score() const {
   uint64_t score = 0;
   for (store::Db* db : store_->List()) score += db->pos().txid;
@@ -265,7 +278,7 @@ void Node::FollowPrimaryLocked(const std::string& url) {
   if (url.empty()) return;
   repl::ReplicaClientOptions options;
   options.hostname = config_.lease.type == kLeaseStatic ? OwnHostname() : config_.lease.hostname;
-  options.advertise_url = config_.lease.advertise_url;
+  options.advertise_url = OwnApiUrl();
   options.candidate = config_.lease.candidate && config_.lease.type != kLeaseStatic;
   options.reconnect_delay = config_.lease.reconnect_delay;
   replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);

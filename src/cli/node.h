@@ -72,6 +72,8 @@ class Node {
   Status WaitCaughtUp(const std::string& url, std::chrono::milliseconds timeout);
   void Fail(const Status& why);
   uint64_t Score() const;
+  // This node's API as other nodes reach it.
+  std::string OwnApiUrl() const;
   std::string ClusterId() const;
 
   Config config_;

@@ -112,6 +112,17 @@ void NodeApi::HandleInfo(Request&, Response& resp) {
       {"candidate", options_.candidate},
       {"proxyURL", options_.proxy_url},
       {"databases", dbs}};
+  if (role.primary) {
+    // The replicas streaming from this primary now (walship status's cluster view).
+    nlohmann::json replicas = nlohmann::json::array();
+    for (const repl::ConnectedReplica& r : streamer_.Replicas()) {
+      replicas.push_back({{"nodeID", r.node_id},
+                          {"hostname", r.hostname},
+                          {"advertiseURL", r.advertise_url},
+                          {"candidate", r.candidate}});
+    }
+    info["replicas"] = replicas;
+  }
   resp.SendJson(200, info.dump() + "\n");
 }
 
