@@ -35,7 +35,8 @@ TEST(ArchiveFailoverTest, NewPrimaryContinuesTheArchiveWithoutAGap) {
   const uint64_t before_kill = rec.rbegin()->first;
   // Every transaction is on the replicas; the archive may lag behind.
   for (size_t i = 0; i < cluster.size(); i++) {
-    if (int(i) != p) ASSERT_TRUE(WaitForTxid(cluster.node(i), kDb, before_kill));
+    if (int(i) == p) continue;
+    ASSERT_TRUE(WaitForTxid(cluster.node(i), kDb, before_kill));
   }
   cluster.node(p).Kill();
   const int q = cluster.PrimaryIndex(seconds(10), p);
@@ -51,7 +52,8 @@ TEST(ArchiveFailoverTest, NewPrimaryContinuesTheArchiveWithoutAGap) {
   ASSERT_TRUE(objects.ok()) << objects.status().ToString();
   std::map<uint64_t, uint64_t> l0;  // min -> max
   for (const auto& o : *objects) {
-    if (o.level == 0) ASSERT_TRUE(l0.emplace(o.min_txid, o.max_txid).second) << o.Describe();
+    if (o.level != 0) continue;
+    ASSERT_TRUE(l0.emplace(o.min_txid, o.max_txid).second) << o.Describe();
   }
   ASSERT_FALSE(l0.empty());
   uint64_t next = l0.begin()->first;
