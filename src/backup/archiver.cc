@@ -123,6 +123,19 @@ void Archiver::SyncDb(store::Db* db, bool force) {
 walship::Status Archiver::InitDb(store::Db* db) {
   const std::string& name = db->name();
   WALSHIP_ASSIGN_OR_RETURN(auto objects, ListDbObjects(target_.get(), name));
+  const uint64_t local = db->pos().txid;
+  uint64_t tail = 0;
+  for (const auto& o : objects) {
+    if (o.snapshot() || o.level == 0) tail = std::max(tail, o.max_txid);
+  }
+  // An archive ahead of this database, or whose last transaction is not this
+  // database's: a former primary archived commits that never replicated.
+  bool diverged = tail > local;
+  if (!diverged && tail > 0) {
+    WALSHIP_ASSIGN_OR_RETURN(bool same, EndsOnHistory(db, objects, tail));
+    diverged = !same;
+  }
+  if (diverged) WALSHIP_RETURN_IF_ERROR(SetAsideDiverged(db, &objects));
   bool has_snapshot = false;
   uint64_t archived = 0;
   std::map<int, uint64_t> level_max;
@@ -131,14 +144,6 @@ walship::Status Archiver::InitDb(store::Db* db) {
     if (o.snapshot() || o.level == 0) archived = std::max(archived, o.max_txid);
     if (o.level > 0) level_max[o.level] = std::max(level_max[o.level], o.max_txid);
   }
-  const uint64_t local = db->pos().txid;
-  if (archived > local) {
-    return walship::Status::InvalidArgument(
-        "the archive of " + name + " in " + target_->Describe() + " reaches TXID " +
-        std::to_string(archived) + " but this database is at TXID " + std::to_string(local) +
-        " (a different history); move that archive aside to start a new one");
-  }
-  WALSHIP_RETURN_IF_ERROR(CheckSameHistory(db, objects, archived));
   {
     std::lock_guard lock(mu_);
     DbState& st = dbs_[name];
@@ -155,29 +160,6 @@ walship::Status Archiver::InitDb(store::Db* db) {
                has_snapshot ? "" : "; writing the first snapshot");
   if (!has_snapshot && local > 0) return TakeSnapshot(db, /*resets_chain=*/true);
   return walship::Status::OK();
-}
-
-walship::Status Archiver::CheckSameHistory(store::Db* db, const std::vector<ArchivedObject>& objects,
-                                           uint64_t archived) {
-  // The archive's last transaction must be this database's transaction of
-  // that TXID: compare post-apply checksums (one small L0 download).
-  if (archived == 0) return walship::Status::OK();
-  auto local = db->ChecksumAt(archived);
-  if (!local.ok()) return walship::Status::OK();  // no longer on disk: cannot tell
-  const ArchivedObject* tail = nullptr;
-  for (const auto& o : objects) {
-    if (o.level == 0 && o.max_txid == archived) tail = &o;
-  }
-  if (!tail) return walship::Status::OK();
-  WALSHIP_ASSIGN_OR_RETURN(std::string object, target_->Get(tail->key));
-  WALSHIP_ASSIGN_OR_RETURN(std::string payload, codec_.Open(tail->key, object));
-  WALSHIP_ASSIGN_OR_RETURN(auto files, DecodeBundle(payload));
-  WALSHIP_ASSIGN_OR_RETURN(LtxSummary last, SummarizeLtx(files.back()));
-  if (last.trailer.post_apply_checksum == *local) return walship::Status::OK();
-  return walship::Status::InvalidArgument(
-      "the archive of " + db->name() + " in " + target_->Describe() + " holds a different "
-      "history (checksum at TXID " + std::to_string(archived) + " differs from this "
-      "database's); move that archive aside to start a new one");
 }
 
 walship::Status Archiver::ShipPending(store::Db* db) {

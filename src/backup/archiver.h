@@ -114,8 +114,15 @@ class Archiver {
   // Each returns whether it did something; failures are recorded in the state.
   void SyncDb(store::Db* db, bool force);
   walship::Status InitDb(store::Db* db);
-  walship::Status CheckSameHistory(store::Db* db, const std::vector<ArchivedObject>& objects,
-                                   uint64_t archived);
+  // archiver_diverged.cc: whether the L0 object or snapshot ending at
+  // `txid` (if any) ends on this database's history (true when there is no
+  // telling).
+  walship::Result<bool> EndsOnHistory(store::Db* db, const std::vector<ArchivedObject>& objects,
+                                      uint64_t txid);
+  // Moves every object past the newest point the archive shares with this
+  // database to NAME/diverged/<unix ms>/...; removes them from `objects`.
+  // InvalidArgument when they share no point at all (another history).
+  walship::Status SetAsideDiverged(store::Db* db, std::vector<ArchivedObject>* objects);
   walship::Status ShipPending(store::Db* db);
   walship::Status TakeSnapshot(store::Db* db, bool resets_chain);
   walship::Status PutObject(const std::string& key, const std::string& payload);

@@ -75,5 +75,59 @@ TEST(ArchiveFailoverTest, NewPrimaryContinuesTheArchiveWithoutAGap) {
   }
 }
 
+TEST(ArchiveFailoverTest, ArchiveAheadOfTheNewPrimaryIsSetAsideAndArchivingGoesOn) {
+  TempDir scratch("walship-archive-diverged");
+  EtcdProcess etcd;
+  ASSERT_TRUE(etcd.Start(scratch / "etcd"));
+  const std::string archive = scratch / "archive";
+  ClusterOptions options;
+  options.etcd_endpoint = etcd.endpoint();
+  options.every_node_yaml = "backup:\n  type: file\n  path: \"" + archive + "\"\n  delay: 100ms\n";
+  Cluster cluster(options);
+  ASSERT_TRUE(cluster.StartNode(0));
+  ASSERT_EQ(cluster.PrimaryIndex(), 0);
+  ASSERT_TRUE(cluster.StartNode(1));
+  ASSERT_TRUE(cluster.StartNode(2));
+  std::map<uint64_t, Recorded> shared;
+  ASSERT_TRUE(RunLoad(cluster.node(0).mount_dir(), kDb, 20, milliseconds(0), &shared));
+  const uint64_t fork = shared.rbegin()->first;
+  ASSERT_TRUE(WaitForTxid(cluster.node(1), kDb, fork));
+  ASSERT_TRUE(WaitForTxid(cluster.node(2), kDb, fork));
+  // The replicas go away; the primary commits and archives on alone, then dies.
+  ASSERT_TRUE(cluster.node(1).Stop());
+  ASSERT_TRUE(cluster.node(2).Stop());
+  std::map<uint64_t, Recorded> lost;
+  ASSERT_TRUE(RunLoad(cluster.node(0).mount_dir(), kDb, 5, milliseconds(0), &lost, 20));
+  backup::FileTarget target(archive);
+  ASSERT_TRUE(WaitArchived(&target, kDb, lost.rbegin()->first));
+  cluster.node(0).Kill();
+
+  ASSERT_TRUE(cluster.StartNode(1));
+  ASSERT_TRUE(cluster.StartNode(2));
+  const int q = cluster.PrimaryIndex(seconds(15), 0);
+  ASSERT_GE(q, 1);
+  std::map<uint64_t, Recorded> after;
+  ASSERT_TRUE(RunLoad(cluster.node(q).mount_dir(), kDb, 10, milliseconds(0), &after, 100));
+  const uint64_t last = after.rbegin()->first;
+  ASSERT_TRUE(WaitArchived(&target, kDb, last, seconds(30)));
+  auto aside = target.List(std::string(kDb) + "/diverged/");
+  ASSERT_TRUE(aside.ok());
+  EXPECT_FALSE(aside->empty()) << "the former primary's archived TXIDs were not set aside";
+  // The fork the archive reports is at an object boundary at or before the
+  // last TXID both histories share.
+  const std::string log = LogOfLastStart(cluster.node(q));
+  const std::string said = "diverged from this database after TXID ";
+  const size_t at = log.find(said);
+  ASSERT_NE(at, std::string::npos) << log;
+  const uint64_t reported = std::stoull(log.substr(at + said.size()));
+  EXPECT_GT(reported, 0u);
+  EXPECT_LE(reported, fork);
+  const std::string out = scratch / "restored.db";
+  ASSERT_TRUE(RestoreAndCheck({"--name", kDb, "--latest", "--backup", archive}, out,
+                              after.rbegin()->second.pos.checksum));
+  ASSERT_TRUE(RestoreAndCheck({"--name", kDb, "--txid", std::to_string(fork), "--backup", archive},
+                              out, shared.rbegin()->second.pos.checksum));
+}
+
 }  // namespace
 }  // namespace walship::testing::cluster
