@@ -17,15 +17,20 @@
 namespace walship::testing::cluster {
 namespace {
 
+// Three nodes on `etcd`, all archiving to the directory `archive`.
+ClusterOptions ArchivingCluster(const EtcdProcess& etcd, const std::string& archive) {
+  ClusterOptions options;
+  options.etcd_endpoint = etcd.endpoint();
+  options.every_node_yaml = "backup:\n  type: file\n  path: \"" + archive + "\"\n  delay: 100ms\n";
+  return options;
+}
+
 TEST(ArchiveFailoverTest, NewPrimaryContinuesTheArchiveWithoutAGap) {
   TempDir scratch("walship-archive-failover");
   EtcdProcess etcd;
   ASSERT_TRUE(etcd.Start(scratch / "etcd"));
   const std::string archive = scratch / "archive";
-  ClusterOptions options;
-  options.etcd_endpoint = etcd.endpoint();
-  options.every_node_yaml = "backup:\n  type: file\n  path: \"" + archive + "\"\n  delay: 100ms\n";
-  Cluster cluster(options);
+  Cluster cluster(ArchivingCluster(etcd, archive));
   ASSERT_TRUE(cluster.Start());
   const int p = cluster.PrimaryIndex();
   ASSERT_GE(p, 0);
@@ -80,10 +85,7 @@ TEST(ArchiveFailoverTest, ArchiveAheadOfTheNewPrimaryIsSetAsideAndArchivingGoesO
   EtcdProcess etcd;
   ASSERT_TRUE(etcd.Start(scratch / "etcd"));
   const std::string archive = scratch / "archive";
-  ClusterOptions options;
-  options.etcd_endpoint = etcd.endpoint();
-  options.every_node_yaml = "backup:\n  type: file\n  path: \"" + archive + "\"\n  delay: 100ms\n";
-  Cluster cluster(options);
+  Cluster cluster(ArchivingCluster(etcd, archive));
   ASSERT_TRUE(cluster.StartNode(0));
   ASSERT_EQ(cluster.PrimaryIndex(), 0);
   ASSERT_TRUE(cluster.StartNode(1));
