@@ -213,6 +213,21 @@ TEST_F(ProxyTest, HealthPassthroughAndATargetThatIsDown) {
   EXPECT_LT(SteadyClock::now() - start, seconds(10)) << "retried without bound";
 }
 
+TEST_F(ProxyTest, WriteOnAReplicaWhosePrimaryIsDownGets503) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  cluster_->node(primary_).Kill();
+  http::Client client(ProxyUrl(Replica(0)), seconds(10));
+  auto resp = client.Post("/rows", "x", http::kTextPlain);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 503) << resp->body;
+  EXPECT_NE(resp->body.find("no primary"), std::string::npos) << resp->body;
+  // Reads still work locally.
+  http::Client reader(ProxyUrl(Replica(0)), seconds(10));
+  auto count = reader.Get("/count");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->status, 200);
+}
+
 TEST_F(ProxyTest, FlyReplayModeAnswersWritesOnReplicasWithTheHeader) {
   ASSERT_NO_FATAL_FAILURE(StartCluster("", "  fly-replay: true\n"));
   http::Client client(ProxyUrl(Replica(0)), seconds(5));
