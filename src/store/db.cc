@@ -170,7 +170,9 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
     case FileKind::kWal: {
       // A WAL frame is durable (committed, with its commit frame) once
       // written: check the fence on both sides of the write, so a process
-      // paused in between cannot commit after its lease expired.
+      // paused in between cannot commit after its lease expired. The time is
+      // read first: a commit is stamped no later than it was accepted.
+      const int64_t now_ms = options_.clock->NowUnixMs();
       WALSHIP_RETURN_IF_ERROR(CheckFence("a WAL write"));
       WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
       if (Status fenced = CheckFence("a WAL write"); !fenced.ok()) {
@@ -178,7 +180,7 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
         WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, zeros));
         return fenced;
       }
-      wal_capture_.OnWrite(offset, data);
+      wal_capture_.OnWrite(offset, data, now_ms);
       return Status::OK();
     }
     case FileKind::kShm: break;

@@ -74,7 +74,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   header.page_size = tx.page_size;
   header.commit = tx.commit;
   header.min_txid = header.max_txid = pos_.txid + 1;
-  header.timestamp_ms = options_.clock->NowUnixMs();
+  header.timestamp_ms = tx.commit_time_ms ? tx.commit_time_ms : options_.clock->NowUnixMs();
   header.pre_apply_checksum = pos_.checksum;
   header.wal_offset = tx.wal_offset;
   header.wal_size = tx.wal_size;

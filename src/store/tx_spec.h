@@ -25,6 +25,9 @@ struct TxSpec {
   uint64_t wal_size = 0;
   uint32_t wal_salt1 = 0;
   uint32_t wal_salt2 = 0;
+  // Wall-clock ms when SQLite wrote the commit frame, the moment the
+  // transaction committed (WAL); 0: the time walship records it.
+  int64_t commit_time_ms = 0;
 };
 
 }  // namespace walship::store

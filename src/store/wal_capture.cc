@@ -7,7 +7,7 @@
 
 namespace walship::store {
 
-void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data) {
+void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t now_ms) {
   if (offset == 0) {
     OnHeaderWrite(data);
     return;
@@ -26,7 +26,7 @@ void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data) {
     }
     auto h = sqlite::ParseWalFrameHeader(data.subspan(b - offset, sqlite::kWalFrameHeaderSize));
     if (h.salt1 != salt1_ || h.salt2 != salt2_) continue;  // not a frame of this WAL
-    if (b >= captured_end_) pending_[b] = Frame{h.pgno, h.commit};
+    if (b >= captured_end_) pending_[b] = Frame{h.pgno, h.commit, now_ms};
   }
   written_end_ = std::max(written_end_, end);
 }
@@ -124,6 +124,9 @@ TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
   TxSpec spec;
   spec.page_size = page_size_;
   spec.commit = commit;
+  if (auto it = pending_.find(commit_offset); it != pending_.end()) {
+    spec.commit_time_ms = it->second.written_ms;
+  }
   spec.wal_offset = captured_end_;
   spec.wal_size = commit_offset + FrameSize() - captured_end_;
   spec.wal_salt1 = salt1_;

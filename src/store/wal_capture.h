@@ -30,8 +30,9 @@ namespace walship::store {
 
 class WalCapture {
  public:
-  // Observes a write of `data` at `offset` of the WAL file.
-  void OnWrite(uint64_t offset, std::span<const uint8_t> data);
+  // Observes a write of `data` at `offset` of the WAL file at wall-clock time
+  // `now_ms` (a transaction's commit time is its commit frame's).
+  void OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t now_ms = 0);
   // The WAL file was truncated to `size` bytes or removed (size 0).
   void OnTruncate(uint64_t size);
   // Adopts an existing WAL (start-up): frames before `captured_end` are already
@@ -63,6 +64,7 @@ class WalCapture {
   struct Frame {
     uint32_t pgno = 0;
     uint32_t commit = 0;
+    int64_t written_ms = 0;  // 0: unknown (read back from the file)
   };
   uint64_t FrameSize() const { return uint64_t(page_size_) + 24; }
   void OnHeaderWrite(std::span<const uint8_t> data);
