@@ -213,7 +213,7 @@ TEST_F(ProxyTest, HealthPassthroughAndATargetThatIsDown) {
   EXPECT_LT(SteadyClock::now() - start, seconds(10)) << "retried without bound";
 }
 
-TEST_F(ProxyTest, WriteOnAReplicaWhosePrimaryIsDownGets503) {
+TEST_F(ProxyTest, PrimaryDownMeans503ForWritesAndHealthAnd504ForAReadThatCannotCatchUp) {
   ASSERT_NO_FATAL_FAILURE(StartCluster());
   cluster_->node(primary_).Kill();
   http::Client client(ProxyUrl(Replica(0)), seconds(10));
@@ -226,6 +226,28 @@ TEST_F(ProxyTest, WriteOnAReplicaWhosePrimaryIsDownGets503) {
   auto count = reader.Get("/count");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(count->status, 200);
+  // A read for a TXID that will never arrive gives up after max-lag (3 s).
+  http::Client waiting(ProxyUrl(Replica(0)), seconds(10));
+  waiting.SetHeader("Cookie", "__txid=00000000000fffff");
+  const auto start = SteadyClock::now();
+  auto timed_out = waiting.Get("/rows/1");
+  ASSERT_TRUE(timed_out.ok());
+  EXPECT_EQ(timed_out->status, 504) << timed_out->body;
+  EXPECT_NE(timed_out->body.find("did not reach TXID 1048575"), std::string::npos) << timed_out->body;
+  EXPECT_GE(SteadyClock::now() - start, milliseconds(2900));
+  // The lag passes max-lag about now: health says so.
+  int health_status = 0;
+  std::string health_body;
+  for (int i = 0; i < 40 && health_status != 503; i++) {
+    http::Client health(ProxyUrl(Replica(0)), seconds(10));
+    auto h = health.Get("/walship/health");
+    ASSERT_TRUE(h.ok());
+    health_status = h->status;
+    health_body = h->body;
+    if (health_status != 503) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(health_status, 503) << health_body;
+  EXPECT_NE(health_body.find("behind the primary"), std::string::npos) << health_body;
 }
 
 TEST_F(ProxyTest, FlyReplayModeAnswersWritesOnReplicasWithTheHeader) {
