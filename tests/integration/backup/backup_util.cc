@@ -77,25 +77,6 @@ backup::TargetOptions S3rver::Options(const std::string& prefix) const {
   return o;
 }
 
-CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env,
-                        milliseconds timeout) {
-  TempDir scratch("walship-cli");
-  const std::string output = scratch / "output";
-  std::vector<std::string> argv = {WALSHIP_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Child child = Child::Exec(argv, "", output, env);
-  CliResult result;
-  auto status = child.Wait(timeout);
-  if (!status) {
-    result.wait_status = child.Kill();
-    result.output = "walship CLI timed out; output: " + ReadFileOrEmpty(output);
-    return result;
-  }
-  result.wait_status = *status;
-  result.output = ReadFileOrEmpty(output);
-  return result;
-}
-
 std::string Rfc3339(int64_t unix_ms) {
   time_t secs = unix_ms / 1000;
   struct tm tm;

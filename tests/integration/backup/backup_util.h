@@ -18,6 +18,7 @@
 #include "harness/consistency.h"
 #include "harness/sql.h"
 #include "harness/temp_dir.h"
+#include "harness/walship_process.h"
 
 namespace walship::testing {
 
@@ -43,10 +44,6 @@ class S3rver {
   uint16_t port_;
   Child child_;
 };
-
-// Runs the walship binary with `args` and extra environment.
-CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env = {},
-                        std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 // "2024-05-01T12:00:00.123Z".
 std::string Rfc3339(int64_t unix_ms);

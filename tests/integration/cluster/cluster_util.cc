@@ -24,12 +24,6 @@ using SteadyClock = std::chrono::steady_clock;
 using ::testing::AssertionFailure;
 using ::testing::AssertionSuccess;
 
-// The binary under test, as the harness chooses it.
-std::string WalshipBinary() {
-  const char* override_path = std::getenv("WALSHIP_TEST_BINARY");
-  return override_path && *override_path ? override_path : WALSHIP_BINARY;
-}
-
 std::string Describe(const Result<Pos>& pos) {
   if (!pos.ok()) return pos.status().ToString();
   std::ostringstream out;
@@ -61,24 +55,6 @@ std::string BulkInsert(int64_t rows, int payload_bytes) {
 }  // namespace
 
 // --- SQLite --------------------------------------------------------------
-
-const char* ModeName(JournalMode mode) {
-  switch (mode) {
-    case JournalMode::kDelete:
-      return "delete";
-    case JournalMode::kTruncate:
-      return "truncate";
-    case JournalMode::kPersist:
-      return "persist";
-    case JournalMode::kWal:
-      return "wal";
-  }
-  return "?";
-}
-
-std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info) {
-  return ModeName(info.param);
-}
 
 ::testing::AssertionResult SetUpDb(Sql& sql, JournalMode mode) {
   auto got = sql.QueryString(std::string("PRAGMA journal_mode=") + ModeName(mode));
@@ -413,21 +389,7 @@ void RowCountReader::Run() {
 // --- CLI and node API ----------------------------------------------------
 
 CliResult RunWalship(const std::vector<std::string>& args, milliseconds timeout) {
-  TempDir scratch("walship-cli");
-  const std::string output = scratch / "output";
-  std::vector<std::string> argv = {WalshipBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Child child = Child::Exec(argv, "", output);
-  CliResult result;
-  auto status = child.Wait(timeout);
-  if (!status) {
-    result.wait_status = child.Kill();
-    result.output = "walship CLI timed out; output: " + ReadFileOrEmpty(output);
-    return result;
-  }
-  result.wait_status = *status;
-  result.output = ReadFileOrEmpty(output);
-  return result;
+  return RunWalshipCli(args, {}, timeout);
 }
 
 CliResult ExportDb(const std::string& url, const std::string& db, const std::string& file) {

@@ -22,6 +22,7 @@
 
 #include "harness/child_process.h"
 #include "harness/consistency.h"
+#include "harness/journal_mode.h"
 #include "harness/sql.h"
 #include "harness/status_assert.h"
 #include "harness/temp_dir.h"
@@ -36,12 +37,6 @@ inline constexpr char kDb[] = "app.db";
 
 // --- SQLite --------------------------------------------------------------
 
-enum class JournalMode { kDelete, kTruncate, kPersist, kWal };
-inline constexpr JournalMode kAllJournalModes[] = {JournalMode::kDelete, JournalMode::kTruncate,
-                                                   JournalMode::kPersist, JournalMode::kWal};
-// As PRAGMA journal_mode spells it.
-const char* ModeName(JournalMode mode);
-std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info);
 
 // Sets the journal mode and creates t(id INTEGER PRIMARY KEY, seq INTEGER,
 // payload BLOB).

@@ -6,26 +6,6 @@
 
 namespace walship::testing {
 
-const char* ModeName(JournalMode mode) {
-  switch (mode) {
-    case JournalMode::kDelete:
-      return "delete";
-    case JournalMode::kTruncate:
-      return "truncate";
-    case JournalMode::kPersist:
-      return "persist";
-    case JournalMode::kWal:
-      return "wal";
-  }
-  return "?";
-}
-
-std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info) {
-  return ModeName(info.param);
-}
-
-void PrintTo(JournalMode mode, std::ostream* os) { *os << ModeName(mode); }
-
 uint64_t SetUpTxids(JournalMode mode) { return mode == JournalMode::kWal ? 2 : 1; }
 
 ::testing::AssertionResult SetUpDb(Sql& sql, JournalMode mode) {

@@ -12,21 +12,11 @@
 #include "harness/child_process.h"
 #include "harness/consistency.h"
 #include "harness/sql.h"
+#include "harness/journal_mode.h"
 #include "harness/status_assert.h"
 #include "harness/walship_process.h"
 
 namespace walship::testing {
-
-enum class JournalMode { kDelete, kTruncate, kPersist, kWal };
-
-inline constexpr JournalMode kAllJournalModes[] = {JournalMode::kDelete, JournalMode::kTruncate,
-                                                   JournalMode::kPersist, JournalMode::kWal};
-
-// "delete", "truncate", "persist", "wal": as PRAGMA journal_mode spells them.
-const char* ModeName(JournalMode mode);
-std::string ParamName(const ::testing::TestParamInfo<JournalMode>& info);
-// So GoogleTest prints "wal", not "4-byte object <03-00 00-00>".
-void PrintTo(JournalMode mode, std::ostream* os);
 
 // TXID of a new database after SetUpDb: switching an empty database to WAL
 // writes page 1 (file format version 2) in its own transaction; the other

@@ -114,11 +114,16 @@ CliResult RunSqliteCli(const std::string& db_path, const std::string& sql,
   TempDir scratch("walship-cli");
   std::string output = scratch / "output";
   Child cli = StartSqliteCli(db_path, sql, scratch.path(), output);
+  return WaitForCli(cli, output, timeout, "sqlite3 CLI");
+}
+
+CliResult WaitForCli(Child& child, const std::string& output, std::chrono::milliseconds timeout,
+                     const std::string& what) {
   CliResult result;
-  auto status = cli.Wait(timeout);
+  auto status = child.Wait(timeout);
   if (!status) {
-    result.wait_status = cli.Kill();
-    result.output = "sqlite3 CLI timed out; output: " + ReadFileOrEmpty(output);
+    result.wait_status = child.Kill();
+    result.output = what + " timed out; output: " + ReadFileOrEmpty(output);
     return result;
   }
   result.wait_status = *status;

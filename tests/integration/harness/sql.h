@@ -66,6 +66,11 @@ Child StartSqliteCli(const std::string& db_path, const std::string& sql,
                      const std::string& scratch_dir, const std::string& output_path,
                      int busy_timeout_ms = 10000);
 
+// Waits (up to `timeout`) for a CLI `child` whose output goes to `output`
+// and collects it; on timeout kills it and says that `what` timed out.
+CliResult WaitForCli(Child& child, const std::string& output, std::chrono::milliseconds timeout,
+                     const std::string& what);
+
 // Runs the sqlite3 CLI to completion (see StartSqliteCli); list mode, no
 // headers, so `SELECT count(*) FROM t` prints "3\n".
 CliResult RunSqliteCli(const std::string& db_path, const std::string& sql,

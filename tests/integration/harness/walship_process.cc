@@ -140,4 +140,14 @@ std::optional<int> WalshipProcess::WaitForExit(std::chrono::milliseconds timeout
   return Start();
 }
 
+CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env,
+                        std::chrono::milliseconds timeout) {
+  TempDir scratch("walship-cli");
+  const std::string output = scratch / "output";
+  std::vector<std::string> argv = {WalshipBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Child child = Child::Exec(argv, "", output, env);
+  return WaitForCli(child, output, timeout, "walship CLI");
+}
+
 }  // namespace walship::testing

@@ -18,8 +18,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/child_process.h"
+#include "harness/sql.h"
 #include "harness/temp_dir.h"
 
 namespace walship::testing {
@@ -90,5 +92,10 @@ class WalshipProcess {
   int starts_ = 0;
   Child child_;
 };
+
+// Runs the walship CLI (`walship ARGS...`) to completion, with `env` added to
+// the environment; output is its stdout and stderr together.
+CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 }  // namespace walship::testing
