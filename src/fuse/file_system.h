@@ -14,7 +14,10 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -29,6 +32,9 @@ struct FileSystemOptions {
   std::string mount_dir;
   bool allow_other = false;
   bool debug = false;
+  // How long Unmount waits for processes to close their files in the mount
+  // before it aborts the FUSE connection under them.
+  std::chrono::milliseconds unmount_grace{std::chrono::seconds(3)};
 };
 
 class FileSystem final : public store::Invalidator {
@@ -41,6 +47,7 @@ class FileSystem final : public store::Invalidator {
   // Cleans a stale mount left by a crashed run, mounts, starts the loop.
   Status Mount();
   // Unmounts and joins the loop threads. Idempotent.
+  // Unmounts (lazily) and stops serving; see unmount_grace.
   void Unmount();
   const std::string& mount_dir() const { return options_.mount_dir; }
 
@@ -67,6 +74,8 @@ class FileSystem final : public store::Invalidator {
   int DoStatfs(struct statvfs* st);
 
  private:
+  // Writes to fusectl's abort file of this mount's connection.
+  void AbortConnection();
   // The database and file kind a node refers to; nullptr if the database is unknown.
   store::Db* DbOf(const Node& node) const;
   int Stat(const Node& node, struct stat* st, double* timeout);
@@ -81,6 +90,12 @@ class FileSystem final : public store::Invalidator {
   FileSystemOptions options_;
   struct fuse_session* session_ = nullptr;
   std::jthread loop_;
+  // The kernel's id of this mount's FUSE connection (its device number), for
+  // aborting it through fusectl when processes keep files open at unmount.
+  unsigned connection_id_ = 0;
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool loop_done_ = false;  // guarded by loop_mu_
 };
 
 // The op table for fuse_session_new; the userdata is the FileSystem.

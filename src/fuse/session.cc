@@ -1,16 +1,37 @@
 // Mounting, the libfuse op table, and unmounting.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "fuse/file_system.h"
 
 namespace walship::fuse {
 namespace {
+
+// The FUSE connection id (the minor device number) of the newest mount at
+// `dir`, from /proc/self/mountinfo; 0 when not found. Not from stat(2): the
+// kernel would send that to this very mount, whose loop is not running yet.
+unsigned ConnectionIdOf(const std::string& dir) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  unsigned id = 0;
+  for (std::string line; std::getline(mountinfo, line);) {
+    // "36 35 0:45 / /mount/point rw,... - fuse.walship ..."
+    std::istringstream fields(line);
+    std::string mount_id, parent, devno, root, point;
+    if (!(fields >> mount_id >> parent >> devno >> root >> point) || point != dir) continue;
+    const size_t colon = devno.find(':');
+    if (colon != std::string::npos) id = unsigned(std::stoul(devno.substr(colon + 1)));
+  }
+  return id;
+}
 
 FileSystem* Fs(fuse_req_t req) { return static_cast<FileSystem*>(fuse_req_userdata(req)); }
 
@@ -173,6 +194,13 @@ Status FileSystem::CleanStaleMount() {
 
 Status FileSystem::Mount() {
   WALSHIP_RETURN_IF_ERROR(CleanStaleMount());
+  // The path as /proc/self/mountinfo will show it; resolved before mounting,
+  // while resolving it does not ask the new mount.
+  std::string real_dir = options_.mount_dir;
+  if (char* real = ::realpath(options_.mount_dir.c_str(), nullptr)) {
+    real_dir = real;
+    std::free(real);
+  }
   std::vector<std::string> argv = {"walship", "-o", "fsname=walship,subtype=walship"};
   if (options_.allow_other) argv.insert(argv.end(), {"-o", "allow_other"});
   if (options_.debug) argv.push_back("-d");
@@ -187,12 +215,19 @@ Status FileSystem::Mount() {
     return Status::IOError("fuse: cannot mount " + options_.mount_dir +
                            " (is /dev/fuse available, and are you root or in group fuse?)");
   }
+  connection_id_ = ConnectionIdOf(real_dir);
+  loop_done_ = false;
   loop_ = std::jthread([this] {
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config, 16);
     int rc = fuse_session_loop_mt(session_, config);
     fuse_loop_cfg_destroy(config);
     if (rc != 0) spdlog::debug("fuse: loop ended with {}", rc);
+    {
+      std::lock_guard lock(loop_mu_);
+      loop_done_ = true;
+    }
+    loop_cv_.notify_all();
   });
   spdlog::info("fuse: mounted {}", options_.mount_dir);
   return Status::OK();
@@ -209,10 +244,38 @@ void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, ui
   }
 }
 
+void FileSystem::AbortConnection() {
+  // fusectl lists every FUSE connection; mount it if nothing has.
+  const std::string dir = "/sys/fs/fuse/connections";
+  const std::string abort = dir + "/" + std::to_string(connection_id_) + "/abort";
+  if (::access(abort.c_str(), W_OK) != 0) {
+    (void)::mount("fusectl", dir.c_str(), "fusectl", 0, nullptr);
+  }
+  const int fd = ::open(abort.c_str(), O_WRONLY);
+  if (fd < 0 || ::write(fd, "1", 1) != 1) {
+    spdlog::error("fuse: cannot abort the connection of {} through {}: {}", options_.mount_dir,
+                  abort, std::strerror(errno));
+  }
+  if (fd >= 0) ::close(fd);
+}
+
 void FileSystem::Unmount() {
   if (!session_) return;
   fuse_session_exit(session_);
   fuse_session_unmount(session_);
+  // The lazy unmount is done, but while a process keeps a file open the
+  // connection lives on and the loop keeps serving it. After a grace period,
+  // abort the connection: those processes' next operations fail (ENOTCONN).
+  {
+    std::unique_lock lock(loop_mu_);
+    if (!loop_cv_.wait_for(lock, options_.unmount_grace, [&] { return loop_done_; })) {
+      lock.unlock();
+      spdlog::warn("fuse: processes still have files open under {} {} ms after unmounting; "
+                   "aborting the connection (their next operations fail)",
+                   options_.mount_dir, options_.unmount_grace.count());
+      AbortConnection();
+    }
+  }
   if (loop_.joinable()) loop_.join();
   fuse_session_destroy(session_);
   session_ = nullptr;

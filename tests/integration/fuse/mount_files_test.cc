@@ -133,6 +133,34 @@ TEST(StaleMountTest, RestartAfterKill9OnTheSameDirectory) {
   EXPECT_TRUE(walship.Stop());
 }
 
+TEST(UnmountTest, SigtermWithAFileHeldOpenStillStopsWalship) {
+  WalshipProcess walship;
+  ASSERT_TRUE(walship.Start());
+  {
+    Sql sql(walship.Path("app.db"));
+    ASSERT_TRUE(SetUpDb(sql, JournalMode::kWal));
+  }
+  // Another process keeps the database open and does nothing.
+  const std::string path = walship.Path("app.db");
+  Pipe ready;
+  Child holder = Child::Fork([&] {
+    ready.CloseRead();
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ready.Send(fd >= 0 ? 1 : 0);
+    ::pause();
+    return 0;
+  });
+  ready.CloseWrite();
+  uint64_t opened = 0;
+  ASSERT_EQ(ready.Receive(&opened, std::chrono::seconds(5)), Pipe::ReadStatus::kValue);
+  ASSERT_EQ(opened, 1u);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(walship.Stop(std::chrono::seconds(15))) << "walship hung on a file held open";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(walship.Log().find("aborting the connection"), std::string::npos) << walship.Log();
+  holder.Kill();
+}
+
 // A config walship cannot use: it must exit non-zero before mounting and say
 // which key is wrong.
 void ExpectRejectedConfig(WalshipProcess& walship, const std::string& key) {
