@@ -247,10 +247,14 @@ void NodeApi::HandleImport(Request& req, Response& resp) {
 void NodeApi::HandleExport(Request& req, Response& resp) {
   const std::string name = req.Query("name");
   if (name.empty()) return resp.SendJsonError(400, "export: missing ?name=");
-  if (!store_->Find(name)) return resp.SendJsonError(404, "export: no database " + name);
+  store::Db* db = store_->Find(name);
+  if (!db) return resp.SendJsonError(404, "export: no database " + name);
   const std::string tmp = TempPath("export");
-  Status st = store::CopyDatabase(env::JoinPath(options_.mount_dir, name), tmp, kBusyTimeoutMs);
-  if (st.ok()) st = MarkRollbackJournal(tmp);
+  // Straight from walship's files, not through the mount: no SQLite
+  // connection of walship's own on its own FUSE files.
+  auto txid = db->ExportTo(tmp);
+  Status st = txid.status();
+  if (st.ok() && *txid > 0) st = MarkRollbackJournal(tmp);
   if (st.ok()) st = resp.SendFile(tmp);
   (void)env::Env::Posix()->Remove(tmp);
   if (!st.ok() && !resp.started()) {

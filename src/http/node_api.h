@@ -4,10 +4,10 @@
 // /promote and /handoff (moving the lease; the node does the work through the
 // callbacks in NodeApiOptions).
 //
-// Import and export go through the mount with SQLite's backup API: an import
-// is an ordinary transaction (one new TXID, captured like any other) and an
-// export is one consistent read snapshot. Uploads and exports are staged in
-// DATA/tmp/ and removed afterwards.
+// An import goes through the mount with SQLite's backup API: an ordinary
+// transaction (one new TXID, captured like any other). An export copies the
+// committed pages straight from the store (Db::ExportTo), never through the
+// mount. Uploads and exports are staged in DATA/tmp/ and removed afterwards.
 //
 // Thread-safety: Start/Stop from one thread; handlers run concurrently on the
 // server's threads and only touch the thread-safe Store.

@@ -136,6 +136,11 @@ class Db {
   // Writes a snapshot LTX (TXID 1..pos, every page) of the database as
   // committed to `path`, consistent at the returned header's max TXID.
   Result<ltx::Header> WriteSnapshot(const std::string& path);
+  // Writes a standalone copy of the database as committed (WAL applied) to
+  // `path`, straight from walship's files: consistent at the returned TXID.
+  // Writers wait meanwhile (the copy holds the mutex), and a rollback-journal
+  // transaction in progress is waited for first (up to 30 s; Busy after).
+  Result<uint64_t> ExportTo(const std::string& path);
   // LTX files on disk, ascending by TXID.
   Result<std::vector<LtxFileInfo>> ListLtxFiles() const;
   // Post-apply checksum of the LTX file ending at `txid`; NotFound if none.

@@ -1,5 +1,7 @@
 // The primary's side of replication: snapshots and the LTX files on disk.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "base/coding.h"
 #include "store/db.h"
@@ -21,6 +23,30 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
   header.node_id = options_.node_id;
   WALSHIP_RETURN_IF_ERROR(WriteEveryPageLocked(path, header, pos_.checksum, /*durable=*/false));
   return header;
+}
+
+Result<uint64_t> Db::ExportTo(const std::string& path) {
+  std::unique_lock lock(mu_);
+  // In rollback-journal modes a writer changes the database file in place
+  // before its commit point: wait until no transaction is half-written.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (rollback_capture_.dirty()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy("database " + name() + ": a write transaction stayed open for 30 s");
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    lock.lock();
+  }
+  WALSHIP_ASSIGN_OR_RETURN(auto out, options_.env->Open(path, env::OpenMode::kCreateTruncate));
+  const uint32_t page_size = checksums_.page_size();
+  std::vector<uint8_t> page(page_size);
+  for (uint32_t pgno = 1; pgno <= checksums_.page_count(); pgno++) {
+    WALSHIP_RETURN_IF_ERROR(ReadLogicalPageLocked(pgno, page));
+    WALSHIP_RETURN_IF_ERROR(out->WriteAt(uint64_t(pgno - 1) * page_size, page));
+  }
+  WALSHIP_RETURN_IF_ERROR(out->Sync());
+  return pos_.txid;
 }
 
 Status Db::WriteEveryPageLocked(const std::string& path, const ltx::Header& header,
