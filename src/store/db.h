@@ -134,7 +134,8 @@ class Db {
   // when the file does not continue this position (a snapshot always applies).
   Status ApplyLtx(const std::string& path, Invalidator* invalidator);
   // Writes a snapshot LTX (TXID 1..pos, every page) of the database as
-  // committed to `path`, consistent at the returned header's max TXID.
+  // committed to `path`, consistent at the returned header's max TXID (after
+  // a half-written rollback-journal transaction, if any, is done).
   Result<ltx::Header> WriteSnapshot(const std::string& path);
   // Writes a standalone copy of the database as committed (WAL applied) to
   // `path`, straight from walship's files: consistent at the returned TXID.
@@ -188,6 +189,10 @@ class Db {
                        std::vector<ByteRange>* changed);
   void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
 
+  // db_snapshot.cc. In rollback-journal modes the database file holds a
+  // writer's pages before its commit point: waits (up to 30 s, then Busy)
+  // until no transaction is half-written. REQUIRES: `lock` holds mu_.
+  Status WaitForNoHalfWrittenTransaction(std::unique_lock<std::mutex>& lock);
   // db_snapshot.cc: an LTX of every page of the database as committed.
   // REQUIRES: mu_ held.
   Status WriteEveryPageLocked(const std::string& path, const ltx::Header& header,

@@ -9,10 +9,26 @@
 
 namespace walship::store {
 
+Status Db::WaitForNoHalfWrittenTransaction(std::unique_lock<std::mutex>& lock) {
+  // In rollback-journal modes a writer changes the database file in place
+  // before its commit point: wait until no transaction is half-written.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (rollback_capture_.dirty()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy("database " + name() + ": a write transaction stayed open for 30 s");
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    lock.lock();
+  }
+  return Status::OK();
+}
+
 Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
   // Held for the whole encoding: a consistent snapshot without copying the
   // database first. Writers wait meanwhile (about a second per 200 MB).
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  WALSHIP_RETURN_IF_ERROR(WaitForNoHalfWrittenTransaction(lock));
   if (pos_.txid == 0) return Status::NotFound("database " + name() + " has no transaction yet");
   ltx::Header header{};
   header.page_size = checksums_.page_size();
@@ -27,17 +43,7 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
 
 Result<uint64_t> Db::ExportTo(const std::string& path) {
   std::unique_lock lock(mu_);
-  // In rollback-journal modes a writer changes the database file in place
-  // before its commit point: wait until no transaction is half-written.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (rollback_capture_.dirty()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Busy("database " + name() + ": a write transaction stayed open for 30 s");
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    lock.lock();
-  }
+  WALSHIP_RETURN_IF_ERROR(WaitForNoHalfWrittenTransaction(lock));
   WALSHIP_ASSIGN_OR_RETURN(auto out, options_.env->Open(path, env::OpenMode::kCreateTruncate));
   const uint32_t page_size = checksums_.page_size();
   std::vector<uint8_t> page(page_size);
