@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace walship {
 
@@ -47,5 +48,9 @@ size_t GetVarint(std::span<const uint8_t> in, int64_t* v);
 
 // Lowercase hex of a 64-bit value, zero-padded to 16 digits.
 std::string Hex16(uint64_t v);
+
+// `text` as the contents of a JSON string: quotes, backslashes and control
+// characters escaped; other bytes (UTF-8) as they are.
+std::string JsonEscape(std::string_view text);
 
 }  // namespace walship

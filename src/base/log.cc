@@ -1,9 +1,10 @@
 #include "base/log.h"
 
+#include "base/coding.h"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include <cstdio>
 
 namespace walship {
 namespace {
@@ -22,29 +23,6 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 };
 
 }  // namespace
-
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 void SetupLogging(LogFormat format, bool debug) {
   auto logger = spdlog::stderr_logger_mt("walship");

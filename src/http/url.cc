@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "base/coding.h"
+
 namespace walship::http {
 namespace {
 
@@ -169,27 +171,7 @@ std::string AsciiLower(std::string_view text) {
   return out;
 }
 
-std::string JsonQuote(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonQuote(std::string_view text) { return "\"" + JsonEscape(text) + "\""; }
 
 std::string JsonErrorBody(std::string_view message) {
   return "{\"error\":" + JsonQuote(message) + "}\n";

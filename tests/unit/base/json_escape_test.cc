@@ -1,5 +1,6 @@
-// JSON log lines stay valid JSON whatever the message holds.
-#include "base/log.h"
+// JsonEscape: JSON log lines and error bodies stay valid JSON whatever the
+// text holds.
+#include "base/coding.h"
 
 #include <gtest/gtest.h>
 
