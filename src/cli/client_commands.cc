@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/node_info.h"
 #include "env/env.h"
 #include "http/client.h"
 #include "http/url.h"
@@ -80,16 +81,8 @@ int RunExport(const CommandLine& cl) {
 
 namespace {
 
-// A node's /info, or an error naming the URL.
 Result<nlohmann::json> FetchInfo(const std::string& url) {
-  http::Client client(url, std::chrono::seconds(5));
-  auto resp = client.Get("/info");
-  if (!resp.ok()) return resp.status();
-  if (resp->status != 200) return Status::Unavailable(url + ": " + ErrorOf(resp->body));
-  auto info = nlohmann::json::parse(resp->body, nullptr, false);
-  if (!info.is_object()) return Status::Corruption(url + ": /info is not a JSON object");
-  info["url"] = url;
-  return info;
+  return FetchNodeInfo(url, std::chrono::seconds(5));
 }
 
 // Every node the cluster knows of, as /info objects: the primary first (when

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/coding.h"
+#include "cli/node_info.h"
 #include "http/client.h"
 #include "http/url.h"
 #include "lease/etcd_leaser.h"
@@ -35,13 +36,9 @@ std::string ProxyUrl(const Config& config) {
 
 // The databases' TXIDs in a node's /info.
 Result<std::map<std::string, uint64_t>> FetchTxids(const std::string& url) {
-  http::Client client(url, kPeerTimeout);
-  auto resp = client.Get("/info");
-  if (!resp.ok()) return resp.status();
-  if (resp->status != 200) return Status::Unavailable(url + "/info answered " + std::to_string(resp->status));
-  auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+  WALSHIP_ASSIGN_OR_RETURN(nlohmann::json info, FetchNodeInfo(url, kPeerTimeout));
   std::map<std::string, uint64_t> out;
-  if (info.is_object() && info.contains("databases") && info["databases"].is_array()) {
+  if (info.contains("databases") && info["databases"].is_array()) {
     for (const auto& d : info["databases"]) {
       if (d.is_object() && d.contains("name") && d["name"].is_string() && d.contains("txid") &&
           d["txid"].is_number_unsigned()) {
@@ -367,14 +364,11 @@ std::optional<std::string> Node::PrimaryProxy() {
     std::lock_guard lock(primary_proxy_mu_);
     if (primary_proxy_for_ == role.primary_url && !primary_proxy_.empty()) return primary_proxy_;
   }
-  http::Client client(role.primary_url, kPeerTimeout);
-  auto resp = client.Get("/info");
-  if (!resp.ok() || resp->status != 200) return std::nullopt;
-  auto info = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
-  if (!info.is_object() || !info.contains("proxyURL") || !info["proxyURL"].is_string()) {
+  auto info = FetchNodeInfo(role.primary_url, kPeerTimeout);
+  if (!info.ok() || !info->contains("proxyURL") || !(*info)["proxyURL"].is_string()) {
     return std::nullopt;
   }
-  auto url = http::ParseUrl(info["proxyURL"].get<std::string>());
+  auto url = http::ParseUrl((*info)["proxyURL"].get<std::string>());
   if (!url.ok()) return std::nullopt;
   std::lock_guard lock(primary_proxy_mu_);
   primary_proxy_for_ = role.primary_url;

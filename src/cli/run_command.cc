@@ -10,6 +10,7 @@
 
 #include "cli/child_process.h"
 #include "cli/commands.h"
+#include "cli/node_info.h"
 #include "http/client.h"
 
 namespace walship::cli {
@@ -22,24 +23,11 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-// The node's /info, or an error naming the URL.
-Result<nlohmann::json> Info(const std::string& url) {
-  http::Client client(url, std::chrono::seconds(10));
-  auto resp = client.Get("/info");
-  if (!resp.ok()) return Status::Unavailable("cannot reach the node at " + url + ": " + resp.status().message());
-  auto json = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
-  if (resp->status != 200 || !json.is_object()) {
-    return Status::Unavailable("the node at " + url + " answered /info with " +
-                               std::to_string(resp->status));
-  }
-  return json;
-}
-
 }  // namespace
 
 int RunRun(const CommandLine& cl) {
   if (cl.if_candidate || cl.promote) {
-    auto info = Info(cl.url);
+    auto info = FetchNodeInfo(cl.url, std::chrono::seconds(10));
     if (!info.ok()) return Fail(info.status().message());
     if (cl.if_candidate && !info->value("candidate", false)) {
       std::fprintf(stderr, "walship run: the node at %s is not a candidate; not running %s\n",
