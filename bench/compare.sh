@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One run on one machine: the four walship-bench workloads on a native
-# directory, on a walship mount with no replica, on a walship primary with one
-# replica and on one with two (interleaved per workload), the same kind of
-# workloads on dqlite (Debian's dqlite-benchmark) as a peer; then replication
+# directory, on the bare-FUSE floor (libfuse's passthrough_ll with its defaults
+# and with -o writeback), on a walship mount with no replica, on a walship
+# primary with one replica and on one with two (interleaved per workload), the
+# same kind of workloads on dqlite (Debian's dqlite-benchmark) as a peer; then replication
 # lag at a fixed write rate, snapshot throughput to a fresh replica,
 # start-up time, and failover and handoff on the etcd lease. Prints markdown tables; writes OUT/results.md, OUT/raw.jsonl,
 # OUT/chart.dat and OUT/compare.png (gnuplot). Loopback only; every mount and
@@ -11,6 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
+source "$here/floor.sh"
 source "$here/peer_dqlite.sh"
 source "$here/measure_repl.sh"
 source "$here/report.sh"
@@ -34,7 +36,8 @@ usage: bench/compare.sh [options]
   --smoke             tiny sizes and durations, to check that the script works
   --out DIR           where results go (default BUILD_DIR/bench-results)
   --build-dir DIR     build directory (default \$WALSHIP_BENCH_BUILD or <repo>/build-bench)
-  --no-build          use the binaries already in the build directory
+  --no-build          use the binaries already in the build directory (passthrough_ll,
+                      the bare-FUSE floor, is still compiled when missing or stale)
 EOF
 }
 
@@ -74,6 +77,7 @@ out=${out:-$build_dir/bench-results}
 walship_bin=$build_dir/walship
 bench_bin=$build_dir/bench/walship-bench
 lag_bin=$build_dir/bench/walship-lag
+floor_bin=$build_dir/bench/passthrough_ll
 
 if [[ $build -eq 1 ]]; then
   [[ -f $build_dir/CMakeCache.txt ]] ||
@@ -99,14 +103,18 @@ mkdir -p "$out"
 
 WORKLOADS=(read insert mixed concurrent)
 TARGETS=(native walship walship_r1 walship_r2)
+# The bare-FUSE floor (floor.sh): each target's passthrough_ll options.
+FLOOR_TARGETS=(fuse fuse-wb)
+declare -A FLOOR_OPTIONS=([fuse]="" [fuse-wb]=writeback)
 declare -A TARGET_LABEL=(
-  [native]="SQLite, native directory" [walship]="walship, no replica"
+  [native]="SQLite, native directory"
+  [fuse]="bare FUSE (passthrough_ll)" [fuse-wb]="bare FUSE, writeback cache"
+  [walship]="walship, no replica"
   [walship_r1]="walship + 1 replica" [walship_r2]="walship + 2 replicas"
   [dqlite_1]="dqlite, 1 node" [dqlite_3]="dqlite, 3 voters")
 declare -A RESULT=() CATCHUP=()
 LAG="" SNAPSHOT="" STARTUP="" STARTUP_FULL="" FAILOVER="" PEER_NOTE="" DQ_SECONDS=""
-
-phase() { echo "[$((SECONDS - started)) s] $*" >&2; }
+FLOOR_NOTE=""
 
 phase() { echo "[$((SECONDS - started)) s] $*" >&2; }
 
@@ -190,15 +198,35 @@ run_replicated() {
   walship_node_stop "$target-p"
 }
 
-# The four workloads on native and walship, interleaved per workload.
+# Builds passthrough_ll and puts the floor's targets after native, or says
+# in FLOOR_NOTE why there is no floor in this run.
+prepare_floor() {
+  local why
+  why=$(floor_unavailable)
+  if [[ -n $why ]]; then
+    FLOOR_NOTE="Bare-FUSE floor: not measured: $why."
+    FLOOR_TARGETS=()
+    return 0
+  fi
+  floor_build "$floor_bin" >&2
+  TARGETS=(native "${FLOOR_TARGETS[@]}" "${TARGETS[@]:1}")
+}
+
+# The four workloads on native, the floor and walship, interleaved per workload.
 run_workloads() {
-  local w
-  phase "starting walship nodes"
+  local w t
+  phase "starting walship nodes and the bare-FUSE mounts"
   mkdir -p "$base/native"
   walship_node_start w0 "$walship_bin" "$base/w0" alone
+  for t in "${FLOOR_TARGETS[@]}"; do
+    floor_start "$t" "$floor_bin" "$base/$t" "${FLOOR_OPTIONS[$t]}"
+  done
   for w in "${WORKLOADS[@]}"; do
     phase "workload $w"
     record native "$w" "$(run_bench "$base/native" "$w")"
+    for t in "${FLOOR_TARGETS[@]}"; do
+      record "$t" "$w" "$(run_bench "$base/$t/mnt" "$w")"
+    done
     # --keep: walship refuses to delete a database; the temp dir goes at exit.
     record walship "$w" "$(run_bench "$base/w0/mnt" "$w" --keep)"
     run_replicated walship_r1 1 "$w"
@@ -285,7 +313,8 @@ print_machine() {
   echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
     "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
     "kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')," \
-    "SQLite $(sqlite3 --version | cut -d' ' -f1)$(dqlite_available &&
+    "SQLite $(sqlite3 --version | cut -d' ' -f1)," \
+    "libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?')$(dqlite_available &&
       echo ", go-dqlite $(dpkg-query -W -f='${Version}' go-dqlite 2>/dev/null)");" \
     "temp files on $(df -T "$base" | awk 'NR == 2 { print $2 " (" $1 ")" }')."
   echo "Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
@@ -311,11 +340,24 @@ print_peer_note() {
   echo "LiteFS and rqlite are not packaged in Debian 12, so they are not measured here."
 }
 
+print_floor_note() {
+  if [[ -n $FLOOR_NOTE ]]; then
+    echo "$FLOOR_NOTE"
+  else
+    echo "Bare-FUSE floor: libfuse's passthrough_ll example (compiled from" \
+      "\`$FLOOR_SRC\`) over a plain directory on the same file system; \`fuse\` with" \
+      "its defaults (every write reaches it; the kernel keeps the POSIX locks), \`fuse-wb\`" \
+      "with \`-o writeback\` (the kernel's writeback cache). walship's % of the floor is" \
+      "against \`fuse\`."
+  fi
+}
+
 print_results() {
   print_machine
   echo
   report_throughput_table
   echo
+  report_floor_table
   report_latency_table
   echo
   report_catchup_table
@@ -327,6 +369,7 @@ print_results() {
   report_startup "$STARTUP_FULL" "a ${startup_mb} MB database" "pass --full"
   report_failover "$FAILOVER"
   echo
+  print_floor_note
   print_peer_note
   echo
   echo "Whole run until this report: $((SECONDS - started)) s. Chart: compare.png."
@@ -345,6 +388,7 @@ all_ok() {
   done <<<"$LAG"$'\n'"$SNAPSHOT"$'\n'"$STARTUP"$'\n'"$STARTUP_FULL"$'\n'"$FAILOVER"
 }
 
+prepare_floor
 run_workloads
 run_peer
 run_replication

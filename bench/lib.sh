@@ -10,9 +10,13 @@
 #       NODE_PID[NAME], NODE_DIR[NAME], NODE_PORT[NAME]; the node's log is
 #       DIR/walship.log.
 #       WALSHIP_START_TIMEOUT (seconds, default 30) bounds the wait.
+#   node_wait_ready NAME LOG CHECK...
+#       waits for the command CHECK... while NODE_PID[NAME] runs.
 #   walship_node_stop NAME
 #       SIGTERM (SIGKILL after 10 s), then a lazy unmount if the mount is still
-#       there. Safe to call twice and for a node never started.
+#       there. Safe to call twice and for a node never started. It stops any
+#       process kept in NODE_PID[NAME] whose mount is NODE_DIR[NAME]/mnt:
+#       failover.sh, proxy.sh, backup.sh and floor.sh keep theirs there too.
 #   walship_nodes_stop_all
 #   walship_wait_caught_up PRIMARY_MNT REPLICA_MNT TIMEOUT
 #       waits until every *.db on the primary has the same -pos on the replica.
@@ -71,20 +75,29 @@ walship_node_start() {
 }
 
 walship_node_wait_mounted() {
-  local name=$1 dir=${NODE_DIR[$1]} pid=${NODE_PID[$1]}
+  local dir=${NODE_DIR[$1]}
+  node_wait_ready "$1" "$dir/walship.log" test -e "$dir/mnt/.lag"
+}
+
+# node_wait_ready NAME LOG CHECK...: 0 once the command CHECK... succeeds;
+# 1, with LOG on stderr, when NODE_PID[NAME] exits first or
+# WALSHIP_START_TIMEOUT seconds (default 30) pass.
+node_wait_ready() {
+  local name=$1 log=$2 pid=${NODE_PID[$1]}
   local tries=$((${WALSHIP_START_TIMEOUT:-30} * 100))
+  shift 2
   for _ in $(seq 1 "$tries"); do
-    [[ -e $dir/mnt/.lag ]] && return 0
+    "$@" && return 0
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "walship node $name exited before mounting; its log:" >&2
-      cat "$dir/walship.log" >&2
+      echo "node $name exited before it was ready; its log:" >&2
+      cat "$log" >&2
       NODE_PID[$name]=""
       return 1
     fi
     sleep 0.01
   done
-  echo "walship node $name did not mount $dir/mnt within ${WALSHIP_START_TIMEOUT:-30} s; its log:" >&2
-  tail -n 50 "$dir/walship.log" >&2
+  echo "node $name was not ready ($*) within ${WALSHIP_START_TIMEOUT:-30} s; its log:" >&2
+  tail -n 50 "$log" >&2
   return 1
 }
 

@@ -1,21 +1,41 @@
 # shellcheck shell=bash
 # Tables and chart of compare.sh. Source it after lib.sh. It reads the
 # caller's globals and defines functions only:
-#   WORKLOADS, TARGETS, TARGET_LABEL[target]
+#   WORKLOADS, TARGETS, TARGET_LABEL[target]; FLOOR_TARGETS (fuse fuse-wb, or
+#   none when the bare-FUSE floor was not measured)
 #   RESULT[target/workload]   one walship-bench (or dqlite_run) JSON line
 #   CATCHUP[target/workload]  "9000 tx, 19.2 s (470 tx/s)": replicas after the run
 #   LAG (one walship-lag JSON line per rate), SNAPSHOT, STARTUP, STARTUP_FULL
 
+# The ops/s of a result line that did operations; nothing for any other.
+report_ops() {
+  local v
+  v=$(bench_field "$1" ops_per_sec)
+  if [[ -n $v && $(bench_field "$1" ops) != 0 ]]; then echo "$v"; fi
+}
+
+# "56%" (or "0.5%"): the ops/s of result LINE as a share of BASE's; "n/a"
+# when either did no operations.
+report_ratio() {
+  awk -v w="$(report_ops "$1")" -v n="$(report_ops "$2")" 'BEGIN {
+    if (w == "" || n <= 0) { print "n/a"; exit }
+    r = 100 * w / n; printf(r < 1 ? "%.1f%%\n" : "%.0f%%\n", r) }'
+}
+
 # "1234 (56%)": ops/s and the ratio to native.
 report_cell() {
-  local line=$1 native=$2 n w
+  local line=$1 native=$2 ops
   [[ -n $line ]] || { echo "n/a"; return; }
-  w=$(bench_field "$line" ops_per_sec)
-  n=$(bench_field "$native" ops_per_sec)
-  [[ -n $w && $(bench_field "$line" ops) != 0 ]] || { echo "error"; return; }
-  awk -v n="${n:-0}" -v w="$w" 'BEGIN {
-    printf "%.0f", w
-    if (n > 0) { r = 100 * w / n; printf(r < 1 ? " (%.1f%%)" : " (%.0f%%)", r) } }'
+  ops=$(report_ops "$line")
+  [[ -n $ops ]] || { echo "error"; return; }
+  awk -v w="$ops" 'BEGIN { printf "%.0f", w }'
+  if [[ -n $(report_ops "$native") ]]; then echo " ($(report_ratio "$line" "$native"))"; else echo; fi
+}
+
+# The two header lines of a table with one column per workload.
+report_header() {
+  echo "| $1 | $(printf '%s | ' "${WORKLOADS[@]}")"
+  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
 }
 
 # A latency in µs as "12 µs", "3.4 ms" or "1.2 s".
@@ -30,8 +50,7 @@ report_us() {
 
 report_throughput_table() {
   local t w row
-  echo "| ops/s (ratio to native) | $(printf '%s | ' "${WORKLOADS[@]}")"
-  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  report_header "ops/s (ratio to native)"
   for t in "${TARGETS[@]}"; do
     row="| ${TARGET_LABEL[$t]} |"
     for w in "${WORKLOADS[@]}"; do
@@ -41,10 +60,28 @@ report_throughput_table() {
   done
 }
 
+# walship (and the writeback floor) as a share of native and of the
+# bare-FUSE floor with its defaults, both measured in this run; a blank line
+# after it. Nothing when the floor was not measured.
+report_floor_table() {
+  local t w row
+  [[ ${#FLOOR_TARGETS[@]} -gt 0 ]] || return 0
+  report_header "% of native / % of bare FUSE (passthrough_ll, defaults)"
+  for t in "${TARGETS[@]}"; do
+    [[ $t == walship* || $t == fuse-wb ]] || continue
+    row="| ${TARGET_LABEL[$t]} |"
+    for w in "${WORKLOADS[@]}"; do
+      row+=" $(report_ratio "${RESULT[$t/$w]:-}" "${RESULT[native/$w]:-}") /"
+      row+=" $(report_ratio "${RESULT[$t/$w]:-}" "${RESULT[fuse/$w]:-}") |"
+    done
+    echo "$row"
+  done
+  echo
+}
+
 report_latency_table() {
   local t w row line
-  echo "| p50 / p99 / max | $(printf '%s | ' "${WORKLOADS[@]}")"
-  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  report_header "p50 / p99 / max"
   for t in "${TARGETS[@]}"; do
     row="| ${TARGET_LABEL[$t]} |"
     for w in "${WORKLOADS[@]}"; do
@@ -65,8 +102,7 @@ report_catchup_table() {
   local t w row any=0
   for t in "${TARGETS[@]}"; do [[ -n ${CATCHUP[$t/insert]:-} ]] && any=1; done
   [[ $any -eq 1 ]] || return 0
-  echo "| replicas behind at the end of the run, time to catch up (apply rate) | $(printf '%s | ' "${WORKLOADS[@]}")"
-  echo "|---|$(printf -- '---:|%.0s' "${WORKLOADS[@]}")"
+  report_header "replicas behind at the end of the run, time to catch up (apply rate)"
   for t in "${TARGETS[@]}"; do
     [[ -n ${CATCHUP[$t/insert]:-} ]] || continue
     row="| ${TARGET_LABEL[$t]} |"
@@ -77,14 +113,13 @@ report_catchup_table() {
 
 # One row per workload, one column per target: ops/s, "?" where not measured.
 report_chart_data() {
-  local t w line v
+  local t w v
   echo "# workload ${TARGETS[*]}"
   for w in "${WORKLOADS[@]}"; do
     printf '%s' "$w"
     for t in "${TARGETS[@]}"; do
-      line=${RESULT[$t/$w]:-}
-      v=$(bench_field "$line" ops_per_sec)
-      [[ -n $v && $(bench_field "$line" ops) != 0 ]] && printf ' %s' "$v" || printf ' ?'
+      v=$(report_ops "${RESULT[$t/$w]:-}")
+      printf ' %s' "${v:-?}"
     done
     echo
   done
@@ -95,12 +130,12 @@ report_chart() {
   local data=$1 png=$2 title=$3 i n=${#TARGETS[@]} plot=""
   for i in $(seq 2 $((n + 1))); do
     local t=${TARGETS[$((i - 2))]}
-    plot+="${plot:+, }'$data' using $i:xtic(1) title \"${TARGET_LABEL[$t]}\""
+    plot+="${plot:+, }'$data' using $i:xtic(1) title \"${TARGET_LABEL[$t]}\" noenhanced"
   done
   gnuplot <<GP
 set terminal pngcairo size 1100,600 font "sans,10"
 set output "$png"
-set title "$title"
+set title "$title" noenhanced
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
