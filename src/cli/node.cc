@@ -143,7 +143,7 @@ Status Node::Start() {
   fs_options.debug = config_.fuse.debug;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
-  store_->SetInvalidator(fs_.get());
+  store_->SetMountAccess(fs_.get());
 
   const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
   http::NodeApiOptions api_options;
@@ -171,6 +171,8 @@ Status Node::Start() {
     };
   }
   api_options.cluster_id = [this] { return ClusterId(); };
+  // The API stops before the mount goes away (Stop).
+  api_options.fuse_requests = [fs = fs_.get()] { return fs->RequestCounts(); };
   if (!config_.proxy.addr.empty()) api_options.proxy_url = ProxyUrl(config_);
   api_options.primary_txid = [this](const std::string& db) { return PrimaryTxid(db); };
   api_options.wait_for_txid = [this](const std::string& db, uint64_t txid,
@@ -492,7 +494,7 @@ void Node::Stop() {
     std::lock_guard lock(archiver_mu_);
     archiver_.reset();  // after the API, whose /info and /metrics read it
   }
-  if (store_) store_->SetInvalidator(nullptr);
+  if (store_) store_->SetMountAccess(nullptr);
   if (fs_) fs_->Unmount();
   fs_.reset();
   store_.reset();

@@ -12,9 +12,11 @@
 namespace walship::fuse {
 namespace {
 
-// SQLite files change only through this mount on the primary, so the kernel
-// may cache their attributes; info files change behind its back.
-constexpr double kSqliteFileTimeout = 1.0;
+// SQLite files change only through this mount, or through the store, which
+// invalidates what it changes (a replica's apply, a WAL folded away): the
+// kernel may cache their names and attributes for long, so a transaction makes
+// no request for them (DESIGN.md §2.1). Info files change behind its back.
+constexpr double kSqliteFileTimeout = 3600.0;
 constexpr double kInfoFileTimeout = 0.0;
 
 }  // namespace
@@ -83,7 +85,15 @@ int FileSystem::DoLookup(fuse_ino_t parent, const std::string& name, fuse_entry_
     if (!db) return ENOENT;
     node.db_id = store_->IdOf(db);
   }
-  return Entry(node, entry);
+  int err = Entry(node, entry);
+  if (err == ENOENT && IsSqliteFile(node.kind) && node.kind != NodeKind::kDatabase) {
+    // SQLite looks for a hot journal (or a WAL) at every transaction: let the
+    // kernel remember that there is none. Creations come through this mount.
+    std::memset(entry, 0, sizeof *entry);
+    entry->entry_timeout = kSqliteFileTimeout;
+    return 0;  // inode 0: a negative entry
+  }
+  return err;
 }
 
 int FileSystem::DoGetattr(fuse_ino_t ino, struct stat* st, double* timeout) {

@@ -79,13 +79,12 @@ int FileSystem::DoFsync(fuse_ino_t ino) {
   return Log(ToErrno(st), "fsync", *node, st);
 }
 
-int FileSystem::DoFlush(fuse_ino_t ino, uint64_t lock_owner) {
-  // close(2) drops every POSIX lock the process holds on the file.
+int FileSystem::DoFlush(fuse_ino_t ino) {
   auto node = NodeOf(ino);
   if (!node || !IsSqliteFile(node->kind)) return 0;
   store::Db* db = DbOf(*node);
   if (!db) return 0;
-  Status st = db->ReleaseLocks(FileKindOf(node->kind), lock_owner);
+  Status st = db->Close(FileKindOf(node->kind));
   return Log(ToErrno(st), "close", *node, st);
 }
 

@@ -4,8 +4,9 @@
 // Each FUSE operation resolves its Node and calls a Do* helper that returns an
 // errno; the op then sends exactly one reply (the libfuse passthrough_ll
 // pattern). The helpers live in dir_ops.cc (names and attributes), file_ops.cc
-// (SQLite file I/O), lock_ops.cc (POSIX locks) and info_files.cc (-pos, .lag,
-// .primary); session.cc mounts, runs the loop and unmounts.
+// (SQLite file I/O) and info_files.cc (-pos, .lag, .primary); session.cc
+// mounts, runs the loop and unmounts. POSIX locks are the kernel's: no request
+// reaches walship for them (DESIGN.md §2.1).
 //
 // Thread-safety: Mount/Unmount from one controlling thread; the FUSE loop's
 // threads call the Do* helpers concurrently, which only touch the Store
@@ -23,7 +24,8 @@
 
 #include "base/status.h"
 #include "fuse/node.h"
-#include "store/invalidator.h"
+#include "fuse/request_counter.h"
+#include "store/mount_access.h"
 #include "store/store.h"
 
 namespace walship::fuse {
@@ -37,7 +39,7 @@ struct FileSystemOptions {
   std::chrono::milliseconds unmount_grace{std::chrono::seconds(3)};
 };
 
-class FileSystem final : public store::Invalidator {
+class FileSystem final : public store::MountAccess {
  public:
   FileSystem(store::Store* store, FileSystemOptions options);
   ~FileSystem();
@@ -51,8 +53,16 @@ class FileSystem final : public store::Invalidator {
   void Unmount();
   const std::string& mount_dir() const { return options_.mount_dir; }
 
-  // store::Invalidator: drops the kernel's cached pages and attributes.
+  // store::MountAccess.
   void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) override;
+  void InvalidateNames(const std::string& db) override;
+  Result<int> OpenThroughMount(const std::string& db, store::FileKind kind) override;
+
+  // Requests served, by opcode (the op table counts each one).
+  void Count(FuseOp op) { requests_.Add(op); }
+  std::vector<std::pair<std::string, uint64_t>> RequestCounts() const {
+    return requests_.Snapshot();
+  }
 
   // --- Do* helpers: return 0 or an errno. Used by the op table. ----------
   int DoLookup(fuse_ino_t parent, const std::string& name, fuse_entry_param* entry);
@@ -67,10 +77,7 @@ class FileSystem final : public store::Invalidator {
   int DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out);
   int DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset);
   int DoFsync(fuse_ino_t ino);
-  int DoFlush(fuse_ino_t ino, uint64_t lock_owner);
-  int DoGetlk(fuse_ino_t ino, uint64_t owner, struct flock* lock);
-  int DoSetlk(fuse_ino_t ino, uint64_t owner, const struct flock* lock, bool sleep,
-              fuse_req_t req);
+  int DoFlush(fuse_ino_t ino);
   int DoStatfs(struct statvfs* st);
 
  private:
@@ -96,6 +103,7 @@ class FileSystem final : public store::Invalidator {
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool loop_done_ = false;  // guarded by loop_mu_
+  RequestCounter requests_;
 };
 
 // The op table for fuse_session_new; the userdata is the FileSystem.

@@ -35,16 +35,20 @@ unsigned ConnectionIdOf(const std::string& dir) {
 
 FileSystem* Fs(fuse_req_t req) { return static_cast<FileSystem*>(fuse_req_userdata(req)); }
 
-void Init(void* userdata, fuse_conn_info* conn) {
+void Init(void*, fuse_conn_info* conn) {
   // Cached pages are invalidated explicitly (replica apply), never because an
   // mtime moved; writes must reach walship synchronously (no writeback cache).
+  // POSIX and flock locks stay the kernel's: answering them here would cost
+  // round trips on every transaction (DESIGN.md §2.1).
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-  conn->want |= conn->capable & FUSE_CAP_POSIX_LOCKS;
+  conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+  conn->want &= ~FUSE_CAP_FLOCK_LOCKS;
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Fs(req)->Count(FuseOp::kLookup);
   fuse_entry_param e;
   int err = Fs(req)->DoLookup(parent, name, &e);
   if (err) fuse_reply_err(req, err);
@@ -52,6 +56,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kGetattr);
   struct stat st;
   double timeout = 0;
   int err = Fs(req)->DoGetattr(ino, &st, &timeout);
@@ -60,6 +65,7 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kSetattr);
   struct stat st;
   double timeout = 0;
   int err = Fs(req)->DoSetattr(ino, attr, to_set, &st, &timeout);
@@ -68,6 +74,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
 }
 
 void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kReaddir);
   std::string buf;
   int err = Fs(req)->DoReaddir(ino, size, off, req, &buf);
   if (err) fuse_reply_err(req, err);
@@ -75,6 +82,7 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 }
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  Fs(req)->Count(FuseOp::kCreate);
   fuse_entry_param e;
   int err = Fs(req)->DoCreate(parent, name, fi, &e);
   if (err) fuse_reply_err(req, err);
@@ -82,16 +90,19 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_fi
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Fs(req)->Count(FuseOp::kUnlink);
   fuse_reply_err(req, Fs(req)->DoUnlink(parent, name));
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Fs(req)->Count(FuseOp::kOpen);
   int err = Fs(req)->DoOpen(ino, fi);
   if (err) fuse_reply_err(req, err);
   else fuse_reply_open(req, fi);
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kRead);
   std::string buf;
   int err = Fs(req)->DoRead(ino, size, off, &buf);
   if (err) fuse_reply_err(req, err);
@@ -100,41 +111,41 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
            fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kWrite);
   int err = Fs(req)->DoWrite(ino, buf, size, off);
   if (err) fuse_reply_err(req, err);
   else fuse_reply_write(req, size);
 }
 
-void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  fuse_reply_err(req, Fs(req)->DoFlush(ino, fi->lock_owner));
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kFlush);
+  fuse_reply_err(req, Fs(req)->DoFlush(ino));
 }
 
-void Release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void Release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kRelease);
+  fuse_reply_err(req, 0);
+}
+
+
 
 void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Fs(req)->Count(FuseOp::kFsync);
   fuse_reply_err(req, Fs(req)->DoFsync(ino));
 }
 
 void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Fs(req)->Count(FuseOp::kOpendir);
   if (ino != kRootIno) fuse_reply_err(req, ENOTDIR);
   else fuse_reply_open(req, fi);
 }
 
 void Statfs(fuse_req_t req, fuse_ino_t) {
+  Fs(req)->Count(FuseOp::kStatfs);
   struct statvfs st;
   int err = Fs(req)->DoStatfs(&st);
   if (err) fuse_reply_err(req, err);
   else fuse_reply_statfs(req, &st);
-}
-
-void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock) {
-  int err = Fs(req)->DoGetlk(ino, fi->lock_owner, lock);
-  if (err) fuse_reply_err(req, err);
-  else fuse_reply_lock(req, lock);
-}
-
-void Setlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
-  fuse_reply_err(req, Fs(req)->DoSetlk(ino, fi->lock_owner, lock, sleep != 0, req));
 }
 
 fuse_lowlevel_ops MakeOperations() {
@@ -154,8 +165,6 @@ fuse_lowlevel_ops MakeOperations() {
   ops.release = Release;
   ops.fsync = Fsync;
   ops.statfs = Statfs;
-  ops.getlk = Getlk;
-  ops.setlk = Setlk;
   return ops;
 }
 
@@ -242,6 +251,30 @@ void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, ui
   if (rc != 0 && rc != -ENOENT) {
     spdlog::warn("fuse: cannot invalidate cached pages of {}: {}", name, std::strerror(-rc));
   }
+}
+
+void FileSystem::InvalidateNames(const std::string& name) {
+  if (!session_) return;
+  for (NodeKind kind : {NodeKind::kDatabase, NodeKind::kJournal, NodeKind::kWal, NodeKind::kShm,
+                        NodeKind::kPos}) {
+    const std::string entry = NameOf(name, kind);
+    int rc = fuse_lowlevel_notify_inval_entry(session_, kRootIno, entry.c_str(), entry.size());
+    if (rc != 0 && rc != -ENOENT) {
+      spdlog::warn("fuse: cannot invalidate the cached name {}: {}", entry, std::strerror(-rc));
+    }
+  }
+}
+
+Result<int> FileSystem::OpenThroughMount(const std::string& db, store::FileKind kind) {
+  NodeKind node_kind = NodeKind::kDatabase;
+  if (kind == store::FileKind::kShm) node_kind = NodeKind::kShm;
+  if (kind == store::FileKind::kWal) node_kind = NodeKind::kWal;
+  if (kind == store::FileKind::kJournal) node_kind = NodeKind::kJournal;
+  const std::string path = options_.mount_dir + "/" + NameOf(db, node_kind);
+  const int flags = (kind == store::FileKind::kDatabase ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return Status::FromErrno("open " + path + " through the mount", errno);
+  return fd;
 }
 
 void FileSystem::AbortConnection() {

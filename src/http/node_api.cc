@@ -282,6 +282,13 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
   out << "# HELP walship_lag_milliseconds Milliseconds since the last frame from the primary.\n"
          "# TYPE walship_lag_milliseconds gauge\nwalship_lag_milliseconds "
       << store_->LagMs() << "\n";
+  if (options_.fuse_requests) {
+    out << "# HELP walship_fuse_requests_total Requests the kernel sent the mount, by opcode.\n"
+           "# TYPE walship_fuse_requests_total counter\n";
+    for (const auto& [op, count] : options_.fuse_requests()) {
+      out << "walship_fuse_requests_total{op=\"" << op << "\"} " << count << "\n";
+    }
+  }
   if (options_.backup_counters) {
     const BackupCounters c = options_.backup_counters();
     out << "# HELP walship_backup_uploads_total Objects uploaded to the backup archive.\n"

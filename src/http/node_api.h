@@ -50,6 +50,8 @@ struct NodeApiOptions {
   // them. Called from handler threads; must be thread-safe.
   std::function<std::vector<BackupPosition>()> backup_positions;
   std::function<BackupCounters()> backup_counters;
+  // FUSE requests served by the mount, by opcode (/metrics); thread-safe.
+  std::function<std::vector<std::pair<std::string, uint64_t>>()> fuse_requests;
   // DATA/cluster.id as the lease agreed it ("" before that, or under the
   // static lease).
   std::function<std::string()> cluster_id;

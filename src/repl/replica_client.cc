@@ -32,9 +32,9 @@ Status ReadFull(http::StreamReader* reader, std::span<uint8_t> out) {
 
 }  // namespace
 
-ReplicaClient::ReplicaClient(store::Store* store, store::Invalidator* invalidator,
+ReplicaClient::ReplicaClient(store::Store* store, store::MountAccess* mount,
                              ReplicaClientOptions options)
-    : store_(store), invalidator_(invalidator), options_(std::move(options)) {}
+    : store_(store), mount_(mount), options_(std::move(options)) {}
 
 ReplicaClient::~ReplicaClient() { Stop(); }
 
@@ -257,7 +257,7 @@ Status ReplicaClient::ApplyReceived(store::Db* db, const std::string& tmp) {
     spdlog::info("replica: applying snapshot of {} at txid {} ({} pages)", db->name(),
                  header.max_txid, header.commit);
   }
-  return db->ApplyLtx(path, invalidator_);
+  return db->ApplyLtx(path, mount_);
 }
 
 }  // namespace walship::repl

@@ -23,7 +23,7 @@
 #include "base/status.h"
 #include "http/client.h"
 #include "repl/protocol.h"
-#include "store/invalidator.h"
+#include "store/mount_access.h"
 #include "store/store.h"
 
 namespace walship::repl {
@@ -38,8 +38,8 @@ struct ReplicaClientOptions {
 
 class ReplicaClient {
  public:
-  // `store` and `invalidator` (may be null) must outlive the client.
-  ReplicaClient(store::Store* store, store::Invalidator* invalidator,
+  // `store` and `mount` (may be null) must outlive the client.
+  ReplicaClient(store::Store* store, store::MountAccess* mount,
                 ReplicaClientOptions options);
   ~ReplicaClient();
 
@@ -63,7 +63,7 @@ class ReplicaClient {
   void SetSynced(bool synced);
 
   store::Store* store_;
-  store::Invalidator* invalidator_;
+  store::MountAccess* mount_;
   ReplicaClientOptions options_;
   std::string primary_url_;
   std::atomic<bool> synced_{false};

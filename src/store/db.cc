@@ -181,7 +181,7 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
         return fenced;
       }
       wal_capture_.OnWrite(offset, data, now_ms);
-      return Status::OK();
+      return CommitWal(/*durable=*/false);
     }
     case FileKind::kShm: break;
   }
@@ -211,70 +211,35 @@ Status Db::Sync(FileKind kind) {
   if (kind == FileKind::kWal) {
     // SQLite syncs the WAL after a commit (synchronous=FULL) and before a
     // checkpoint: the LTX files must be durable no later than that.
-    WALSHIP_RETURN_IF_ERROR(CommitWal(/*end_of_write=*/false, /*durable=*/true));
+    WALSHIP_RETURN_IF_ERROR(CommitWal(/*durable=*/true));
   }
+  if (kind == FileKind::kDatabase) WALSHIP_RETURN_IF_ERROR(CommitWithoutJournal());
   if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(SyncPendingLtx());
   return file->Sync();
 }
 
-Result<LockResult> Db::SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
-                               uint64_t start, uint64_t end) {
+Status Db::Close(FileKind kind) {
   std::lock_guard lock(mu_);
-  LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
-  if (auto conflict = table.FindConflict(owner, type, start, end)) {
-    return conflict->owner == kApplyLockOwner ? LockResult::kBusyApplying : LockResult::kBusy;
-  }
-  bool held_wal_write = kind == FileKind::kShm &&
-                        table.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock);
-  bool held_db_write = kind == FileKind::kDatabase &&
-                       table.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX);
-  table.Set(owner, pid, type, start, end);
-  WALSHIP_RETURN_IF_ERROR(AfterLockChange(kind, owner, held_wal_write, held_db_write));
-  return LockResult::kGranted;
+  if (kind != FileKind::kDatabase || !database_) return Status::OK();
+  return CommitWithoutJournal();
 }
 
-std::optional<LockRange> Db::GetLock(FileKind kind, uint64_t owner, LockType type,
-                                     uint64_t start, uint64_t end) const {
-  std::lock_guard lock(mu_);
-  const LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
-  return table.FindConflict(owner, type, start, end);
+Status Db::CommitWithoutJournal() {
+  // journal_mode=OFF or MEMORY: no journal file marks the commit. SQLite syncs
+  // the database file at the end of the transaction (closes it, at the
+  // latest, with synchronous=OFF); that is the commit point walship sees.
+  if (journal_ || wal_ || !rollback_capture_.dirty()) return Status::OK();
+  return CommitRollback();
 }
 
-Status Db::ReleaseLocks(FileKind kind, uint64_t owner) {
-  std::lock_guard lock(mu_);
-  if (kind != FileKind::kShm && kind != FileKind::kDatabase) return Status::OK();
-  LockTable& table = kind == FileKind::kShm ? shm_locks_ : db_locks_;
-  bool held_wal_write = kind == FileKind::kShm &&
-                        table.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock);
-  bool held_db_write = kind == FileKind::kDatabase &&
-                       table.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX);
-  table.ReleaseOwner(owner);
-  return AfterLockChange(kind, owner, held_wal_write, held_db_write);
-}
-
-Status Db::AfterLockChange(FileKind kind, uint64_t owner, bool held_wal_write,
-                           bool held_db_write) {
-  if (held_wal_write &&
-      !shm_locks_.HoldsWrite(owner, sqlite::kShmWriteLock, sqlite::kShmWriteLock)) {
-    // The writer ended its transaction: what it committed becomes an LTX; the
-    // uncommitted frames it leaves were rolled back.
-    return CommitWal(/*end_of_write=*/true, /*durable=*/false);
-  }
-  if (held_db_write && !db_locks_.HoldsWrite(owner, sqlite::kPendingByte, UINT64_MAX) &&
-      !journal_ && !wal_ && rollback_capture_.dirty()) {
-    // journal_mode=OFF or MEMORY: no journal file marks the commit, the writer
-    // dropping its lock does.
-    return CommitRollback();
-  }
-  return Status::OK();
-}
-
-Status Db::CommitWal(bool end_of_write, bool durable) {
+Status Db::CommitWal(bool durable) {
   WALSHIP_RETURN_IF_ERROR(CheckWritable());
-  auto spec = wal_capture_.TakeCommitted(wal_.get(), end_of_write);
-  if (!spec.ok()) return spec.status();
-  if (!spec->has_value()) return Status::OK();
-  return CommitTransaction(**spec, durable);
+  while (true) {
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec,
+                             wal_capture_.TakeNextCommitted(wal_.get()));
+    if (!spec) return Status::OK();
+    WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, durable));
+  }
 }
 
 Status Db::CommitRollback() {

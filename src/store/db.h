@@ -28,12 +28,11 @@
 #include "env/env.h"
 #include "ltx/checksum.h"
 #include "ltx/format.h"
-#include "store/lock_table.h"
 #include "store/page_checksums.h"
 #include "store/position.h"
 #include "store/rollback_capture.h"
 #include "store/tx_spec.h"
-#include "store/invalidator.h"
+#include "store/mount_access.h"
 #include "store/wal_capture.h"
 #include "store/write_fence.h"
 
@@ -57,16 +56,6 @@ struct DbOptions {
 // database checksum after it, and the LTX file's path.
 using CommitListener = std::function<void(const std::string& db, const ltx::Header& header,
                                           uint64_t checksum, const std::string& ltx_path)>;
-
-// Owner id walship uses in the lock tables while applying a transaction on a
-// replica; a reader's lock request that conflicts with it only has to wait.
-inline constexpr uint64_t kApplyLockOwner = ~uint64_t(0);
-
-enum class LockResult {
-  kGranted,
-  kBusy,          // another process holds a conflicting lock (EAGAIN)
-  kBusyApplying,  // walship is applying a transaction; retry shortly
-};
 
 // An LTX file of this database on disk.
 struct LtxFileInfo {
@@ -108,31 +97,29 @@ class Db {
   Status Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data);
   Status Truncate(FileKind kind, uint64_t size);
   Status Sync(FileKind kind);
-
-  // --- POSIX locks on the database and -shm files. ------------------------
-  Result<LockResult> SetLock(FileKind kind, uint64_t owner, uint32_t pid, LockType type,
-                             uint64_t start, uint64_t end);
-  std::optional<LockRange> GetLock(FileKind kind, uint64_t owner, LockType type, uint64_t start,
-                                   uint64_t end) const;
-  // Releases every lock `owner` holds on the file (close, process exit).
-  Status ReleaseLocks(FileKind kind, uint64_t owner);
+  // A process closed its descriptor of the file.
+  Status Close(FileKind kind);
 
   // --- Replication (db_apply.cc, db_snapshot.cc). ------------------------
   // Replica mode: the SQLite files are read-only to applications, and page 1
   // reads as a rollback-journal database whose change counter is the TXID,
   // so readers need no -wal/-shm and drop their cache after every apply.
   // Stepping down folds the WAL's committed pages into the database file and
-  // removes the WAL, and breaks the locks applications still hold (their
-  // connections must be reopened); either way page 1 changes as readers see
-  // it, so `invalidator` (may be null) drops the kernel's cache (db_role.cc).
-  Status SetReplica(bool replica, Invalidator* invalidator);
+  // removes the WAL (connections opened while primary must be reopened; see
+  // ApplyLock); either way page 1 changes as readers see it, so `mount` (may
+  // be null) drops the kernel's cache (db_role.cc).
+  Status SetReplica(bool replica, MountAccess* mount);
   bool replica() const;
   // Applies the verified LTX file at `path` (already durable in LtxDir()):
-  // waits for readers to finish, writes the pages into the database file,
-  // truncates it to the commit size, fsyncs, advances the position, then has
-  // `invalidator` (may be null) drop the kernel's cached pages. PosMismatch
+  // takes SQLite's locks through `mount` so readers are out (ApplyLock),
+  // writes the pages into the database file, truncates it to the commit
+  // size, fsyncs, advances the position, then has the kernel drop its cached
+  // pages. `mount` may be null (no mount: no readers to keep out). PosMismatch
   // when the file does not continue this position (a snapshot always applies).
-  Status ApplyLtx(const std::string& path, Invalidator* invalidator);
+  // REQUIRES: not called concurrently for one Db.
+  Status ApplyLtx(const std::string& path, MountAccess* mount);
+  // Closes the descriptors ApplyLtx keeps open in the mount (before unmount).
+  void CloseMountFiles();
   // Writes a snapshot LTX (TXID 1..pos, every page) of the database as
   // committed to `path`, consistent at the returned header's max TXID (after
   // a half-written rollback-journal transaction, if any, is done).
@@ -160,12 +147,11 @@ class Db {
   Status CheckFence(const char* what) const;
   // db_role.cc. REQUIRES: mu_ held.
   Status FoldWalLocked(std::vector<uint32_t>* folded);
-  void BreakApplicationLocksLocked();
 
   // Commit points (REQUIRES: mu_ held).
-  Status CommitWal(bool end_of_write, bool durable);
+  Status CommitWal(bool durable);
   Status CommitRollback();
-  Status AfterLockChange(FileKind kind, uint64_t owner, bool held_wal_write, bool held_db_write);
+  Status CommitWithoutJournal();
   Status SyncPendingLtx();
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
@@ -180,7 +166,8 @@ class Db {
   Result<uint32_t> DatabasePageCount(uint32_t page_size) const;
 
   // db_apply.cc
-  Status AcquireApplyLocks(std::unique_lock<std::mutex>& lock);
+  Status OpenMountFiles(MountAccess* mount);
+  Status CheckContinues(const std::string& path) const;
   struct ByteRange {
     uint64_t offset;
     uint64_t length;
@@ -212,8 +199,6 @@ class Db {
   std::unique_ptr<env::File> journal_;
   std::unique_ptr<env::File> wal_;
   std::unique_ptr<env::File> shm_;
-  LockTable db_locks_;
-  LockTable shm_locks_;
   WalCapture wal_capture_;
   RollbackCapture rollback_capture_;
   PageChecksums checksums_;
@@ -225,6 +210,10 @@ class Db {
   DbStats stats_;
   CommitListener listener_;
   bool replica_ = false;
+  // The database file and -shm opened through the mount for ApplyLock; used
+  // only by the applying thread (-1: not open).
+  int mount_db_fd_ = -1;
+  int mount_shm_fd_ = -1;
 };
 
 }  // namespace walship::store

@@ -1,31 +1,24 @@
 // Applying a transaction on a replica (DESIGN.md §2.2).
 //
 //   ApplyLtx
-//     check the file continues this position (or is a snapshot)
-//     AcquireApplyLocks   EXCLUSIVE in the database lock table, once readers finish
+//     CheckContinues      the file continues this position (or is a snapshot)
+//     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
 //     WriteLtxPages       pages into the database file, truncate, fsync
 //     advance the position (the checksum must equal the file's post-apply one)
 //     invalidate the kernel's cached pages (no mutex held), release the locks
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <thread>
+#include <unistd.h>
 
 #include "base/coding.h"
 #include "ltx/decoder.h"
 #include "ltx/io.h"
 #include "sqlite/db_header.h"
 #include "sqlite/locks.h"
+#include "store/apply_lock.h"
 #include "store/db.h"
 
 namespace walship::store {
-namespace {
-
-constexpr uint64_t kLockFirst = sqlite::kPendingByte;
-constexpr uint64_t kLockLast = sqlite::kSharedFirst + sqlite::kSharedSize - 1;
-
-}  // namespace
-
 void Db::PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const {
   // Page 1 as replica readers see it: legacy (rollback) file format so they
   // need no WAL index, a change counter that moves with every applied TXID so
@@ -46,21 +39,21 @@ void Db::PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const {
   }
 }
 
-Status Db::AcquireApplyLocks(std::unique_lock<std::mutex>& lock) {
-  // PENDING first keeps new readers out; then wait for current readers.
-  auto last_log = std::chrono::steady_clock::now();
-  for (bool pending = false;;) {
-    if (!pending) pending = db_locks_.Set(kApplyLockOwner, 0, LockType::kWrite, kLockFirst, kLockFirst);
-    if (pending && db_locks_.Set(kApplyLockOwner, 0, LockType::kWrite, kLockFirst, kLockLast)) {
-      return Status::OK();
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (std::chrono::steady_clock::now() - last_log > std::chrono::seconds(5)) {
-      spdlog::warn("database {}: waiting for readers to finish before applying", name());
-      last_log = std::chrono::steady_clock::now();
-    }
-    lock.lock();
+Status Db::OpenMountFiles(MountAccess* mount) {
+  if (mount_db_fd_ < 0) {
+    WALSHIP_ASSIGN_OR_RETURN(mount_db_fd_, mount->OpenThroughMount(name(), FileKind::kDatabase));
+  }
+  if (mount_shm_fd_ < 0 && Exists(FileKind::kShm)) {
+    auto fd = mount->OpenThroughMount(name(), FileKind::kShm);
+    if (fd.ok()) mount_shm_fd_ = *fd;  // gone meanwhile: nobody holds it
+  }
+  return Status::OK();
+}
+
+void Db::CloseMountFiles() {
+  for (int* fd : {&mount_db_fd_, &mount_shm_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
   }
 }
 
@@ -105,13 +98,12 @@ Status Db::WriteLtxPages(const std::string& path, ltx::Header* header,
   return Status::OK();
 }
 
-Status Db::ApplyLtx(const std::string& path, Invalidator* invalidator) {
-  std::unique_lock lock(mu_);
+Status Db::CheckContinues(const std::string& path) const {
   WALSHIP_ASSIGN_OR_RETURN(auto file, options_.env->Open(path, env::OpenMode::kRead));
   uint8_t raw[ltx::kHeaderSize];
   WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, raw));
   WALSHIP_ASSIGN_OR_RETURN(ltx::Header peek, ltx::ParseHeader({raw, n}));
-  file.reset();
+  std::lock_guard lock(mu_);
   if (!peek.IsSnapshot() &&
       (peek.min_txid != pos_.txid + 1 || peek.pre_apply_checksum != pos_.checksum)) {
     return Status::PosMismatch("database " + name() + " is at txid " + std::to_string(pos_.txid) +
@@ -119,7 +111,17 @@ Status Db::ApplyLtx(const std::string& path, Invalidator* invalidator) {
                                " starts at txid " + std::to_string(peek.min_txid) +
                                " checksum " + Hex16(peek.pre_apply_checksum));
   }
-  WALSHIP_RETURN_IF_ERROR(AcquireApplyLocks(lock));
+  return Status::OK();
+}
+
+Status Db::ApplyLtx(const std::string& path, MountAccess* mount) {
+  // Only this thread applies, so the position checked here still holds once
+  // the locks are taken.
+  WALSHIP_RETURN_IF_ERROR(CheckContinues(path));
+  if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
+  ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
+  if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
+  std::unique_lock lock(mu_);
   ltx::Header header{};
   std::vector<ByteRange> changed;
   Status st = WriteLtxPages(path, &header, &changed);
@@ -135,11 +137,9 @@ Status Db::ApplyLtx(const std::string& path, Invalidator* invalidator) {
     spdlog::error("database {}: applying {} failed: {}", name(), path, st.ToString());
   }
   lock.unlock();
-  if (invalidator) {
-    for (const ByteRange& r : changed) invalidator->InvalidateDatabase(name(), r.offset, r.length);
+  if (mount) {
+    for (const ByteRange& r : changed) mount->InvalidateDatabase(name(), r.offset, r.length);
   }
-  lock.lock();
-  db_locks_.ReleaseOwner(kApplyLockOwner);
   return st;
 }
 

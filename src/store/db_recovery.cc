@@ -181,11 +181,12 @@ Status Db::RecoverWal() {
   for (const sqlite::WalFrameRef& f : scan->frames) {
     if (f.offset >= start) wal_capture_.OnRecoveredFrame(f.offset, f.pgno, f.commit);
   }
-  while (auto spec = wal_capture_.TakeFirstCommitted()) {
+  while (true) {
+    WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec, wal_capture_.TakeNextCommitted(wal_.get()));
+    if (!spec) return Status::OK();
     WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, /*durable=*/true));
     spdlog::info("database {}: recorded txid {} from committed WAL frames", name(), pos_.txid);
   }
-  return Status::OK();
 }
 
 Status Db::RebuildChecksums(uint32_t page_size, uint32_t page_count) {

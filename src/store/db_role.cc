@@ -3,9 +3,8 @@
 //   SetReplica(true)    a primary steps down
 //     FoldWalLocked     committed WAL pages into the database file, fsync,
 //                       remove the WAL: replicas keep everything in one file
-//     BreakApplicationLocksLocked
-//                       connections opened while primary hold WAL-mode locks
-//                       that would keep every apply waiting; they must reopen
+//                       (connections opened while primary must reopen: their
+//                       locks are the kernel's; see ApplyLock)
 //   SetReplica(false)   a replica becomes the primary: the database file is
 //                       complete already; page 1 stops being patched
 //   either way, invalidate the kernel's cached pages (no mutex held)
@@ -15,7 +14,7 @@
 
 namespace walship::store {
 
-Status Db::SetReplica(bool replica, Invalidator* invalidator) {
+Status Db::SetReplica(bool replica, MountAccess* mount) {
   std::unique_lock lock(mu_);
   if (replica_ == replica) return Status::OK();
   replica_ = replica;
@@ -23,16 +22,16 @@ Status Db::SetReplica(bool replica, Invalidator* invalidator) {
   Status st;
   if (replica) {
     st = FoldWalLocked(&folded);
-    BreakApplicationLocksLocked();
   }
   const uint32_t page_size = checksums_.page_size();
   const uint64_t size = uint64_t(page_size) * checksums_.page_count();
   lock.unlock();
-  if (invalidator && page_size) {
+  if (mount && page_size) {
     // Page 1 reads differently now; folded pages moved from the WAL into the
     // database file. Dropping the whole file is simplest and this is rare.
-    invalidator->InvalidateDatabase(name(), 0, std::max<uint64_t>(size, page_size));
+    mount->InvalidateDatabase(name(), 0, std::max<uint64_t>(size, page_size));
   }
+  if (mount) mount->InvalidateNames(name());  // the -wal may be gone
   if (!st.ok()) {
     spdlog::error("database {}: stepping down: {}", name(), st.ToString());
     return st;
@@ -62,15 +61,6 @@ Status Db::FoldWalLocked(std::vector<uint32_t>* folded) {
   wal_.reset();
   wal_capture_.OnTruncate(0);
   return Status::OK();
-}
-
-void Db::BreakApplicationLocksLocked() {
-  const size_t held = db_locks_.size() + shm_locks_.size();
-  if (held == 0) return;
-  db_locks_.Clear();
-  shm_locks_.Clear();
-  spdlog::warn("database {}: stepped down while applications held {} locks; connections opened "
-               "while this node was the primary must be reopened", name(), held);
 }
 
 }  // namespace walship::store

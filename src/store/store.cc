@@ -82,7 +82,7 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   });
   Db* raw = db.get();
   {
-    // No invalidator: the kernel has seen nothing of a database just opened.
+    // No mount: the kernel has seen nothing of a database just opened.
     std::lock_guard lock(mu_);
     WALSHIP_RETURN_IF_ERROR(raw->SetReplica(!role_.primary, nullptr));
     dbs_.push_back(std::move(db));
@@ -183,22 +183,28 @@ NodeRole Store::role() const {
 
 void Store::SetRole(NodeRole role) {
   std::vector<Db*> dbs;
-  Invalidator* invalidator = nullptr;
+  MountAccess* mount = nullptr;
   {
     std::lock_guard lock(mu_);
     role_ = role;
     for (const auto& db : dbs_) dbs.push_back(db.get());
-    invalidator = invalidator_;
+    mount = mount_;
   }
   // Without mu_: the invalidation may call back into the mount, which looks
   // databases up. A failure is logged by the Db and leaves it read-only.
-  for (Db* db : dbs) (void)db->SetReplica(!role.primary, invalidator);
+  for (Db* db : dbs) (void)db->SetReplica(!role.primary, mount);
   BumpChangeCount();
 }
 
-void Store::SetInvalidator(Invalidator* invalidator) {
-  std::lock_guard lock(mu_);
-  invalidator_ = invalidator;
+void Store::SetMountAccess(MountAccess* mount) {
+  std::vector<Db*> dbs;
+  {
+    std::lock_guard lock(mu_);
+    mount_ = mount;
+    for (const auto& db : dbs_) dbs.push_back(db.get());
+  }
+  // Descriptors in the old mount would keep it busy at unmount.
+  for (Db* db : dbs) db->CloseMountFiles();
 }
 
 int64_t Store::LagMs() const {

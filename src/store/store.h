@@ -61,9 +61,12 @@ class Store {
 
   NodeRole role() const;
   // Changes every database's role (Db::SetReplica), dropping the kernel's
-  // cached pages through the invalidator (SetInvalidator) when the mount is up.
+  // cached pages through the mount (SetMountAccess) when the mount is up.
   void SetRole(NodeRole role);
-  void SetInvalidator(Invalidator* invalidator);
+  // Setting it (null before unmount) closes the files the databases hold open
+  // in the previous mount. REQUIRES: no apply in progress (replica client
+  // stopped).
+  void SetMountAccess(MountAccess* mount);
   // Commits are accepted only while it is open (DESIGN.md §2.4); the lease
   // opens and closes it. Open forever by default.
   WriteFence* fence() { return &fence_; }
@@ -104,7 +107,7 @@ class Store {
   mutable std::condition_variable change_cv_;
   uint64_t change_count_ = 0;
   NodeRole role_;
-  Invalidator* invalidator_ = nullptr;  // guarded by mu_
+  MountAccess* mount_ = nullptr;  // guarded by mu_
   WriteFence fence_;
   int64_t last_frame_ms_ = -1;  // wall clock of the last frame from the primary
 };

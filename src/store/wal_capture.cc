@@ -12,23 +12,45 @@ void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t
     OnHeaderWrite(data);
     return;
   }
-  if (page_size_ == 0 || offset < sqlite::kWalHeaderSize) return;
+  if (page_size_ == 0 || offset < sqlite::kWalHeaderSize || data.empty()) return;
   const uint64_t end = offset + data.size();
   const uint64_t fsz = FrameSize();
   // First frame boundary at or before `offset`.
   uint64_t b = sqlite::kWalHeaderSize + (offset - sqlite::kWalHeaderSize) / fsz * fsz;
-  if (b < offset && offset < b + sqlite::kWalFrameHeaderSize) needs_reread_ = true;
-  if (b < offset) b += fsz;
+  if (b < offset) {
+    if (offset < b + sqlite::kWalFrameHeaderSize) needs_reread_ = true;
+    OnFrameBody(b, offset, end);
+    b += fsz;
+  }
   for (; b < end; b += fsz) {
     if (b + sqlite::kWalFrameHeaderSize > end) {
       needs_reread_ = true;
       break;
     }
-    auto h = sqlite::ParseWalFrameHeader(data.subspan(b - offset, sqlite::kWalFrameHeaderSize));
-    if (h.salt1 != salt1_ || h.salt2 != salt2_) continue;  // not a frame of this WAL
-    if (b >= captured_end_) pending_[b] = Frame{h.pgno, h.commit, now_ms};
+    OnFrameHeader(b, data.subspan(b - offset, sqlite::kWalFrameHeaderSize),
+                  std::min(end, b + fsz) - b, now_ms);
   }
-  written_end_ = std::max(written_end_, end);
+}
+
+void WalCapture::OnFrameHeader(uint64_t offset, std::span<const uint8_t> header,
+                               uint64_t arrived, int64_t now_ms) {
+  if (offset < captured_end_) return;  // a rewrite of a captured frame's checksums
+  auto h = sqlite::ParseWalFrameHeader(header);
+  if (h.salt1 != salt1_ || h.salt2 != salt2_) {
+    pending_.erase(offset);  // not a frame of this WAL generation
+    return;
+  }
+  pending_[offset] = Frame{h.pgno, h.commit, now_ms, arrived};
+}
+
+void WalCapture::OnFrameBody(uint64_t frame_offset, uint64_t offset, uint64_t end) {
+  auto it = pending_.find(frame_offset);
+  if (it == pending_.end()) return;
+  Frame& frame = it->second;
+  // Bytes count only in order: a write past a gap leaves the frame incomplete.
+  if (frame.arrived >= offset - frame_offset) {
+    frame.arrived = std::max(frame.arrived, std::min(end, frame_offset + FrameSize()) - frame_offset);
+  }
 }
 
 void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
@@ -44,7 +66,6 @@ void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
   salt1_ = header->salt1;
   salt2_ = header->salt2;
   captured_end_ = sqlite::kWalHeaderSize;
-  written_end_ = sqlite::kWalHeaderSize;
   pending_.clear();
   index_.clear();
   needs_reread_ = false;
@@ -52,8 +73,15 @@ void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
 
 void WalCapture::OnTruncate(uint64_t size) {
   if (size >= captured_end_) {
-    pending_.erase(pending_.lower_bound(size), pending_.end());
-    written_end_ = std::min(written_end_, size);
+    // Frames cut short lose the bytes past `size`.
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->first >= size) {
+        it = pending_.erase(it);
+        continue;
+      }
+      it->second.arrived = std::min(it->second.arrived, size - it->first);
+      ++it;
+    }
     return;
   }
   // Truncated below what was captured (checkpoint TRUNCATE, WAL deleted): a new
@@ -71,7 +99,6 @@ void WalCapture::Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2,
   salt1_ = salt1;
   salt2_ = salt2;
   captured_end_ = captured_end;
-  written_end_ = captured_end;
   pending_.clear();
   index_ = std::move(index);
   needs_reread_ = false;
@@ -93,28 +120,23 @@ Status WalCapture::RereadPending(env::File* wal) {
     if (n != sizeof h) break;
     auto fh = sqlite::ParseWalFrameHeader(h);
     if (fh.salt1 != salt1_ || fh.salt2 != salt2_) break;
-    pending_[b] = Frame{fh.pgno, fh.commit};
-    written_end_ = std::max(written_end_, b + FrameSize());
+    pending_[b] = Frame{fh.pgno, fh.commit, 0, FrameSize()};
   }
   needs_reread_ = false;
   return Status::OK();
 }
 
-Result<std::optional<TxSpec>> WalCapture::TakeCommitted(env::File* wal, bool end_of_write) {
+Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal) {
   if (needs_reread_ && wal) WALSHIP_RETURN_IF_ERROR(RereadPending(wal));
-  const Frame* last_commit = nullptr;
-  uint64_t last_commit_offset = 0;
+  uint64_t expected = captured_end_;
   for (const auto& [offset, frame] : pending_) {
-    if (offset + FrameSize() > written_end_) break;  // still being written
-    if (frame.commit != 0) {
-      last_commit = &frame;
-      last_commit_offset = offset;
-    }
+    // SQLite appends a transaction's frames in order from the end of the last
+    // one: a gap or a frame still arriving means the commit is not there yet.
+    if (offset != expected || !Complete(frame)) break;
+    if (frame.commit != 0) return std::optional<TxSpec>(BuildSpec(offset, frame.commit));
+    expected += FrameSize();
   }
-  std::optional<TxSpec> spec;
-  if (last_commit) spec = BuildSpec(last_commit_offset, last_commit->commit);
-  if (end_of_write) pending_.clear();  // the rest was rolled back
-  return spec;
+  return std::optional<TxSpec>();
 }
 
 TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
@@ -143,15 +165,7 @@ TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
 }
 
 void WalCapture::OnRecoveredFrame(uint64_t offset, uint32_t pgno, uint32_t commit) {
-  if (offset >= captured_end_) pending_[offset] = Frame{pgno, commit};
-  written_end_ = std::max(written_end_, offset + FrameSize());
-}
-
-std::optional<TxSpec> WalCapture::TakeFirstCommitted() {
-  for (const auto& [offset, frame] : pending_) {
-    if (frame.commit != 0) return BuildSpec(offset, frame.commit);
-  }
-  return std::nullopt;
+  if (offset >= captured_end_) pending_[offset] = Frame{pgno, commit, 0, FrameSize()};
 }
 
 std::optional<uint64_t> WalCapture::FindPage(uint32_t pgno) const {

@@ -1,17 +1,20 @@
 // WalCapture: follows the writes SQLite makes to a database's -wal file on the
-// primary and says, at the end of a write transaction, which frames it
-// committed (DESIGN.md §2.1).
+// primary and says which frames each committed transaction wrote
+// (DESIGN.md §2.1).
 //
-// Frame headers are parsed from the write buffers as they pass through; a write
-// that splits a frame header (never done by SQLite's unix VFS, possible with
-// other writers) marks the state so the headers are reread from the file at
-// commit. Frames stay pending until a commit frame (nonzero "db size") ends a
-// transaction; frames after the last commit frame when the writer releases the
-// WAL write lock belong to a rolled-back transaction and are dropped. SQLite
-// writes a frame's header and its page in two writes, and another process (a
-// checkpointer) may sync the WAL in between: a frame counts only once the
-// writes of this WAL generation reach its last byte (SQLite writes frames front
-// to back; later rewrites of a header do not make a frame incomplete again).
+// The commit point is in the data itself: a frame with a nonzero "db size"
+// field ends a transaction once its bytes have all arrived. Frame headers are
+// parsed from the write buffers as they pass through; a write that splits a
+// frame header (never done by SQLite's unix VFS, possible with other writers)
+// marks the state so the headers are reread from the file. SQLite writes a
+// frame's header and its page in separate writes, and the kernel may split the
+// page again, so each pending frame tracks how far its bytes have arrived: a
+// write of its header (re)starts it, later writes extend it. A transaction is
+// complete when every frame from the end of the last captured transaction up
+// to its commit frame is. Frames of a rolled-back transaction never see a
+// commit frame; the next transaction overwrites them in place, from the same
+// offset. Rewrites of frames already captured (SQLite recomputing checksums
+// after the commit frame) are ignored.
 // Not thread-safe: the owning Db's mutex guards it.
 #pragma once
 
@@ -40,17 +43,14 @@ class WalCapture {
   void Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2, uint64_t captured_end,
                std::unordered_map<uint32_t, uint64_t> index);
 
-  // The transaction ended by the last pending commit frame, if any, among the
-  // frames written completely; frames up to it are marked captured. With
-  // `end_of_write` (the WAL write lock was released) frames after it are
-  // dropped too. Reads frame headers from `wal` only when a write split one.
-  Result<std::optional<TxSpec>> TakeCommitted(env::File* wal, bool end_of_write);
+  // The oldest transaction whose frames have all arrived, if any; its frames
+  // are marked captured. Call until it returns nothing: one LTX per
+  // transaction SQLite committed. Reads frame headers from `wal` only when a
+  // write split one (`wal` may be null when none did).
+  Result<std::optional<TxSpec>> TakeNextCommitted(env::File* wal);
 
-  // Start-up: a committed frame found in the WAL after `captured_end`.
+  // Start-up: a whole frame found in the WAL after `captured_end`.
   void OnRecoveredFrame(uint64_t offset, uint32_t pgno, uint32_t commit);
-  // The first pending transaction (up to the first commit frame), if any; one
-  // LTX per transaction SQLite committed.
-  std::optional<TxSpec> TakeFirstCommitted();
 
   bool has_header() const { return page_size_ != 0; }
   uint32_t page_size() const { return page_size_; }
@@ -65,9 +65,16 @@ class WalCapture {
     uint32_t pgno = 0;
     uint32_t commit = 0;
     int64_t written_ms = 0;  // 0: unknown (read back from the file)
+    uint64_t arrived = 0;    // bytes from the frame's start written since its header
   };
   uint64_t FrameSize() const { return uint64_t(page_size_) + 24; }
+  bool Complete(const Frame& frame) const { return frame.arrived >= FrameSize(); }
   void OnHeaderWrite(std::span<const uint8_t> data);
+  // A write covering the header of the frame at `offset`.
+  void OnFrameHeader(uint64_t offset, std::span<const uint8_t> header, uint64_t arrived,
+                     int64_t now_ms);
+  // A write of [offset, end) that starts inside the frame at `frame_offset`.
+  void OnFrameBody(uint64_t frame_offset, uint64_t offset, uint64_t end);
   Status RereadPending(env::File* wal);
   TxSpec BuildSpec(uint64_t commit_offset, uint32_t commit);
 
@@ -75,7 +82,6 @@ class WalCapture {
   uint32_t salt1_ = 0;
   uint32_t salt2_ = 0;
   uint64_t captured_end_ = 32;            // frames before this are in LTX files
-  uint64_t written_end_ = 32;             // highest byte written in this WAL generation
   std::map<uint64_t, Frame> pending_;     // frame offset -> header, offsets >= captured_end_
   bool needs_reread_ = false;
   std::unordered_map<uint32_t, uint64_t> index_;  // pgno -> last committed frame offset

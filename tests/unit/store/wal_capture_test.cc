@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "sqlite/wal.h"
 #include "test_util.h"
 
@@ -39,37 +41,118 @@ void Feed(WalCapture* capture, const std::vector<uint8_t>& wal, uint32_t page_si
   }
 }
 
-TEST(WalCapture, TakesOneTransactionAtEachCommit) {
+constexpr size_t kFrame = 4096 + 24;
+
+uint32_t BE32(const std::vector<uint8_t>& b, size_t at) {
+  return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 | b[at + 3];
+}
+
+std::vector<TxSpec> TakeAll(WalCapture* capture) {
+  std::vector<TxSpec> out;
+  while (true) {
+    auto spec = capture->TakeNextCommitted(nullptr);
+    EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+    if (!spec.ok() || !spec->has_value()) return out;
+    out.push_back(**spec);
+  }
+}
+
+std::vector<uint32_t> Pgnos(const TxSpec& spec) {
+  std::vector<uint32_t> out;
+  for (const PageSource& p : spec.pages) out.push_back(p.pgno);
+  return out;
+}
+
+TEST(WalCapture, TakesOneTransactionAtEachCommitWithItsPages) {
   TempDir dir;
   auto wal = MakeWal(dir, 3);
   WalCapture capture;
   Feed(&capture, wal, 4096);
   ASSERT_TRUE(capture.has_header());
-  auto spec = capture.TakeCommitted(nullptr, /*end_of_write=*/true);
-  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  ASSERT_TRUE(spec->has_value());
-  EXPECT_EQ((*spec)->page_size, 4096u);
-  EXPECT_EQ((*spec)->commit, 2u);
-  EXPECT_EQ((*spec)->wal_offset, 32u);
-  EXPECT_EQ((*spec)->wal_offset + (*spec)->wal_size, wal.size());
-  // Nothing pending after the writer ended.
-  auto again = capture.TakeCommitted(nullptr, true);
-  ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(again->has_value());
+  std::vector<TxSpec> txs = TakeAll(&capture);
+  ASSERT_EQ(txs.size(), 4u);  // CREATE TABLE + 3 inserts
+  // The expected pages of each transaction, read straight from the frame
+  // headers' bytes (pgno at +0, db size at +4, big-endian).
+  uint64_t at = 32;
+  for (const TxSpec& tx : txs) {
+    EXPECT_EQ(tx.page_size, 4096u);
+    EXPECT_EQ(tx.wal_offset, at);
+    std::set<uint32_t> want;
+    uint32_t commit = 0;
+    for (; commit == 0; at += kFrame) {
+      want.insert(BE32(wal, at));
+      commit = BE32(wal, at + 4);
+    }
+    EXPECT_EQ(tx.commit, commit);
+    EXPECT_EQ(tx.wal_offset + tx.wal_size, at);
+    EXPECT_EQ(Pgnos(tx), std::vector<uint32_t>(want.begin(), want.end()));
+    for (const PageSource& p : tx.pages) {
+      EXPECT_EQ(p.file, FileKind::kWal);
+      EXPECT_EQ(BE32(wal, p.offset - 24), p.pgno) << "page source points at another frame";
+    }
+  }
+  EXPECT_EQ(at, wal.size());
+  EXPECT_TRUE(TakeAll(&capture).empty());
 }
 
-TEST(WalCapture, FramesWithoutCommitAreDroppedAtEndOfWrite) {
+TEST(WalCapture, CommitFrameCountsOnceItsLastByteArrives) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 0);  // one transaction: CREATE TABLE
+  ASSERT_EQ(wal.size(), 32 + 2 * kFrame);
+  WalCapture capture;
+  capture.OnWrite(0, std::span(wal).first(32));
+  capture.OnWrite(32, std::span(wal).subspan(32, kFrame));  // frame 1, whole
+  const size_t commit_at = 32 + kFrame;
+  capture.OnWrite(commit_at, std::span(wal).subspan(commit_at, 24));
+  EXPECT_TRUE(TakeAll(&capture).empty()) << "commit taken before its page arrived";
+  capture.OnWrite(commit_at + 24, std::span(wal).subspan(commit_at + 24, 1000));
+  EXPECT_TRUE(TakeAll(&capture).empty()) << "commit taken with part of its page";
+  capture.OnWrite(commit_at + 1024, std::span(wal).subspan(commit_at + 1024, kFrame - 1024));
+  EXPECT_EQ(TakeAll(&capture).size(), 1u);
+}
+
+TEST(WalCapture, RolledBackFramesDoNotCompleteTheNextTransaction) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 0);
+  WalCapture capture;
+  capture.OnWrite(0, std::span(wal).first(32));
+  // A rolled-back transaction left two whole frames without a commit.
+  std::vector<uint8_t> stale(wal.begin() + 32, wal.end());
+  std::fill(stale.begin() + kFrame + 4, stale.begin() + kFrame + 8, 0);
+  capture.OnWrite(32, stale);
+  EXPECT_TRUE(TakeAll(&capture).empty());
+  // The next transaction rewrites the same offsets; its commit frame's header
+  // alone must not count, though the stale frame there was whole.
+  capture.OnWrite(32, std::span(wal).subspan(32, kFrame));
+  capture.OnWrite(32 + kFrame, std::span(wal).subspan(32 + kFrame, 24));
+  EXPECT_TRUE(TakeAll(&capture).empty());
+  capture.OnWrite(32 + kFrame + 24, std::span(wal).subspan(32 + kFrame + 24, 4096));
+  auto txs = TakeAll(&capture);
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_EQ(txs[0].commit, BE32(wal, 32 + kFrame + 4));
+}
+
+TEST(WalCapture, RewritingCapturedFrameHeadersChangesNothing) {
   TempDir dir;
   auto wal = MakeWal(dir, 1);
   WalCapture capture;
+  Feed(&capture, wal, 4096);
+  ASSERT_EQ(TakeAll(&capture).size(), 2u);
+  // SQLite rewrites checksums of frames it wrote twice, after the commit.
+  capture.OnWrite(32, std::span(wal).subspan(32, 24));
+  capture.OnWrite(32 + kFrame, std::span(wal).subspan(32 + kFrame, 24));
+  EXPECT_TRUE(TakeAll(&capture).empty());
+}
+
+TEST(WalCapture, FramesWithAnotherSaltAreIgnored) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 0);
+  WalCapture capture;
   capture.OnWrite(0, std::span(wal).first(32));
-  // The first frame only, with its commit field cleared: a spilled page.
-  std::vector<uint8_t> frame(wal.begin() + 32, wal.begin() + 32 + 4096 + 24);
-  std::fill(frame.begin() + 4, frame.begin() + 8, 0);
-  capture.OnWrite(32, frame);
-  auto spec = capture.TakeCommitted(nullptr, true);
-  ASSERT_TRUE(spec.ok());
-  EXPECT_FALSE(spec->has_value());
+  std::vector<uint8_t> frames(wal.begin() + 32, wal.end());
+  frames[8] ^= 0xff;  // salt-1 of frame 1
+  capture.OnWrite(32, frames);
+  EXPECT_TRUE(TakeAll(&capture).empty()) << "a transaction with a foreign frame was taken";
 }
 
 TEST(WalCapture, FirstCommittedSplitsTransactions) {
@@ -84,9 +167,7 @@ TEST(WalCapture, FirstCommittedSplitsTransactions) {
     auto h = sqlite::ParseWalFrameHeader(std::span(wal).subspan(off, 24));
     capture.OnRecoveredFrame(off, h.pgno, h.commit);
   }
-  int txs = 0;
-  while (capture.TakeFirstCommitted()) txs++;
-  EXPECT_EQ(txs, 5);  // CREATE TABLE + 4 inserts
+  EXPECT_EQ(TakeAll(&capture).size(), 5u);  // CREATE TABLE + 4 inserts
 }
 
 }  // namespace

@@ -1,0 +1,37 @@
+// MountAccess: how the store reaches the FUSE mount in front of it, which it
+// otherwise knows nothing of (DESIGN.md §2). Implemented by the FUSE layer.
+//
+//   InvalidateDatabase  bytes of a database file changed behind the kernel's
+//                       back (a replica applying a transaction): drop its
+//                       cached pages and attributes.
+//   InvalidateNames     files of a database appeared or vanished behind the
+//                       kernel's back (a WAL folded away, a database arriving
+//                       by replication): drop cached names, positive or not.
+//   OpenThroughMount    a descriptor of a database's file as applications see
+//                       it, so walship can take SQLite's locks on it with
+//                       fcntl as any SQLite process would: the kernel keeps
+//                       POSIX locks per inode of the mount (DESIGN.md §2.1).
+//
+// Called without any Db mutex held (the kernel calls back into the file
+// system to open a file or complete an invalidation). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "store/tx_spec.h"
+
+namespace walship::store {
+
+class MountAccess {
+ public:
+  virtual ~MountAccess() = default;
+  virtual void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) = 0;
+  virtual void InvalidateNames(const std::string& db) = 0;
+  // Opens `db`'s file of this kind through the mount (read-only for the
+  // database, read-write for -shm). The caller owns and closes the descriptor.
+  virtual Result<int> OpenThroughMount(const std::string& db, FileKind kind) = 0;
+};
+
+}  // namespace walship::store
