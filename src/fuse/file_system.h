@@ -84,6 +84,9 @@ class FileSystem final : public store::Invalidator {
   int InfoFileText(const Node& node, std::string* text);
   int Entry(const Node& node, fuse_entry_param* entry);
   int Log(int err, const char* op, const Node& node, const Status& status);
+  // A new database NAME created in the mount: validated (InvalidArgument ->
+  // EINVAL), refused on a replica (ReadOnly -> EROFS), logged when refused.
+  Result<store::Db*> CreateDatabase(const std::string& name);
   Status CleanStaleMount();
 
   store::Store* store_;

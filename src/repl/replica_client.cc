@@ -183,6 +183,7 @@ Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t lengt
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
   WALSHIP_ASSIGN_OR_RETURN(auto diverged, ParseDiverged(payload));
   const auto& [name, common] = diverged;
+  WALSHIP_RETURN_IF_ERROR(store::ValidateDbName(name));
   store::Db* db = store_->Find(name);
   if (!db) return Status::OK();
   env::Env* env = env::Env::Posix();
