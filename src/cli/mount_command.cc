@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/node.h"
+#include "store/data_dir_lock.h"
 
 namespace walship::cli {
 namespace {
@@ -93,6 +94,12 @@ int RunMount(const CommandLine& cl) {
   }
   SetupLogging(config->log.format == "json" ? LogFormat::kJson : LogFormat::kText,
                config->log.debug);
+  // Before anything reads or writes the data directory; held until exit.
+  auto data_dir_lock = store::DataDirLock::Acquire(config->data.dir);
+  if (!data_dir_lock.ok()) {
+    spdlog::error("cannot start: {}", data_dir_lock.status().message());
+    return 1;
+  }
   Node node(*config);
   if (Status st = node.Start(); !st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
