@@ -24,8 +24,8 @@ constexpr CommandInfo kCommands[] = {
 
 // LiteFS spells long options with one dash (Go's flag package). These are the
 // names that get a second dash; the first group takes a value.
-constexpr std::string_view kValueOptions[] = {"config",    "name", "url",
-                                              "timestamp", "txid", "backup"};
+constexpr std::string_view kValueOptions[] = {"config", "name",   "url",       "timestamp",
+                                              "txid",   "backup", "auth-token"};
 constexpr std::string_view kFlagOptions[] = {
     "no-expand-env", "debug", "fuse.debug", "latest", "promote", "if-candidate", "json", "help"};
 
@@ -79,6 +79,9 @@ CLI::App* AddCommand(CLI::App* app, std::string_view name) {
 
 void AddUrl(CLI::App* sub, CommandLine* cl) {
   sub->add_option("--url", cl->url, "node API URL")->capture_default_str();
+  sub->add_option("--auth-token", cl->auth_token,
+                  "the node's http.auth-token (prefer the environment variable: a command "
+                  "line is visible to other users); default $WALSHIP_AUTH_TOKEN");
 }
 
 void AddConfig(CLI::App* sub, CommandLine* cl) {

@@ -35,6 +35,9 @@ struct CommandLine {
   bool fuse_debug = false;                 // mount: --fuse.debug (fuse.debug)
   std::string name;                        // import, export, restore: --name DB
   std::string url = kDefaultApiUrl;        // import, export, run, status: --url
+  // import, export, run, status: --auth-token (the node's http.auth-token);
+  // main() falls back to $WALSHIP_AUTH_TOKEN. Empty: none sent.
+  std::string auth_token;
   std::string file;                        // import, export, restore: FILE
   std::optional<std::string> timestamp;    // restore: RFC 3339, validated
   std::optional<uint64_t> txid;            // restore: decimal or 0x-prefixed hex

@@ -132,6 +132,13 @@ Status CheckDataAndHttp(const Config& c, const Problem& problem) {
     return problem("http.addr",
                    "expected [host]:port, such as \":20202\", got " + Quote(c.http.addr));
   }
+  // Sent in an HTTP header: visible ASCII only. The message never shows it.
+  for (char ch : c.http.auth_token) {
+    if (ch < 0x21 || ch > 0x7e) {
+      return problem("http.auth-token",
+                     "must be printable ASCII without spaces (it is sent in an HTTP header)");
+    }
+  }
   for (size_t i = 0; i < c.exec.size(); ++i) {
     if (c.exec[i].cmd.empty()) {
       return problem("exec[" + std::to_string(i) + "].cmd", "must not be empty");

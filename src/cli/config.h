@@ -45,6 +45,10 @@ struct ExecEntry {
 
 struct HttpConfig {
   std::string addr = ":20202";
+  // Shared secret of the node API (docs/security.md): when set, every request
+  // needs "Authorization: Bearer <auth_token>", and this node sends it to its
+  // peers. Empty: the API is open. Never logged.
+  std::string auth_token;
 };
 
 struct ProxyConfig {

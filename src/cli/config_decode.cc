@@ -258,7 +258,10 @@ void DecodeRoot(MapReader& r, Config* c) {
   });
   r.Read("skip-sync", &c->skip_sync);
   r.Read("exit-on-error", &c->exit_on_error);
-  r.ReadMap("http", [&](MapReader& m) { m.Read("addr", &c->http.addr); });
+  r.ReadMap("http", [&](MapReader& m) {
+    m.Read("addr", &c->http.addr);
+    m.Read("auth-token", &c->http.auth_token);
+  });
   r.ReadMap("proxy", [&](MapReader& m) {
     m.Read("addr", &c->proxy.addr);
     m.Read("target", &c->proxy.target);

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -13,6 +14,10 @@ int main(int argc, char** argv) {
   if (cl->command == "help") {
     std::fputs(cl->help_text.c_str(), stdout);
     return 0;
+  }
+  // The environment is the safer place for a secret than the command line.
+  if (const char* token = std::getenv("WALSHIP_AUTH_TOKEN"); token && cl->auth_token.empty()) {
+    cl->auth_token = token;
   }
   if (cl->command == "mount") return RunMount(*cl);
   if (cl->command == "import") return RunImport(*cl);

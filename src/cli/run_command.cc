@@ -27,7 +27,7 @@ int Fail(const std::string& what) {
 
 int RunRun(const CommandLine& cl) {
   if (cl.if_candidate || cl.promote) {
-    auto info = FetchNodeInfo(cl.url, std::chrono::seconds(10));
+    auto info = FetchNodeInfo(cl.url, std::chrono::seconds(10), cl.auth_token);
     if (!info.ok()) return Fail(info.status().message());
     if (cl.if_candidate && !info->value("candidate", false)) {
       std::fprintf(stderr, "walship run: the node at %s is not a candidate; not running %s\n",
@@ -38,6 +38,7 @@ int RunRun(const CommandLine& cl) {
   if (cl.promote) {
     const auto start = std::chrono::steady_clock::now();
     http::Client client(cl.url, kPromoteTimeout);
+    client.SetAuthToken(cl.auth_token);
     auto resp = client.Post("/promote", "", http::kJson);
     if (!resp.ok()) return Fail("promote: " + resp.status().message());
     if (resp->status != 200) {

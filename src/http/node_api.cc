@@ -72,7 +72,10 @@ NodeApi::NodeApi(NodeApiOptions options, store::Store* store)
 NodeApi::~NodeApi() { Stop(); }
 
 Status NodeApi::Start() {
-  server_ = std::make_unique<Server>(ServerOptions{options_.addr});
+  ServerOptions server_options;
+  server_options.addr = options_.addr;
+  server_options.auth_token = options_.auth_token;
+  server_ = std::make_unique<Server>(server_options);
   server_->Handle("GET", "/info", [this](Request& q, Response& r) { HandleInfo(q, r); });
   server_->Handle("POST", "/import", [this](Request& q, Response& r) { HandleImport(q, r); });
   server_->Handle("GET", "/export", [this](Request& q, Response& r) { HandleExport(q, r); });
@@ -86,6 +89,12 @@ Status NodeApi::Start() {
       env::Env::Posix()->MkdirAll(env::JoinPath(store_->data_dir(), "tmp")));
   WALSHIP_RETURN_IF_ERROR(server_->Start().WithContext("node API on " + options_.addr));
   spdlog::info("http: node API listening on port {}", server_->port());
+  if (options_.auth_token.empty()) {
+    spdlog::warn("http: no http.auth-token is set: the node API on port {} (import, export, "
+                 "promote, handoff, the replication stream) is open to anyone who can reach "
+                 "the port; see docs/security.md",
+                 server_->port());
+  }
   return Status::OK();
 }
 

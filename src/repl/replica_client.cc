@@ -109,6 +109,7 @@ StreamRequest ReplicaClient::BuildRequest() const {
 Status ReplicaClient::StreamOnce(std::stop_token stop) {
   const StreamRequest request = BuildRequest();
   http::Client client(primary_url_, std::chrono::seconds(5));
+  client.SetAuthToken(options_.auth_token);
   auto opened = client.OpenStream("POST", "/stream", EncodeStreamRequest(request), http::kJson);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<http::StreamReader> reader = std::move(*opened);

@@ -54,6 +54,14 @@ TEST(Args, Import) {
   EXPECT_EQ(cl.url, "http://localhost:20202");
 }
 
+TEST(Args, AuthToken) {
+  EXPECT_EQ(Parse({"status", "--auth-token", "t0k"}).auth_token, "t0k");
+  EXPECT_EQ(Parse({"export", "--name", "a.db", "-auth-token=t1", "f"}).auth_token, "t1");
+  EXPECT_EQ(Parse({"run", "--auth-token=t2", "--", "true"}).auth_token, "t2");
+  EXPECT_EQ(Parse({"import", "--name", "a.db", "--auth-token", "flag", "f"}).auth_token, "flag");
+  EXPECT_EQ(Parse({"status"}).auth_token, "");
+}
+
 TEST(Args, ImportLiteFsSpellings) {
   CommandLine cl = Parse({"import", "-name", "my.db", "-url", "http://n1:20202", "f.db"});
   EXPECT_EQ(cl.name, "my.db");

@@ -163,6 +163,23 @@ TEST(Config, EnvExpansionBothSyntaxes) {
   EXPECT_EQ(r->data.dir, "/srv/x");
 }
 
+TEST(Config, AuthTokenFromTheEnvironment) {
+  Result<Config> r = Parse("http:\n  auth-token: ${TOKEN}\n", {{"TOKEN", "s3cr3t"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->http.auth_token, "s3cr3t");
+  r = Parse("http: { addr: \":1\" }\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->http.auth_token, "");
+}
+
+TEST(Config, AuthTokenWithSpacesIsRefusedWithoutShowingIt) {
+  Result<Config> r = Parse("http:\n  auth-token: \"my secret\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("http.auth-token"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("my secret"), std::string::npos) << r.status().message();
+}
+
 TEST(Config, EnvComparisonDrivesCandidate) {
   constexpr char kYaml[] =
       "lease:\n  candidate: ${FLY_REGION == PRIMARY_REGION}\n"
