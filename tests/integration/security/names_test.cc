@@ -188,7 +188,9 @@ TEST(ReplicaNames, NamesFromThePrimaryAreRefused) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(50));
   }
-  ASSERT_GT(primary.connections(), int(names.size())) << replica.Log();
+  // Every name offered (and refused) at least once; whatever happened, the
+  // data directory must be as it started.
+  EXPECT_GT(primary.connections(), int(names.size())) << replica.Log();
   EXPECT_TRUE(replica.running());
   EXPECT_EQ(ListDbs(replica.data_dir()), std::vector<std::string>{}) << replica.Log();
   const std::string log = replica.Log();
