@@ -24,11 +24,11 @@ constexpr CommandInfo kCommands[] = {
 
 // LiteFS spells long options with one dash (Go's flag package). These are the
 // names that get a second dash; the first group takes a value.
-constexpr std::string_view kValueOptions[] = {"config", "name",   "url",
-                                              "timestamp", "txid", "backup", "with-halt-lock-on"};
+constexpr std::string_view kValueOptions[] = {
+    "config", "name", "url", "timestamp", "txid", "backup", "with-halt-lock-on"};
 constexpr std::string_view kFlagOptions[] = {
-    "no-expand-env", "debug", "fuse.debug",   "skip-unmount", "tracing", "latest",
-    "promote",       "if-candidate", "json", "help"};
+    "no-expand-env", "debug",   "fuse.debug",   "skip-unmount", "tracing",
+    "latest",        "promote", "if-candidate", "json",         "help"};
 
 template <size_t N>
 bool Contains(const std::string_view (&names)[N], std::string_view name) {

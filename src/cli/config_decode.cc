@@ -56,10 +56,9 @@ struct DecodeState {
   }
   void Warn(const YAML::Mark& at, const std::string& path, const std::string& why) {
     const int line = at.line + 1;
-    problems->AddWarning(line, ConfigProblems::Located(source, line,
-                                                       path + ": ignored (a LiteFS setting "
-                                                              "walship does not act on: " +
-                                                           why + ")"));
+    const std::string msg =
+        path + ": ignored (a LiteFS setting walship does not act on: " + why + ")";
+    problems->AddWarning(line, ConfigProblems::Located(source, line, msg));
   }
 };
 

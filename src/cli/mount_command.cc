@@ -28,8 +28,9 @@ Result<Config> LoadMountConfig(const CommandLine& cl) {
 void LogWarnings(const CommandLine& cl, const Config& config) {
   for (const std::string& warning : config.warnings) spdlog::warn("config: {}", warning);
   if (cl.tracing) {
-    spdlog::warn("-tracing: ignored (a LiteFS flag walship does not act on: walship keeps no "
-                 "trace log; --debug logs more)");
+    spdlog::warn(
+        "-tracing: ignored (a LiteFS flag walship does not act on: walship keeps no "
+        "trace log; --debug logs more)");
   }
 }
 

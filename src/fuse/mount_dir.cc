@@ -29,10 +29,10 @@ Result<std::optional<std::string>> FirstEntry(const std::string& dir) {
 // stat(2) fails with ENOTCONN on the mount point of a FUSE daemon that died.
 Status HandleStaleMount(const std::string& dir, bool skip_unmount) {
   if (skip_unmount) {
-    return Status::InvalidArgument(
-        "fuse.dir " + dir + " is a stale FUSE mount (the process that served it is gone) and "
-        "-skip-unmount keeps it: unmount it (umount -l " + dir + ") or start without "
-        "-skip-unmount, which detaches it");
+    const std::string what =
+        "fuse.dir " + dir + " is a stale FUSE mount (the process that served it is gone)";
+    const std::string fix = "unmount it (umount -l " + dir + ") or start without -skip-unmount";
+    return Status::InvalidArgument(what + " and -skip-unmount keeps it: " + fix);
   }
   spdlog::warn("fuse: {} is a stale mount of a crashed process; unmounting it", dir);
   if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
@@ -72,8 +72,10 @@ Status PrepareMountDir(const MountDirOptions& options) {
   WALSHIP_ASSIGN_OR_RETURN(std::optional<std::string> entry, FirstEntry(dir));
   if (!entry) return Status::OK();
   if (options.allow_non_empty) {
-    spdlog::warn("fuse: {} is not empty; its files are hidden while walship is mounted there "
-                 "(fuse.allow-non-empty)", dir);
+    spdlog::warn(
+        "fuse: {} is not empty; its files are hidden while walship is mounted there "
+        "(fuse.allow-non-empty)",
+        dir);
     return Status::OK();
   }
   return Status::InvalidArgument(

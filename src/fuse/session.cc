@@ -173,8 +173,7 @@ FileSystem::FileSystem(store::Store* store, FileSystemOptions options)
 FileSystem::~FileSystem() { Unmount(); }
 
 Status FileSystem::CleanStaleMount() {
-  return PrepareMountDir(
-      {options_.mount_dir, options_.skip_unmount, options_.allow_non_empty});
+  return PrepareMountDir({options_.mount_dir, options_.skip_unmount, options_.allow_non_empty});
 }
 
 Status FileSystem::Mount() {

@@ -67,15 +67,15 @@ TEST(MountStartupTest, FuseDirThatIsAFileIsRefused) {
   WalshipProcess walship;
   std::filesystem::remove(walship.mount_dir());
   WriteText(walship.mount_dir(), "not a directory\n");
-  ExpectStartupFailure(walship, "fuse.dir " + walship.mount_dir() +
-                                    " exists and is not a directory");
+  ExpectStartupFailure(walship,
+                       "fuse.dir " + walship.mount_dir() + " exists and is not a directory");
 }
 
 TEST(MountStartupTest, NonEmptyMountDirIsRefused) {
   WalshipProcess walship;
   WriteText(walship.mount_dir() + "/notes.txt", "mine\n");
-  ExpectStartupFailure(walship, "fuse.dir " + walship.mount_dir() +
-                                    " is not empty (it holds \"notes.txt\"");
+  ExpectStartupFailure(walship,
+                       "fuse.dir " + walship.mount_dir() + " is not empty (it holds \"notes.txt\"");
   EXPECT_TRUE(std::filesystem::exists(walship.mount_dir() + "/notes.txt"));
 }
 
@@ -88,8 +88,7 @@ TEST(MountStartupTest, NonEmptyMountDirWithAllowNonEmptyMounts) {
   ASSERT_TRUE(walship.Start());
   EXPECT_FALSE(std::filesystem::exists(walship.mount_dir() + "/notes.txt")) << "not hidden";
   // The LiteFS key and flag walship does not act on: one warning each.
-  EXPECT_NE(walship.Log().find("config: " + walship.config_path() +
-                               ":8: strict-verify: ignored"),
+  EXPECT_NE(walship.Log().find("config: " + walship.config_path() + ":8: strict-verify: ignored"),
             std::string::npos);
   EXPECT_NE(walship.Log().find("-tracing: ignored"), std::string::npos);
   ASSERT_TRUE(walship.Stop());

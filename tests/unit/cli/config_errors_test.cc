@@ -121,7 +121,8 @@ TEST(ConfigErrors, EmptyFuseDirForMount) {
 TEST(ConfigErrors, EmptyDataDirForMount) {
   Result<Config> c = Parse("data:\n  dir: \"\"\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_THAT(ValidateForMount(*c).message(), StartsWith("walship.yml: data.dir: must not be empty"));
+  EXPECT_THAT(ValidateForMount(*c).message(),
+              StartsWith("walship.yml: data.dir: must not be empty"));
 }
 
 TEST(ConfigErrors, DataDirInsideFuseDir) {

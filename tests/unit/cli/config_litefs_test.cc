@@ -18,9 +18,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::SizeIs;
 using testing::Parse;
 using testing::ParseError;
+using ::testing::SizeIs;
 
 std::string DataPath(const std::string& name) {
   return std::string(WALSHIP_LITEFS_TEST_DATA) + "/" + name;
@@ -110,8 +110,8 @@ TEST(LiteFsConfig, EtcExampleWithStaticLeaseLoadsWithOnlyWarnings) {
   const std::string f = "litefs.yml";
   EXPECT_THAT(Prefixes(c->warnings),
               ElementsAre(f + ":" +
-                              std::to_string(LineStartingWith(text, "  debug:",
-                                                              LineStartingWith(text, "proxy:"))) +
+                              std::to_string(LineStartingWith(
+                                  text, "  debug:", LineStartingWith(text, "proxy:"))) +
                               ": proxy.debug: ignored",
                           Ignored(f, text, "    url:", "lease.consul.url"),
                           Ignored(f, text, "    key:", "lease.consul.key"),
@@ -167,17 +167,17 @@ TEST(LiteFsConfig, EachIgnoredKeyWarnsOnceWithKeyAndLine) {
 TEST(LiteFsConfig, AllProblemsOfAFileInOneRunInFileOrder) {
   const std::string yaml =
       "fuse:\n"
-      "  dirr: /litefs\n"            // 2: unknown key
+      "  dirr: /litefs\n"  // 2: unknown key
       "data:\n"
-      "  retention: ten minutes\n"   // 4: bad duration
+      "  retention: ten minutes\n"  // 4: bad duration
       "proxy:\n"
-      "  debug: true\n"              // 6: a warning, not an error
+      "  debug: true\n"  // 6: a warning, not an error
       "lease:\n"
-      "  type: consul\n"             // 8: consul
+      "  type: consul\n"  // 8: consul
       "backup:\n"
-      "  type: litefs-cloud\n"       // 10: LiteFS Cloud
+      "  type: litefs-cloud\n"  // 10: LiteFS Cloud
       "log:\n"
-      "  format: xml\n";             // 12: bad value
+      "  format: xml\n";  // 12: bad value
   const std::vector<std::string> lines = Lines(ParseError(yaml));
   ASSERT_THAT(lines, SizeIs(5));
   EXPECT_THAT(lines[0], ::testing::StartsWith("walship.yml:2: unknown key \"fuse.dirr\""));

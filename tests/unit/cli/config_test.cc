@@ -103,7 +103,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   Result<Config> r = Parse("");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Config& c = *r;
-  EXPECT_EQ(c.fuse.dir, "/litefs");          // LiteFS's defaults
+  EXPECT_EQ(c.fuse.dir, "/litefs");  // LiteFS's defaults
   EXPECT_EQ(c.data.dir, "/var/lib/litefs");
   EXPECT_TRUE(ValidateForMount(c).ok());  // so a mount needs neither key
   EXPECT_TRUE(c.warnings.empty());
