@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -6,6 +7,10 @@
 
 int main(int argc, char** argv) {
   using namespace walship::cli;
+  // A closed stdout or stderr (`walship mount | head -1`) must not kill the
+  // node: writes to it fail with EPIPE and logging carries on. Children get
+  // the default back (ChildProcess).
+  std::signal(SIGPIPE, SIG_IGN);
   auto cl = ParseArgs(argc, argv);
   if (!cl.ok()) {
     std::fprintf(stderr, "%s\n", cl.status().message().c_str());

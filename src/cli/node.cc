@@ -142,6 +142,8 @@ Status Node::Start() {
   fs_options.mount_dir = config_.fuse.dir;
   fs_options.allow_other = config_.fuse.allow_other;
   fs_options.debug = config_.fuse.debug;
+  fs_options.skip_unmount = config_.fuse.skip_unmount;
+  fs_options.allow_non_empty = config_.fuse.allow_non_empty;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
   store_->SetInvalidator(fs_.get());

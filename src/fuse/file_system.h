@@ -32,6 +32,9 @@ struct FileSystemOptions {
   std::string mount_dir;
   bool allow_other = false;
   bool debug = false;
+  // See MountDirOptions (fuse/mount_dir.h).
+  bool skip_unmount = false;
+  bool allow_non_empty = false;
   // How long Unmount waits for processes to close their files in the mount
   // before it aborts the FUSE connection under them.
   std::chrono::milliseconds unmount_grace{std::chrono::seconds(3)};
@@ -44,7 +47,9 @@ class FileSystem final : public store::Invalidator {
   FileSystem(const FileSystem&) = delete;
   FileSystem& operator=(const FileSystem&) = delete;
 
-  // Cleans a stale mount left by a crashed run, mounts, starts the loop.
+  // Prepares the mount directory (PrepareMountDir: creates it, detaches a
+  // stale mount left by a crashed run, refuses a non-directory or a non-empty
+  // one), mounts, starts the loop.
   Status Mount();
   // Unmounts and joins the loop threads. Idempotent.
   // Unmounts (lazily) and stops serving; see unmount_grace.
