@@ -42,7 +42,7 @@ std::string Problem(std::string_view name) {
   for (std::string_view suffix : {"-journal", "-wal", "-shm", "-pos"}) {
     if (name.ends_with(suffix)) return "it ends in " + std::string(suffix);
   }
-  if (IsSuperJournalName(name)) return "it is an SQLite super-journal name (-mjXXXXXXXX)";
+  if (IsSuperJournalName(name)) return "it is an SQLite super-journal name (-mj and 8 hex digits)";
   return "";
 }
 

@@ -24,7 +24,7 @@ inline constexpr size_t kMaxDbNameBytes = 255;
 // not well-formed UTF-8, NUL and other control characters (C0, DEL, C1), '/',
 // a leading '.', and names ending in a suffix SQLite or walship gives its
 // own files (-journal, -wal, -shm, -pos, and SQLite's super-journal
-// -mjXXXXXXXX with 8 hex digits).
+// "-mj" followed by 8 hex digits).
 Status ValidateDbName(std::string_view name);
 
 }  // namespace walship::store
