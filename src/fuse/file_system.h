@@ -92,7 +92,6 @@ class FileSystem final : public store::Invalidator {
   // A new database NAME created in the mount: validated (InvalidArgument ->
   // EINVAL), refused on a replica (ReadOnly -> EROFS), logged when refused.
   Result<store::Db*> CreateDatabase(const std::string& name);
-  Status CleanStaleMount();
 
   store::Store* store_;
   FileSystemOptions options_;

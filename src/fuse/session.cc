@@ -172,12 +172,9 @@ FileSystem::FileSystem(store::Store* store, FileSystemOptions options)
 
 FileSystem::~FileSystem() { Unmount(); }
 
-Status FileSystem::CleanStaleMount() {
-  return PrepareMountDir({options_.mount_dir, options_.skip_unmount, options_.allow_non_empty});
-}
-
 Status FileSystem::Mount() {
-  WALSHIP_RETURN_IF_ERROR(CleanStaleMount());
+  WALSHIP_RETURN_IF_ERROR(
+      PrepareMountDir({options_.mount_dir, options_.skip_unmount, options_.allow_non_empty}));
   // The path as /proc/self/mountinfo will show it; resolved before mounting,
   // while resolving it does not ask the new mount.
   std::string real_dir = options_.mount_dir;
