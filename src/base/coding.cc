@@ -66,27 +66,81 @@ std::string Hex16(uint64_t v) {
   return buf;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `text`, or 0.
+size_t Utf8SequenceLength(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    len = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    len = 3;
+    if (lead == 0xe0) lo = 0xa0;  // overlong
+    if (lead == 0xed) hi = 0x9f;  // surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    len = 4;
+    if (lead == 0xf0) lo = 0x90;  // overlong
+    if (lead == 0xf4) hi = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < len || byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t i = 2; i < len; i++) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return len;
+}
+
+void AppendJsonEscapedAscii(char c, std::string* out) {
+  switch (c) {
+    case '"': *out += "\\\""; break;
+    case '\\': *out += "\\\\"; break;
+    case '\n': *out += "\\n"; break;
+    case '\r': *out += "\\r"; break;
+    case '\t': *out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+        *out += buf;
+      } else {
+        *out += c;
+      }
+  }
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  while (!text.empty()) {
+    const size_t len = Utf8SequenceLength(text);
+    if (len == 0) return false;
+    text.remove_prefix(len);
+  }
+  return true;
+}
+
 std::string JsonEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+  while (!text.empty()) {
+    const size_t len = Utf8SequenceLength(text);
+    if (len == 1) {
+      AppendJsonEscapedAscii(text[0], &out);
+    } else if (len == 0) {
+      out += "\\ufffd";
+    } else {
+      out.append(text.substr(0, len));
     }
+    text.remove_prefix(len == 0 ? 1 : len);
   }
   return out;
 }
+
+std::string JsonQuote(std::string_view text) { return "\"" + JsonEscape(text) + "\""; }
 
 }  // namespace walship

@@ -49,8 +49,16 @@ size_t GetVarint(std::span<const uint8_t> in, int64_t* v);
 // Lowercase hex of a 64-bit value, zero-padded to 16 digits.
 std::string Hex16(uint64_t v);
 
+// True when `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
 // `text` as the contents of a JSON string: quotes, backslashes and control
-// characters escaped; other bytes (UTF-8) as they are.
+// characters escaped; well-formed UTF-8 as it is; each byte that is not part
+// of well-formed UTF-8 as \ufffd, so the result is always valid JSON.
 std::string JsonEscape(std::string_view text);
+// `text` as a JSON string literal, quotes included (also how log lines and
+// error messages quote names that come from outside).
+std::string JsonQuote(std::string_view text);
 
 }  // namespace walship

@@ -24,10 +24,12 @@ constexpr CommandInfo kCommands[] = {
 
 // LiteFS spells long options with one dash (Go's flag package). These are the
 // names that get a second dash; the first group takes a value.
-constexpr std::string_view kValueOptions[] = {"config",    "name", "url",
-                                              "timestamp", "txid", "backup"};
+constexpr std::string_view kValueOptions[] = {"config", "name",       "url",
+                                              "timestamp", "txid", "backup",
+                                              "auth-token", "with-halt-lock-on"};
 constexpr std::string_view kFlagOptions[] = {
-    "no-expand-env", "debug", "fuse.debug", "latest", "promote", "if-candidate", "json", "help"};
+    "no-expand-env", "debug",   "fuse.debug",   "skip-unmount", "tracing",
+    "latest",        "promote", "if-candidate", "json",         "help"};
 
 template <size_t N>
 bool Contains(const std::string_view (&names)[N], std::string_view name) {
@@ -42,7 +44,8 @@ bool IsCommand(std::string_view name) {
 // Values CommandLine keeps in another form, or that mean a mistake.
 struct RawArgs {
   std::optional<std::string> txid;
-  std::vector<std::string> stray;  // mount, run: arguments CLI11 left over
+  std::optional<std::string> halt_lock;  // run: LiteFS's -with-halt-lock-on (refused)
+  std::vector<std::string> stray;        // mount, run: arguments CLI11 left over
 };
 
 // "-name=db" -> "--name=db", "-promote" -> "--promote"; anything else as is.
@@ -79,6 +82,9 @@ CLI::App* AddCommand(CLI::App* app, std::string_view name) {
 
 void AddUrl(CLI::App* sub, CommandLine* cl) {
   sub->add_option("--url", cl->url, "node API URL")->capture_default_str();
+  sub->add_option("--auth-token", cl->auth_token,
+                  "the node's http.auth-token (prefer the environment variable: a command "
+                  "line is visible to other users); default $WALSHIP_AUTH_TOKEN");
 }
 
 void AddConfig(CLI::App* sub, CommandLine* cl) {
@@ -100,6 +106,11 @@ void AddMount(CLI::App* app, CommandLine* cl) {
   AddConfig(mount, cl);
   mount->add_flag("--debug", cl->debug, "debug logging (log.debug)");
   mount->add_flag("--fuse.debug", cl->fuse_debug, "log every FUSE call (fuse.debug)");
+  mount->add_flag("--skip-unmount", cl->skip_unmount,
+                  "do not unmount a stale mount left at fuse.dir by a crashed process; "
+                  "fail on it instead (LiteFS's -skip-unmount)");
+  mount->add_flag("--tracing", cl->tracing,
+                  "accepted for LiteFS compatibility; walship has no trace log (a warning)");
   mount->footer(
       "Everything after \"--\" is run as the child command instead of the config's exec.");
   mount->allow_extras();  // leftovers are reported by CheckCommand, with a hint about "--"
@@ -121,11 +132,16 @@ void AddRestore(CLI::App* app, CommandLine* cl, RawArgs* raw) {
       "archive to read instead of the config's backup: s3://bucket/prefix, file:///dir or /dir");
 }
 
-void AddRun(CLI::App* app, CommandLine* cl) {
+void AddRun(CLI::App* app, CommandLine* cl, RawArgs* raw) {
   CLI::App* run = AddCommand(app, "run");
   AddUrl(run, cl);
   run->add_flag("--promote", cl->promote, "first make this node primary (handoff)");
   run->add_flag("--if-candidate", cl->if_candidate, "only run if this node can become primary");
+  run->add_flag("-v,--verbose", cl->verbose,
+                "accepted for LiteFS compatibility (walship run always reports its steps)");
+  run->add_option_function<std::string>(
+      "--with-halt-lock-on", [raw](const std::string& v) { raw->halt_lock = v; },
+      "LiteFS's halt lock; not supported (an error saying what to use)");
   run->footer("The command to run follows \"--\": walship run --promote -- myapp migrate");
   run->allow_extras();
 }
@@ -144,7 +160,7 @@ std::unique_ptr<CLI::App> BuildApp(CommandLine* cl, RawArgs* raw) {
   AddNameAndFile(exp, cl, "where to write the copy");
   AddUrl(exp, cl);
   AddRestore(app.get(), cl, raw);
-  AddRun(app.get(), cl);
+  AddRun(app.get(), cl, raw);
   CLI::App* status = AddCommand(app.get(), "status");
   AddUrl(status, cl);
   status->add_flag("--json", cl->json, "print JSON");
@@ -222,6 +238,11 @@ Status CheckCommand(CommandLine* cl, const RawArgs& raw) {
   if (cmd == "import") return CheckNameAndFile(*cl, "the SQLite file to upload");
   if (cmd == "export") return CheckNameAndFile(*cl, "where to write the copy");
   if (cmd == "restore") return CheckRestore(cl, raw);
+  if (raw.halt_lock) {
+    return Usage(cmd,
+                 "--with-halt-lock-on is not supported (walship has no halt lock); to write "
+                 "from this node, make it the primary: walship run --promote -- CMD");
+  }
   if (cmd == "run" && cl->child_args.empty()) {
     return Usage(cmd,
                  "no command to run; give it after \"--\", e.g. walship run --promote -- myapp");

@@ -33,8 +33,13 @@ struct CommandLine {
   bool no_expand_env = false;              // mount, restore: --no-expand-env
   bool debug = false;                      // mount: --debug (log.debug)
   bool fuse_debug = false;                 // mount: --fuse.debug (fuse.debug)
+  bool skip_unmount = false;               // mount: --skip-unmount (keep a stale mount)
+  bool tracing = false;                    // mount: --tracing (LiteFS's; only warned about)
   std::string name;                        // import, export, restore: --name DB
   std::string url = kDefaultApiUrl;        // import, export, run, status: --url
+  // import, export, run, status: --auth-token (the node's http.auth-token);
+  // main() falls back to $WALSHIP_AUTH_TOKEN. Empty: none sent.
+  std::string auth_token;
   std::string file;                        // import, export, restore: FILE
   std::optional<std::string> timestamp;    // restore: RFC 3339, validated
   std::optional<uint64_t> txid;            // restore: decimal or 0x-prefixed hex
@@ -42,6 +47,7 @@ struct CommandLine {
   std::optional<std::string> backup_url;   // restore: s3://..., file://... or a path
   bool promote = false;                    // run
   bool if_candidate = false;               // run
+  bool verbose = false;                    // run: -v (LiteFS's; changes nothing)
   bool json = false;                       // status
   std::vector<std::string> child_args;     // mount, run: after "--"
 };

@@ -21,6 +21,7 @@ Status ChildProcess::Start(const std::vector<std::string>& argv) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // walship ignores it; the application must not inherit that
     ::execvp(cargs[0], cargs.data());
     std::fprintf(stderr, "walship: cannot run %s: %s\n", cargs[0], std::strerror(errno));
     ::_exit(127);

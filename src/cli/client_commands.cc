@@ -47,6 +47,7 @@ Status Publish(const std::string& tmp, const std::string& file) {
 int RunImport(const CommandLine& cl) {
   if (!env::Env::Posix()->Exists(cl.file)) return Fail("import: no such file: " + cl.file);
   http::Client client(cl.url, kApiTimeout);
+  client.SetAuthToken(cl.auth_token);
   std::string body;
   auto status = client.PostFile("/import?name=" + http::UrlEncode(cl.name), cl.file,
                                 http::kOctetStream, &body);
@@ -63,6 +64,7 @@ int RunImport(const CommandLine& cl) {
 
 int RunExport(const CommandLine& cl) {
   http::Client client(cl.url, kApiTimeout);
+  client.SetAuthToken(cl.auth_token);
   const std::string tmp = cl.file + ".tmp";
   std::string error;
   auto status = client.GetToFile("/export?name=" + http::UrlEncode(cl.name), tmp, &error);
@@ -81,14 +83,15 @@ int RunExport(const CommandLine& cl) {
 
 namespace {
 
-Result<nlohmann::json> FetchInfo(const std::string& url) {
-  return FetchNodeInfo(url, std::chrono::seconds(5));
+Result<nlohmann::json> FetchInfo(const std::string& url, const std::string& auth_token) {
+  return FetchNodeInfo(url, std::chrono::seconds(5), auth_token);
 }
 
 // Every node the cluster knows of, as /info objects: the primary first (when
 // reachable), then its connected replicas, then the asked node if it is
 // neither. An unreachable node is {"url", "error"}.
-std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked) {
+std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked,
+                                        const std::string& auth_token) {
   std::vector<nlohmann::json> nodes;
   std::string primary_url = asked["url"];
   if (asked.value("role", "") != "primary") {
@@ -96,7 +99,8 @@ std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked) {
   }
   std::vector<std::string> urls;
   if (!primary_url.empty()) {
-    auto primary = primary_url == asked["url"] ? Result<nlohmann::json>(asked) : FetchInfo(primary_url);
+    auto primary = primary_url == asked["url"] ? Result<nlohmann::json>(asked)
+                                               : FetchInfo(primary_url, auth_token);
     if (primary.ok()) {
       urls.push_back(primary_url);
       for (const auto& r : primary->value("replicas", nlohmann::json::array())) {
@@ -115,7 +119,7 @@ std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked) {
       nodes.push_back(asked);
       continue;
     }
-    auto info = FetchInfo(url);
+    auto info = FetchInfo(url, auth_token);
     nodes.push_back(info.ok() ? *info : nlohmann::json{{"url", url}, {"error", info.status().message()}});
   }
   return nodes;
@@ -142,9 +146,9 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 int RunStatus(const CommandLine& cl) {
-  auto asked = FetchInfo(cl.url);
+  auto asked = FetchInfo(cl.url, cl.auth_token);
   if (!asked.ok()) return Fail("status: " + asked.status().message());
-  const std::vector<nlohmann::json> nodes = ClusterInfo(*asked);
+  const std::vector<nlohmann::json> nodes = ClusterInfo(*asked, cl.auth_token);
   if (cl.json) {
     std::printf("%s\n", nlohmann::json{{"nodes", nodes}}.dump().c_str());
     return 0;

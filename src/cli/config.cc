@@ -14,6 +14,7 @@ namespace walship::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using internal::ConfigProblems;
 using internal::KeyLines;
 using std::chrono::milliseconds;
 
@@ -89,166 +90,193 @@ void ApplyDerivedDefaults(Config* config) {
   }
 }
 
-// Builds "<source>:<line>: <key>: <msg>" errors, using the line of `key` or of
-// its nearest enclosing section that the file contained.
+// Reports "<source>:<line>: <key>: <msg>" errors, using the line of `key` or
+// of its nearest enclosing section that the file contained.
 class Problem {
  public:
-  // REQUIRES: `config` and `lines` outlive the Problem.
-  Problem(const Config& config, const KeyLines& lines) : config_(config), lines_(lines) {}
-  Problem(const Config& config, KeyLines&& lines) = delete;
+  // REQUIRES: `config`, `lines` and `problems` outlive the Problem.
+  Problem(const Config& config, const KeyLines& lines, ConfigProblems* problems)
+      : config_(config), lines_(lines), problems_(problems) {}
+  Problem(const Config& config, KeyLines&& lines, ConfigProblems* problems) = delete;
 
-  Status operator()(const std::string& key, const std::string& msg) const {
-    std::string where = config_.source_path;
-    if (std::optional<int> line = LineOf(key)) where += ":" + std::to_string(*line);
-    return Status::InvalidArgument((where.empty() ? "" : where + ": ") + key + ": " + msg);
+  void operator()(const std::string& key, const std::string& msg) const {
+    const int line = LineOf(key);
+    problems_->AddError(line, ConfigProblems::Located(config_.source_path, line, key + ": " + msg));
   }
 
  private:
-  // "lease.etcd.ttl", then "lease.etcd", then "lease".
-  std::optional<int> LineOf(std::string key) const {
+  // "lease.etcd.ttl", then "lease.etcd", then "lease"; 0 when none is known.
+  int LineOf(std::string key) const {
     while (!key.empty()) {
       if (auto it = lines_.find(key); it != lines_.end()) return it->second;
       size_t cut = key.find_last_of(".[");
       key.resize(cut == std::string::npos ? 0 : cut);
     }
-    return std::nullopt;
+    return 0;
   }
 
   const Config& config_;
   const KeyLines& lines_;
+  ConfigProblems* problems_;
 };
 
-Status CheckNonNegative(const Problem& problem, std::string_view key, milliseconds d) {
-  if (d.count() >= 0) return Status::OK();
-  return problem(std::string(key), "must not be negative");
-}
+// Each Check* reports every independent problem of its section; it stops
+// early only where a later check would repeat an earlier problem.
 
-Status CheckDataAndHttp(const Config& c, const Problem& problem) {
-  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "data.retention", c.data.retention));
+void CheckDataAndHttp(const Config& c, const Problem& problem) {
+  if (c.data.retention.count() < 0) problem("data.retention", "must not be negative");
   if (c.data.retention_monitor_interval.count() <= 0) {
-    return problem("data.retention-monitor-interval", "must be positive");
+    problem("data.retention-monitor-interval", "must be positive");
   }
   if (!PortOf(c.http.addr)) {
-    return problem("http.addr",
-                   "expected [host]:port, such as \":20202\", got " + Quote(c.http.addr));
+    problem("http.addr", "expected [host]:port, such as \":20202\", got " + Quote(c.http.addr));
+  }
+  // Sent in an HTTP header: visible ASCII only. The message never shows it.
+  for (char ch : c.http.auth_token) {
+    if (ch < 0x21 || ch > 0x7e) {
+      return problem("http.auth-token",
+                     "must be printable ASCII without spaces (it is sent in an HTTP header)");
+    }
   }
   for (size_t i = 0; i < c.exec.size(); ++i) {
-    if (c.exec[i].cmd.empty()) {
-      return problem("exec[" + std::to_string(i) + "].cmd", "must not be empty");
-    }
+    if (c.exec[i].cmd.empty()) problem("exec[" + std::to_string(i) + "].cmd", "must not be empty");
   }
-  return Status::OK();
 }
 
-Status CheckProxy(const ProxyConfig& p, const Problem& problem) {
-  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "proxy.max-lag", p.max_lag));
-  if (p.addr.empty()) return Status::OK();  // proxy off
+void CheckProxy(const ProxyConfig& p, const Problem& problem) {
+  if (p.max_lag.count() < 0) problem("proxy.max-lag", "must not be negative");
+  if (p.addr.empty()) return;  // proxy off
   if (!PortOf(p.addr)) {
-    return problem("proxy.addr", "expected [host]:port, such as \":8080\", got " + Quote(p.addr));
+    problem("proxy.addr", "expected [host]:port, such as \":8080\", got " + Quote(p.addr));
   }
   if (p.target.empty()) {
-    return problem("proxy.target", "required when proxy.addr is set (the application's host:port)");
+    problem("proxy.target", "required when proxy.addr is set (the application's host:port)");
   }
   if (p.db.empty()) {
-    return problem("proxy.db",
-                   "required when proxy.addr is set (the database whose TXID the proxy tracks)");
+    problem("proxy.db",
+            "required when proxy.addr is set (the database whose TXID the proxy tracks)");
   }
-  return Status::OK();
 }
 
-Status CheckEtcd(const EtcdConfig& e, const Problem& problem) {
-  if (e.endpoints.empty()) {
-    return problem("lease.etcd.endpoints",
-                   "required for lease.type etcd, e.g. [\"http://127.0.0.1:2379\"]");
-  }
-  for (size_t i = 0; i < e.endpoints.size(); ++i) {
-    if (!IsHttpUrl(e.endpoints[i])) {
-      return problem("lease.etcd.endpoints[" + std::to_string(i) + "]",
-                     "expected an http:// or https:// URL, got " + Quote(e.endpoints[i]));
-    }
-  }
-  if (e.key.empty()) return problem("lease.etcd.key", "must not be empty");
+void CheckEtcdTtl(std::chrono::milliseconds ttl, const Problem& problem) {
   // etcd grants leases in whole seconds and silently raises a TTL below its
   // minimum (1.5 x election timeout: 2s with etcd's defaults), so a smaller
   // value would not mean what it says.
-  if (e.ttl.count() % 1000 != 0)
-    return problem("lease.etcd.ttl", "must be whole seconds (etcd leases are)");
-  if (e.ttl < std::chrono::seconds(2)) {
-    return problem("lease.etcd.ttl",
-                   "must be at least 2s (etcd's minimum lease TTL with default timing)");
+  if (ttl.count() % 1000 != 0) {
+    problem("lease.etcd.ttl", "must be whole seconds (etcd leases are)");
+  } else if (ttl < std::chrono::seconds(2)) {
+    problem("lease.etcd.ttl", "must be at least 2s (etcd's minimum lease TTL with default timing)");
   }
-  return Status::OK();
 }
 
-Status CheckLease(const LeaseConfig& l, const Problem& problem) {
-  if (l.type == "consul")
-    return problem("lease.type", "consul is not supported; use \"etcd\" or \"static\"");
-  if (l.type != kLeaseStatic && l.type != kLeaseEtcd) {
-    return problem("lease.type", "must be \"static\" or \"etcd\", got " + Quote(l.type));
+void CheckEtcd(const EtcdConfig& e, const Problem& problem) {
+  if (e.endpoints.empty()) {
+    problem("lease.etcd.endpoints",
+            "required for lease.type etcd, e.g. [\"http://127.0.0.1:2379\"]");
   }
-  WALSHIP_RETURN_IF_ERROR(CheckNonNegative(problem, "lease.reconnect-delay", l.reconnect_delay));
+  for (size_t i = 0; i < e.endpoints.size(); ++i) {
+    if (!IsHttpUrl(e.endpoints[i])) {
+      problem("lease.etcd.endpoints[" + std::to_string(i) + "]",
+              "expected an http:// or https:// URL, got " + Quote(e.endpoints[i]));
+    }
+  }
+  if (e.key.empty()) problem("lease.etcd.key", "must not be empty");
+  CheckEtcdTtl(e.ttl, problem);
+}
+
+void CheckLeaseType(const std::string& type, const Problem& problem) {
+  if (type == "consul") {
+    problem("lease.type",
+            "consul is not supported; use lease.type: etcd (with lease.etcd.endpoints) for "
+            "automatic failover, or lease.type: static for a fixed primary");
+  } else if (type != kLeaseStatic && type != kLeaseEtcd) {
+    problem("lease.type", "must be \"static\" or \"etcd\", got " + Quote(type));
+  }
+}
+
+void CheckLease(const LeaseConfig& l, const Problem& problem) {
+  CheckLeaseType(l.type, problem);
+  if (l.reconnect_delay.count() < 0) problem("lease.reconnect-delay", "must not be negative");
   if (!l.advertise_url.empty() && !IsHttpUrl(l.advertise_url)) {
-    return problem("lease.advertise-url",
-                   "expected an http:// or https:// URL, got " + Quote(l.advertise_url));
+    problem("lease.advertise-url",
+            "expected an http:// or https:// URL, got " + Quote(l.advertise_url));
   }
   if (IsStaticReplica(l) && l.advertise_url.empty()) {
-    return problem("lease.advertise-url",
-                   "required with a static lease when lease.candidate is false: set it to the "
-                   "primary's URL, e.g. http://node1:20202");
+    problem("lease.advertise-url",
+            "required with a static lease when lease.candidate is false: set it to the "
+            "primary's URL, e.g. http://node1:20202");
   }
-  if (l.type == kLeaseEtcd) return CheckEtcd(l.etcd, problem);
-  return Status::OK();
+  if (l.type == kLeaseEtcd) CheckEtcd(l.etcd, problem);
 }
 
-Status CheckS3(const BackupConfig& b, const Problem& problem) {
-  if (b.url.empty())
-    return problem("backup.url", "required for backup.type s3, e.g. s3://bucket/prefix");
-  if (!StartsWith(b.url, "s3://") || b.url.size() == 5 || b.url[5] == '/') {
-    return problem("backup.url", "expected s3://bucket[/prefix], got " + Quote(b.url));
+void CheckS3(const BackupConfig& b, const Problem& problem) {
+  if (b.url.empty()) {
+    problem("backup.url", "required for backup.type s3, e.g. s3://bucket/prefix");
+  } else if (!StartsWith(b.url, "s3://") || b.url.size() == 5 || b.url[5] == '/') {
+    problem("backup.url", "expected s3://bucket[/prefix], got " + Quote(b.url));
   }
   if (!b.endpoint.empty() && !IsHttpUrl(b.endpoint)) {
-    return problem("backup.endpoint",
-                   "expected an http:// or https:// URL, got " + Quote(b.endpoint));
+    problem("backup.endpoint", "expected an http:// or https:// URL, got " + Quote(b.endpoint));
   }
-  if (b.region.empty()) return problem("backup.region", "must not be empty");
+  if (b.region.empty()) problem("backup.region", "must not be empty");
   if (b.access_key_id.empty() != b.secret_access_key.empty()) {
-    return problem(b.access_key_id.empty() ? "backup.access-key-id" : "backup.secret-access-key",
-                   "access-key-id and secret-access-key must be given together");
+    problem(b.access_key_id.empty() ? "backup.access-key-id" : "backup.secret-access-key",
+            "access-key-id and secret-access-key must be given together");
   }
-  return Status::OK();
 }
 
-Status CheckBackup(const BackupConfig& b, const Problem& problem) {
-  if (!b.encryption_key.empty() && (b.encryption_key.size() != 64 || !IsHex(b.encryption_key))) {
-    return problem("backup.encryption-key", "must be 64 hex digits (a 32-byte AES-256 key), got " +
-                                                std::to_string(b.encryption_key.size()) +
-                                                " characters");
-  }
-  if (b.delay.count() < 0) return problem("backup.delay", "must not be negative");
-  if (b.snapshot_interval.count() <= 0) return problem("backup.snapshot-interval", "must be positive");
-  if (b.retention.count() <= 0) return problem("backup.retention", "must be positive");
+void CheckBackupType(const BackupConfig& b, const Problem& problem) {
   if (b.type.empty()) {
-    if (b.path.empty() && b.url.empty()) return Status::OK();
+    if (b.path.empty() && b.url.empty()) return;
     return problem("backup.type",
                    "required when backup.path or backup.url is set (\"file\" or \"s3\")");
   }
   if (b.type == kBackupS3) return CheckS3(b, problem);
-  if (b.type != kBackupFile)
+  if (b.type == "litefs-cloud") {
+    return problem("backup.type",
+                   "litefs-cloud is not supported (LiteFS Cloud has shut down); use "
+                   "backup.type: s3 (backup.url: s3://bucket/prefix) or backup.type: file "
+                   "(backup.path: /dir)");
+  }
+  if (b.type != kBackupFile) {
     return problem("backup.type", "must be \"file\" or \"s3\", got " + Quote(b.type));
-  if (b.path.empty()) return problem("backup.path", "required for backup.type file");
-  return Status::OK();
+  }
+  if (b.path.empty()) problem("backup.path", "required for backup.type file");
 }
 
-Status ValidateImpl(const Config& c, const KeyLines& lines) {
-  Problem problem(c, lines);
-  WALSHIP_RETURN_IF_ERROR(CheckDataAndHttp(c, problem));
-  WALSHIP_RETURN_IF_ERROR(CheckProxy(c.proxy, problem));
-  WALSHIP_RETURN_IF_ERROR(CheckLease(c.lease, problem));
-  WALSHIP_RETURN_IF_ERROR(CheckBackup(c.backup, problem));
-  if (c.log.format != "text" && c.log.format != "json") {
-    return problem("log.format", "must be \"text\" or \"json\", got " + Quote(c.log.format));
+void CheckBackup(const BackupConfig& b, const Problem& problem) {
+  if (!b.encryption_key.empty() && (b.encryption_key.size() != 64 || !IsHex(b.encryption_key))) {
+    problem("backup.encryption-key", "must be 64 hex digits (a 32-byte AES-256 key), got " +
+                                         std::to_string(b.encryption_key.size()) + " characters");
   }
-  return Status::OK();
+  if (b.delay.count() < 0) problem("backup.delay", "must not be negative");
+  if (b.snapshot_interval.count() <= 0) problem("backup.snapshot-interval", "must be positive");
+  if (b.retention.count() <= 0) problem("backup.retention", "must be positive");
+  CheckBackupType(b, problem);
+}
+
+void ValidateInto(const Config& c, const KeyLines& lines, ConfigProblems* problems) {
+  Problem problem(c, lines, problems);
+  CheckDataAndHttp(c, problem);
+  CheckProxy(c.proxy, problem);
+  CheckLease(c.lease, problem);
+  CheckBackup(c.backup, problem);
+  if (c.log.format != "text" && c.log.format != "json") {
+    problem("log.format", "must be \"text\" or \"json\", got " + Quote(c.log.format));
+  }
+}
+
+void CheckMountDirs(const Config& config, const Problem& problem) {
+  if (config.fuse.dir.empty()) {
+    problem("fuse.dir", "must not be empty (the directory applications open databases in)");
+  }
+  if (config.data.dir.empty()) {
+    problem("data.dir", "must not be empty (where walship keeps databases and LTX files)");
+  }
+  if (!config.fuse.dir.empty() && !config.data.dir.empty() &&
+      IsSameOrInside(config.data.dir, config.fuse.dir)) {
+    problem("data.dir", "must not be fuse.dir or inside it, got " + Quote(config.data.dir));
+  }
 }
 
 }  // namespace
@@ -305,29 +333,30 @@ Result<Config> ParseConfig(std::string_view yaml_text, bool expand_env,
   }
   Config config;
   KeyLines lines;
-  WALSHIP_RETURN_IF_ERROR(internal::DecodeConfigYaml(yaml_text, source_name, &config, &lines));
+  ConfigProblems problems;
+  internal::DecodeConfigYaml(yaml_text, source_name, &config, &lines, &problems);
   config.source_path = source_name;
   ApplyDerivedDefaults(&config);
-  WALSHIP_RETURN_IF_ERROR(ValidateImpl(config, lines));
+  // Validated even after decoding problems: a value that failed to decode
+  // kept its (valid) default, so this adds only problems of its own.
+  ValidateInto(config, lines, &problems);
+  WALSHIP_RETURN_IF_ERROR(problems.ToStatus());
+  config.warnings = problems.Warnings();
   return config;
 }
 
-Status Validate(const Config& config) { return ValidateImpl(config, KeyLines()); }
+Status Validate(const Config& config) {
+  ConfigProblems problems;
+  ValidateInto(config, KeyLines(), &problems);
+  return problems.ToStatus();
+}
 
 Status ValidateForMount(const Config& config) {
-  WALSHIP_RETURN_IF_ERROR(Validate(config));
+  ConfigProblems problems;
   KeyLines no_lines;
-  Problem problem(config, no_lines);
-  if (config.fuse.dir.empty()) {
-    return problem("fuse.dir", "required for mount (the directory applications open databases in)");
-  }
-  if (config.data.dir.empty()) {
-    return problem("data.dir", "required for mount (where walship keeps databases and LTX files)");
-  }
-  if (IsSameOrInside(config.data.dir, config.fuse.dir)) {
-    return problem("data.dir", "must not be fuse.dir or inside it, got " + Quote(config.data.dir));
-  }
-  return Status::OK();
+  ValidateInto(config, no_lines, &problems);
+  CheckMountDirs(config, Problem(config, no_lines, &problems));
+  return problems.ToStatus();
 }
 
 }  // namespace walship::cli

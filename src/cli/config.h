@@ -1,10 +1,13 @@
 // walship's configuration: the YAML file of DESIGN.md §1.3 as a plain struct
 // tree, and the functions that find, load, parse and validate it.
 //
-// Keys and meanings follow LiteFS (see docs/configuration.md). Loading is
-// strict: an unknown or duplicate key, a value of the wrong type or a bad
-// duration is an InvalidArgument error of the form
+// Keys, meanings and defaults follow LiteFS (see docs/configuration.md and
+// docs/litefs-compat.md). Loading is strict: an unknown or duplicate key, a
+// value of the wrong type or a bad duration is an error of the form
 //   "walship.yml:7: unknown key "fuse.dirr" (known: dir, allow-other, debug)".
+// Every problem of a file is reported at once: the InvalidArgument message
+// holds one such line per problem, in file order. A LiteFS key walship does
+// not act on is not an error: it lands in Config::warnings.
 // Durations are Go-style strings (cli/duration.h). Unless expansion is turned
 // off, ${VAR} and $VAR are replaced from the environment before parsing
 // (cli/env_expand.h).
@@ -25,14 +28,23 @@
 
 namespace walship::cli {
 
+inline constexpr char kDefaultFuseDir[] = "/litefs";          // LiteFS's default
+inline constexpr char kDefaultDataDir[] = "/var/lib/litefs";  // LiteFS's default
+
 struct FuseConfig {
-  std::string dir;  // mount point; required for mount
+  std::string dir = kDefaultFuseDir;  // mount point
   bool allow_other = false;
   bool debug = false;
+  // Mount over a directory that has files in it (hiding them). walship-only:
+  // LiteFS mounts there silently.
+  bool allow_non_empty = false;
+  // Not a config key: `walship mount -skip-unmount` (LiteFS's flag) leaves a
+  // stale mount at `dir` in place, so the mount fails on it.
+  bool skip_unmount = false;
 };
 
 struct DataConfig {
-  std::string dir;  // database and LTX storage; required for mount
+  std::string dir = kDefaultDataDir;  // database and LTX storage
   bool compress = true;
   std::chrono::milliseconds retention{std::chrono::minutes(10)};
   std::chrono::milliseconds retention_monitor_interval{std::chrono::minutes(1)};
@@ -45,6 +57,10 @@ struct ExecEntry {
 
 struct HttpConfig {
   std::string addr = ":20202";
+  // Shared secret of the node API (docs/security.md): when set, every request
+  // needs "Authorization: Bearer <auth_token>", and this node sends it to its
+  // peers. Empty: the API is open. Never logged.
+  std::string auth_token;
 };
 
 struct ProxyConfig {
@@ -120,6 +136,9 @@ struct Config {
   BackupConfig backup;
   LogConfig log;
   std::string source_path;  // the file it came from; empty when built in code
+  // "<source>:<line>: <key>: ignored (...)" for each LiteFS key present that
+  // walship does not act on, in file order; the caller logs them.
+  std::vector<std::string> warnings;
 };
 
 // The files FindConfigPath tries after an explicit path, in order.
@@ -148,8 +167,8 @@ Result<Config> ParseConfig(std::string_view yaml_text, bool expand_env,
 // require the mount directories (see ValidateForMount).
 Status Validate(const Config& config);
 
-// Validate, plus what `walship mount` needs: fuse.dir and data.dir set and
-// distinct.
+// Validate, plus what `walship mount` needs: fuse.dir and data.dir not empty
+// and data.dir not inside fuse.dir.
 Status ValidateForMount(const Config& config);
 
 }  // namespace walship::cli

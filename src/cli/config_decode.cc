@@ -13,17 +13,12 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// LiteFS keys that walship deliberately leaves out; named in the error so a
-// user migrating a litefs.yml knows to delete them rather than hunt a typo.
-constexpr std::string_view kLiteFsOnlyKeys[] = {
-    "strict-verify",       "tracing",
-    "proxy.debug",         "proxy.primary-redirect-timeout",
-    "proxy.read-timeout",  "proxy.read-header-timeout",
-    "proxy.write-timeout", "proxy.idle-timeout",
-    "lease.consul",        "lease.demote-delay",
-    "lease.databases",     "log.timestamp",
-    "backup.cluster",      "backup.auth-token",
-};
+// Why walship ignores a LiteFS key; the warning names the key and this.
+constexpr char kNoTraceLog[] = "walship keeps no trace log (log.debug logs more)";
+constexpr char kOwnTimeouts[] = "walship's proxy uses its own timeouts";
+constexpr char kConsulOnly[] = "only used by lease.type consul, which walship does not support";
+constexpr char kCloudOnly[] =
+    "only used by backup.type litefs-cloud, which walship does not support";
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -46,20 +41,24 @@ std::string TypeName(const YAML::Node& node) {
   }
 }
 
-// Shared by all readers of one document. Only the first error is kept: one
-// precise message beats a cascade.
+// Shared by all readers of one document; every problem is kept.
 struct DecodeState {
   std::string source;
   KeyLines* lines;
-  Status error;
+  ConfigProblems* problems;
 
   void Fail(const YAML::Mark& at, const std::string& msg) {
-    if (!error.ok()) return;
-    std::string where = source + (at.line >= 0 ? ":" + std::to_string(at.line + 1) : "");
-    error = Status::InvalidArgument(where + ": " + msg);
+    const int line = at.line >= 0 ? at.line + 1 : 0;
+    problems->AddError(line, ConfigProblems::Located(source, line, msg));
   }
   void Fail(const YAML::Node& at, const std::string& path, const std::string& msg) {
     Fail(at.Mark(), path + ": " + msg);
+  }
+  void Warn(const YAML::Mark& at, const std::string& path, const std::string& why) {
+    const int line = at.line + 1;
+    const std::string msg =
+        path + ": ignored (a LiteFS setting walship does not act on: " + why + ")";
+    problems->AddWarning(line, ConfigProblems::Located(source, line, msg));
   }
 };
 
@@ -72,6 +71,13 @@ void Decode(DecodeState* s, const YAML::Node& n, const std::string& path, bool* 
   if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out)) {
     std::string got = n.IsScalar() ? Quote(n.Scalar()) : TypeName(n);
     s->Fail(n, path, "expected true or false, got " + got);
+  }
+}
+
+void Decode(DecodeState* s, const YAML::Node& n, const std::string& path, int* out) {
+  if (!n.IsScalar() || !YAML::convert<int>::decode(n, *out)) {
+    std::string got = n.IsScalar() ? Quote(n.Scalar()) : TypeName(n);
+    s->Fail(n, path, "expected a whole number, got " + got);
   }
 }
 
@@ -112,6 +118,17 @@ class MapReader {
     if (const YAML::Node* value = Take(key)) Decode(state_, *value, Path(key), out);
   }
 
+  // A LiteFS key walship does not act on: type-checked as T, then a warning
+  // naming it and `why`.
+  template <typename T>
+  void Ignore(std::string_view key, std::string_view why) {
+    const YAML::Node* value = Take(key);
+    if (value == nullptr) return;
+    T unused{};
+    Decode(state_, *value, Path(key), &unused);
+    state_->Warn(MarkOf(key), Path(key), std::string(why));
+  }
+
   // For values with their own shape: decode(state, node, path).
   template <typename F>
   void ReadWith(std::string_view key, F decode) {
@@ -131,7 +148,7 @@ class MapReader {
   void Finish() {
     for (const Entry& entry : entries_) {
       if (std::find(known_.begin(), known_.end(), entry.key) != known_.end()) continue;
-      return state_->Fail(entry.key_mark, UnknownKeyMessage(Path(entry.key)));
+      state_->Fail(entry.key_mark, UnknownKeyMessage(Path(entry.key)));
     }
   }
 
@@ -170,11 +187,15 @@ class MapReader {
     return nullptr;
   }
 
+  YAML::Mark MarkOf(std::string_view key) const {
+    for (const Entry& entry : entries_) {
+      if (entry.key == key) return entry.key_mark;
+    }
+    return YAML::Mark::null_mark();
+  }
+
   std::string UnknownKeyMessage(const std::string& path) const {
     std::string msg = "unknown key " + Quote(path) + " (";
-    for (std::string_view litefs_only : kLiteFsOnlyKeys) {
-      if (path == litefs_only) msg += "a LiteFS setting walship does not support; ";
-    }
     if (known_.empty()) return msg + "no keys are accepted here)";
     return msg + "known: " + Join(known_) + ")";
   }
@@ -219,6 +240,14 @@ void DecodeLease(MapReader& r, LeaseConfig* c) {
   r.Read("candidate", &c->candidate);
   r.Read("promote", &c->promote);
   r.Read("reconnect-delay", &c->reconnect_delay);
+  r.Ignore<milliseconds>("demote-delay", "walship's handoff and failover need no delay");
+  r.Ignore<std::vector<std::string>>("databases", "walship replicates every database");
+  r.ReadMap("consul", [](MapReader& m) {
+    m.Ignore<std::string>("url", kConsulOnly);
+    m.Ignore<std::string>("key", kConsulOnly);
+    m.Ignore<milliseconds>("ttl", kConsulOnly);
+    m.Ignore<milliseconds>("lock-delay", kConsulOnly);
+  });
   r.ReadMap("static", [](MapReader&) {});
   r.ReadMap("etcd", [&](MapReader& e) {
     e.Read("endpoints", &c->etcd.endpoints);
@@ -239,6 +268,31 @@ void DecodeBackup(MapReader& r, BackupConfig* c) {
   r.Read("delay", &c->delay);
   r.Read("snapshot-interval", &c->snapshot_interval);
   r.Read("retention", &c->retention);
+  r.Ignore<std::string>("cluster", kCloudOnly);
+  r.Ignore<std::string>("auth-token", kCloudOnly);
+}
+
+void DecodeProxy(MapReader& m, ProxyConfig* c) {
+  m.Read("addr", &c->addr);
+  m.Read("target", &c->target);
+  m.Read("db", &c->db);
+  m.Read("max-lag", &c->max_lag);
+  m.Read("passthrough", &c->passthrough);
+  m.Read("always-forward", &c->always_forward);
+  m.Read("fly-replay", &c->fly_replay);
+  m.Ignore<bool>("debug", "walship logs proxy errors; log.debug adds more");
+  m.Ignore<milliseconds>("primary-redirect-timeout", kOwnTimeouts);
+  for (const char* key : {"read-timeout", "read-header-timeout", "write-timeout", "idle-timeout"}) {
+    m.Ignore<milliseconds>(key, kOwnTimeouts);
+  }
+}
+
+void DecodeTracing(MapReader& m) {
+  m.Ignore<bool>("enabled", kNoTraceLog);
+  m.Ignore<std::string>("path", kNoTraceLog);
+  m.Ignore<int>("max-size", kNoTraceLog);
+  m.Ignore<int>("max-count", kNoTraceLog);
+  m.Ignore<bool>("compress", kNoTraceLog);
 }
 
 void DecodeRoot(MapReader& r, Config* c) {
@@ -246,6 +300,7 @@ void DecodeRoot(MapReader& r, Config* c) {
     m.Read("dir", &c->fuse.dir);
     m.Read("allow-other", &c->fuse.allow_other);
     m.Read("debug", &c->fuse.debug);
+    m.Read("allow-non-empty", &c->fuse.allow_non_empty);
   });
   r.ReadMap("data", [&](MapReader& m) {
     m.Read("dir", &c->data.dir);
@@ -258,33 +313,32 @@ void DecodeRoot(MapReader& r, Config* c) {
   });
   r.Read("skip-sync", &c->skip_sync);
   r.Read("exit-on-error", &c->exit_on_error);
-  r.ReadMap("http", [&](MapReader& m) { m.Read("addr", &c->http.addr); });
-  r.ReadMap("proxy", [&](MapReader& m) {
-    m.Read("addr", &c->proxy.addr);
-    m.Read("target", &c->proxy.target);
-    m.Read("db", &c->proxy.db);
-    m.Read("max-lag", &c->proxy.max_lag);
-    m.Read("passthrough", &c->proxy.passthrough);
-    m.Read("always-forward", &c->proxy.always_forward);
-    m.Read("fly-replay", &c->proxy.fly_replay);
+  r.Ignore<bool>("strict-verify", "walship verifies checksums its own way");
+  r.ReadMap("http", [&](MapReader& m) {
+    m.Read("addr", &c->http.addr);
+    m.Read("auth-token", &c->http.auth_token);
+    m.Ignore<milliseconds>("snapshot-timeout", "walship's snapshots have no time limit");
   });
+  r.ReadMap("proxy", [&](MapReader& m) { DecodeProxy(m, &c->proxy); });
   r.ReadMap("lease", [&](MapReader& m) { DecodeLease(m, &c->lease); });
   r.ReadMap("backup", [&](MapReader& m) { DecodeBackup(m, &c->backup); });
   r.ReadMap("log", [&](MapReader& m) {
     m.Read("format", &c->log.format);
     m.Read("debug", &c->log.debug);
+    m.Ignore<bool>("timestamp", "walship's log lines always carry the time");
   });
+  r.ReadMap("tracing", DecodeTracing);
 }
 
 }  // namespace
 
-Status DecodeConfigYaml(std::string_view yaml_text, const std::string& source_name, Config* config,
-                        KeyLines* lines) {
-  DecodeState state{source_name, lines, Status::OK()};
+void DecodeConfigYaml(std::string_view yaml_text, const std::string& source_name, Config* config,
+                      KeyLines* lines, ConfigProblems* problems) {
+  DecodeState state{source_name, lines, problems};
   // yaml-cpp reports malformed input and misuse by throwing; nothing escapes.
   try {
     YAML::Node root = YAML::Load(std::string(yaml_text));
-    if (root.IsNull()) return Status::OK();  // empty file: all defaults
+    if (root.IsNull()) return;  // empty file: all defaults
     MapReader reader(&state, root, "");
     DecodeRoot(reader, config);
     reader.Finish();
@@ -293,7 +347,6 @@ Status DecodeConfigYaml(std::string_view yaml_text, const std::string& source_na
   } catch (const std::exception& e) {
     state.Fail(YAML::Mark::null_mark(), std::string("cannot read config: ") + e.what());
   }
-  return state.error;
 }
 
 }  // namespace walship::cli::internal

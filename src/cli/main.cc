@@ -1,10 +1,16 @@
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace walship::cli;
+  // A closed stdout or stderr (`walship mount | head -1`) must not kill the
+  // node: writes to it fail with EPIPE and logging carries on. Children get
+  // the default back (ChildProcess).
+  std::signal(SIGPIPE, SIG_IGN);
   auto cl = ParseArgs(argc, argv);
   if (!cl.ok()) {
     std::fprintf(stderr, "%s\n", cl.status().message().c_str());
@@ -13,6 +19,10 @@ int main(int argc, char** argv) {
   if (cl->command == "help") {
     std::fputs(cl->help_text.c_str(), stdout);
     return 0;
+  }
+  // The environment is the safer place for a secret than the command line.
+  if (const char* token = std::getenv("WALSHIP_AUTH_TOKEN"); token && cl->auth_token.empty()) {
+    cl->auth_token = token;
   }
   if (cl->command == "mount") return RunMount(*cl);
   if (cl->command == "import") return RunImport(*cl);

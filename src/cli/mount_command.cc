@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/node.h"
+#include "store/data_dir_lock.h"
 
 namespace walship::cli {
 namespace {
@@ -19,8 +20,19 @@ Result<Config> LoadMountConfig(const CommandLine& cl) {
   WALSHIP_ASSIGN_OR_RETURN(Config config, LoadConfig(path, !cl.no_expand_env));
   if (cl.debug) config.log.debug = true;
   if (cl.fuse_debug) config.fuse.debug = true;
+  config.fuse.skip_unmount = cl.skip_unmount;
   WALSHIP_RETURN_IF_ERROR(ValidateForMount(config));
   return config;
+}
+
+// The config's ignored LiteFS keys and flags, one warning each.
+void LogWarnings(const CommandLine& cl, const Config& config) {
+  for (const std::string& warning : config.warnings) spdlog::warn("config: {}", warning);
+  if (cl.tracing) {
+    spdlog::warn(
+        "-tracing: ignored (a LiteFS flag walship does not act on: walship keeps no "
+        "trace log; --debug logs more)");
+  }
 }
 
 // Runs every exec entry but the last to completion (migrations); returns the
@@ -74,6 +86,22 @@ int WaitForEnd(const sigset_t& signals, ChildProcess* child) {
   }
 }
 
+// A start-up error. With exit-on-error (the default) walship exits 1. With
+// exit-on-error: false it stays up, as LiteFS does, until SIGINT or SIGTERM,
+// so a host that restarts exited processes does not loop and the operator can
+// look around. Unlike LiteFS it first stops what it started (mount, API,
+// lease), so no half-started node serves anything meanwhile.
+int OnStartupError(const Config& config, const sigset_t& signals, Node* node,
+                   const std::string& what) {
+  spdlog::error("{}", what);
+  node->Stop();
+  if (config.exit_on_error) return 1;
+  spdlog::error("exit-on-error is false: staying up (doing nothing) until SIGINT or SIGTERM");
+  ChildProcess none;
+  WaitForEnd(signals, &none);
+  return 1;
+}
+
 }  // namespace
 
 int RunMount(const CommandLine& cl) {
@@ -88,19 +116,27 @@ int RunMount(const CommandLine& cl) {
 
   auto config = LoadMountConfig(cl);
   if (!config.ok()) {
-    std::fprintf(stderr, "walship mount: %s\n", config.status().message().c_str());
+    // One line per problem, each prefixed, so every one is seen and greppable.
+    std::string msg = config.status().message();
+    for (size_t at = msg.find('\n'); at != std::string::npos; at = msg.find('\n', at + 1)) {
+      msg.insert(at + 1, "walship mount: ");
+    }
+    std::fprintf(stderr, "walship mount: %s\n", msg.c_str());
     return 2;
   }
   SetupLogging(config->log.format == "json" ? LogFormat::kJson : LogFormat::kText,
                config->log.debug);
-  Node node(*config);
-  if (Status st = node.Start(); !st.ok()) {
-    spdlog::error("cannot start: {}", st.ToString());
-    node.Stop();
+  // Before anything reads or writes the data directory; held until exit.
+  auto data_dir_lock = store::DataDirLock::Acquire(config->data.dir);
+  if (!data_dir_lock.ok()) {
+    spdlog::error("cannot start: {}", data_dir_lock.status().message());
     return 1;
   }
-  ChildProcess child;
-  int code = 0;
+  LogWarnings(cl, *config);
+  Node node(*config);
+  if (Status st = node.Start(); !st.ok()) {
+    return OnStartupError(*config, signals, &node, "cannot start: " + st.ToString());
+  }
   // The application starts once this node is primary or caught up with it.
   while (!config->skip_sync && !node.WaitReady(std::chrono::seconds(5))) {
     spdlog::info("waiting to catch up with the primary before starting the application");
@@ -109,20 +145,15 @@ int RunMount(const CommandLine& cl) {
     if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) break;
   }
   auto app = PrepareApplication(cl, *config, signals);
-  if (!app.ok()) {
-    spdlog::error("{}", app.status().ToString());
-    code = 1;
-  } else {
-    if (!app->empty()) {
-      if (Status st = child.Start(*app); !st.ok()) {
-        spdlog::error("cannot start application: {}", st.ToString());
-        node.Stop();
-        return 1;
-      }
-      spdlog::info("started application (pid {})", child.pid());
+  if (!app.ok()) return OnStartupError(*config, signals, &node, app.status().ToString());
+  ChildProcess child;
+  if (!app->empty()) {
+    if (Status st = child.Start(*app); !st.ok()) {
+      return OnStartupError(*config, signals, &node, "cannot start application: " + st.ToString());
     }
-    code = WaitForEnd(signals, &child);
+    spdlog::info("started application (pid {})", child.pid());
   }
+  const int code = WaitForEnd(signals, &child);
   node.Stop();
   return node.failed() ? 1 : code;
 }

@@ -35,8 +35,9 @@ std::string ProxyUrl(const Config& config) {
 }
 
 // The databases' TXIDs in a node's /info.
-Result<std::map<std::string, uint64_t>> FetchTxids(const std::string& url) {
-  WALSHIP_ASSIGN_OR_RETURN(nlohmann::json info, FetchNodeInfo(url, kPeerTimeout));
+Result<std::map<std::string, uint64_t>> FetchTxids(const std::string& url,
+                                                   const std::string& auth_token) {
+  WALSHIP_ASSIGN_OR_RETURN(nlohmann::json info, FetchNodeInfo(url, kPeerTimeout, auth_token));
   std::map<std::string, uint64_t> out;
   if (info.contains("databases") && info["databases"].is_array()) {
     for (const auto& d : info["databases"]) {
@@ -141,6 +142,8 @@ Status Node::Start() {
   fs_options.mount_dir = config_.fuse.dir;
   fs_options.allow_other = config_.fuse.allow_other;
   fs_options.debug = config_.fuse.debug;
+  fs_options.skip_unmount = config_.fuse.skip_unmount;
+  fs_options.allow_non_empty = config_.fuse.allow_non_empty;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
   store_->SetMountAccess(fs_.get());
@@ -148,6 +151,7 @@ Status Node::Start() {
   const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
   http::NodeApiOptions api_options;
   api_options.addr = config_.http.addr;
+  api_options.auth_token = config_.http.auth_token;
   api_options.mount_dir = config_.fuse.dir;
   // A static replica's lease.hostname names the primary (LiteFS semantics).
   api_options.hostname = static_replica ? OwnHostname() : config_.lease.hostname;
@@ -280,6 +284,7 @@ void Node::FollowPrimaryLocked(const std::string& url) {
   options.advertise_url = OwnApiUrl();
   options.candidate = config_.lease.candidate && config_.lease.type != kLeaseStatic;
   options.reconnect_delay = config_.lease.reconnect_delay;
+  options.auth_token = config_.http.auth_token;
   replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
   replica_->Start(url);
 }
@@ -315,7 +320,7 @@ Status Node::WaitCaughtUp(const std::string& url, std::chrono::milliseconds time
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string behind = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
-    auto theirs = FetchTxids(url);
+    auto theirs = FetchTxids(url, config_.http.auth_token);
     if (theirs.ok()) {
       behind.clear();
       for (store::Db* db : store_->List()) {
@@ -366,7 +371,7 @@ std::optional<std::string> Node::PrimaryProxy() {
     std::lock_guard lock(primary_proxy_mu_);
     if (primary_proxy_for_ == role.primary_url && !primary_proxy_.empty()) return primary_proxy_;
   }
-  auto info = FetchNodeInfo(role.primary_url, kPeerTimeout);
+  auto info = FetchNodeInfo(role.primary_url, kPeerTimeout, config_.http.auth_token);
   if (!info.ok() || !info->contains("proxyURL") || !(*info)["proxyURL"].is_string()) {
     return std::nullopt;
   }
@@ -385,7 +390,7 @@ Result<uint64_t> Node::PrimaryTxid(const std::string& db) {
     return d ? d->pos().txid : 0;
   }
   if (role.primary_url.empty()) return Status::Unavailable("no primary is known");
-  WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url));
+  WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url, config_.http.auth_token));
   return txids[db];
 }
 
@@ -424,6 +429,7 @@ Status Node::Promote() {
   if (role.primary) return Status::OK();
   if (role.primary_url.empty()) return Status::Unavailable("no primary is known to hand off");
   http::Client client(role.primary_url, kPromoteTimeout);
+  client.SetAuthToken(config_.http.auth_token);
   auto resp = client.Post("/handoff?nodeID=" + Hex16(store_->node_id()), "", http::kJson);
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) {

@@ -4,8 +4,10 @@
 
 namespace walship::cli {
 
-Result<nlohmann::json> FetchNodeInfo(const std::string& url, std::chrono::milliseconds timeout) {
+Result<nlohmann::json> FetchNodeInfo(const std::string& url, std::chrono::milliseconds timeout,
+                                     const std::string& auth_token) {
   http::Client client(url, timeout);
+  client.SetAuthToken(auth_token);
   auto resp = client.Get("/info");
   if (!resp.ok()) {
     return Status::Unavailable("cannot reach the node at " + url + ": " + resp.status().message());

@@ -23,32 +23,46 @@ int Fail(const std::string& what) {
   return 1;
 }
 
+// POST /promote; the error to report, or an empty string once the node is
+// the primary.
+std::string Promote(const std::string& url, const std::string& auth_token) {
+  const auto start = std::chrono::steady_clock::now();
+  http::Client client(url, kPromoteTimeout);
+  client.SetAuthToken(auth_token);
+  auto resp = client.Post("/promote", "", http::kJson);
+  if (!resp.ok()) return "promote: " + resp.status().message();
+  if (resp->status != 200) {
+    auto json = nlohmann::json::parse(resp->body, nullptr, false);
+    return json.is_object() && json.contains("error") ? json["error"].get<std::string>()
+                                                      : resp->body;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::fprintf(stderr, "walship run: the node at %s is the primary (promoted in %lld ms)\n",
+               url.c_str(), static_cast<long long>(ms.count()));
+  return "";
+}
+
 }  // namespace
 
 int RunRun(const CommandLine& cl) {
+  nlohmann::json info;
   if (cl.if_candidate || cl.promote) {
-    auto info = FetchNodeInfo(cl.url, std::chrono::seconds(10));
-    if (!info.ok()) return Fail(info.status().message());
-    if (cl.if_candidate && !info->value("candidate", false)) {
+    auto fetched = FetchNodeInfo(cl.url, std::chrono::seconds(10), cl.auth_token);
+    if (!fetched.ok()) return Fail(fetched.status().message());
+    info = *std::move(fetched);
+    if (cl.if_candidate && !info.value("candidate", false)) {
       std::fprintf(stderr, "walship run: the node at %s is not a candidate; not running %s\n",
                    cl.url.c_str(), cl.child_args.front().c_str());
       return 0;
     }
   }
-  if (cl.promote) {
-    const auto start = std::chrono::steady_clock::now();
-    http::Client client(cl.url, kPromoteTimeout);
-    auto resp = client.Post("/promote", "", http::kJson);
-    if (!resp.ok()) return Fail("promote: " + resp.status().message());
-    if (resp->status != 200) {
-      auto json = nlohmann::json::parse(resp->body, nullptr, false);
-      return Fail(json.is_object() && json.contains("error") ? json["error"].get<std::string>()
-                                                             : resp->body);
-    }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    std::fprintf(stderr, "walship run: the node at %s is the primary (promoted in %lld ms)\n",
-                 cl.url.c_str(), static_cast<long long>(ms.count()));
+  // As LiteFS: on the primary there is nothing to promote (and a static
+  // primary could not be), so the command just runs.
+  if (cl.promote && info.value("role", "") == "primary") {
+    std::fprintf(stderr, "walship run: the node at %s is already the primary\n", cl.url.c_str());
+  } else if (cl.promote) {
+    if (std::string error = Promote(cl.url, cl.auth_token); !error.empty()) return Fail(error);
   }
   ChildProcess child;
   if (Status st = child.Start(cl.child_args); !st.ok()) return Fail(st.message());

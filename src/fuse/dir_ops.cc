@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/coding.h"
 #include "fuse/errno.h"
 #include "fuse/file_system.h"
 
@@ -148,6 +149,24 @@ int FileSystem::DoReaddir(fuse_ino_t ino, size_t size, off_t offset, fuse_req_t 
   return 0;
 }
 
+Result<store::Db*> FileSystem::CreateDatabase(const std::string& name) {
+  // Validated before anything else, so a refused name reaches no log line
+  // unescaped and changes nothing on disk.
+  if (Status st = store::ValidateDbName(name); !st.ok()) {
+    spdlog::warn("fuse: cannot create database: {}", st.message());
+    return st;
+  }
+  if (!store_->role().primary) {
+    spdlog::warn("fuse: cannot create database {} on a replica (read-only)", name);
+    return Status::ReadOnly("database " + name + " cannot be created on a replica");
+  }
+  auto created = store_->Create(name);
+  if (!created.ok()) {
+    spdlog::warn("fuse: cannot create database {}: {}", name, created.status().ToString());
+  }
+  return created;
+}
+
 int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
                          fuse_entry_param* entry) {
   if (parent != kRootIno) return ENOENT;
@@ -155,15 +174,8 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
   if (!IsSqliteFile(parsed.kind)) return EACCES;
   store::Db* db = store_->Find(parsed.db);
   if (parsed.kind == NodeKind::kDatabase && !db) {
-    if (!store_->role().primary) {
-      spdlog::warn("fuse: cannot create database {} on a replica (read-only)", parsed.db);
-      return EROFS;
-    }
-    auto created = store_->Create(parsed.db);
-    if (!created.ok()) {
-      spdlog::warn("fuse: cannot create database {}: {}", parsed.db, created.status().ToString());
-      return ToErrno(created.status());
-    }
+    auto created = CreateDatabase(parsed.db);
+    if (!created.ok()) return ToErrno(created.status());
     db = *created;
   }
   if (!db) return ENOENT;
@@ -179,7 +191,7 @@ int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
   ParsedName parsed = ParseName(name);
   if (parsed.kind == NodeKind::kDatabase) {
     spdlog::warn("fuse: refusing to delete database {}: deleting databases is not supported",
-                 parsed.db);
+                 JsonQuote(parsed.db));
     return EPERM;
   }
   if (!IsSqliteFile(parsed.kind)) return EPERM;

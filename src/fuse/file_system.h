@@ -34,6 +34,9 @@ struct FileSystemOptions {
   std::string mount_dir;
   bool allow_other = false;
   bool debug = false;
+  // See MountDirOptions (fuse/mount_dir.h).
+  bool skip_unmount = false;
+  bool allow_non_empty = false;
   // How long Unmount waits for processes to close their files in the mount
   // before it aborts the FUSE connection under them.
   std::chrono::milliseconds unmount_grace{std::chrono::seconds(3)};
@@ -46,7 +49,9 @@ class FileSystem final : public store::MountAccess {
   FileSystem(const FileSystem&) = delete;
   FileSystem& operator=(const FileSystem&) = delete;
 
-  // Cleans a stale mount left by a crashed run, mounts, starts the loop.
+  // Prepares the mount directory (PrepareMountDir: creates it, detaches a
+  // stale mount left by a crashed run, refuses a non-directory or a non-empty
+  // one), mounts, starts the loop.
   Status Mount();
   // Unmounts and joins the loop threads. Idempotent.
   // Unmounts (lazily) and stops serving; see unmount_grace.
@@ -91,7 +96,9 @@ class FileSystem final : public store::MountAccess {
   int InfoFileText(const Node& node, std::string* text);
   int Entry(const Node& node, fuse_entry_param* entry);
   int Log(int err, const char* op, const Node& node, const Status& status);
-  Status CleanStaleMount();
+  // A new database NAME created in the mount: validated (InvalidArgument ->
+  // EINVAL), refused on a replica (ReadOnly -> EROFS), logged when refused.
+  Result<store::Db*> CreateDatabase(const std::string& name);
 
   store::Store* store_;
   FileSystemOptions options_;

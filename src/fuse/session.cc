@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "fuse/file_system.h"
+#include "fuse/mount_dir.h"
 
 namespace walship::fuse {
 namespace {
@@ -180,29 +181,9 @@ FileSystem::FileSystem(store::Store* store, FileSystemOptions options)
 
 FileSystem::~FileSystem() { Unmount(); }
 
-Status FileSystem::CleanStaleMount() {
-  const std::string& dir = options_.mount_dir;
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) return Status::OK();
-  if (errno == ENOTCONN) {
-    // A walship (or other FUSE daemon) died with this directory mounted.
-    spdlog::warn("fuse: {} is a stale mount of a crashed process; unmounting it", dir);
-    if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
-      return Status::FromErrno("unmount stale mount " + dir, errno);
-    }
-    return Status::OK();
-  }
-  if (errno == ENOENT) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::FromErrno("create mount directory " + dir, errno);
-    }
-    return Status::OK();
-  }
-  return Status::FromErrno("stat mount directory " + dir, errno);
-}
-
 Status FileSystem::Mount() {
-  WALSHIP_RETURN_IF_ERROR(CleanStaleMount());
+  WALSHIP_RETURN_IF_ERROR(
+      PrepareMountDir({options_.mount_dir, options_.skip_unmount, options_.allow_non_empty}));
   // The path as /proc/self/mountinfo will show it; resolved before mounting,
   // while resolving it does not ask the new mount.
   std::string real_dir = options_.mount_dir;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/auth.h"
 #include "http/client_conn.h"
 
 namespace walship::http {
@@ -327,6 +328,10 @@ Client::~Client() = default;
 
 void Client::SetHeader(std::string name, std::string value) {
   impl_->SetHeader(std::move(name), std::move(value));
+}
+
+void Client::SetAuthToken(std::string_view token) {
+  if (!token.empty()) SetHeader("Authorization", BearerAuthorization(token));
 }
 
 Result<ClientResponse> Client::Get(std::string_view path_and_query) {

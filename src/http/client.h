@@ -76,6 +76,9 @@ class Client {
 
   // Adds a header to every request this client sends.
   void SetHeader(std::string name, std::string value);
+  // Sends "Authorization: Bearer TOKEN" with every request (the node API's
+  // http.auth-token); nothing when `token` is empty.
+  void SetAuthToken(std::string_view token);
 
   Result<ClientResponse> Get(std::string_view path_and_query);
   Result<ClientResponse> Post(std::string_view path_and_query, std::string body,

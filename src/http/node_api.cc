@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/coding.h"
+#include "http/json_text.h"
 #include "env/env.h"
 #include "sqlite/db_header.h"
 #include "store/sqlite_file.h"
@@ -47,6 +48,22 @@ Status MarkRollbackJournal(const std::string& path) {
   return file->WriteAt(sqlite::kDbWriteVersionOffset, legacy);
 }
 
+// A Prometheus label value (text exposition format): backslash, double quote
+// and newline escaped.
+std::string LabelValue(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 NodeApi::NodeApi(NodeApiOptions options, store::Store* store)
@@ -55,7 +72,10 @@ NodeApi::NodeApi(NodeApiOptions options, store::Store* store)
 NodeApi::~NodeApi() { Stop(); }
 
 Status NodeApi::Start() {
-  server_ = std::make_unique<Server>(ServerOptions{options_.addr});
+  ServerOptions server_options;
+  server_options.addr = options_.addr;
+  server_options.auth_token = options_.auth_token;
+  server_ = std::make_unique<Server>(server_options);
   server_->Handle("GET", "/info", [this](Request& q, Response& r) { HandleInfo(q, r); });
   server_->Handle("POST", "/import", [this](Request& q, Response& r) { HandleImport(q, r); });
   server_->Handle("GET", "/export", [this](Request& q, Response& r) { HandleExport(q, r); });
@@ -69,6 +89,12 @@ Status NodeApi::Start() {
       env::Env::Posix()->MkdirAll(env::JoinPath(store_->data_dir(), "tmp")));
   WALSHIP_RETURN_IF_ERROR(server_->Start().WithContext("node API on " + options_.addr));
   spdlog::info("http: node API listening on port {}", server_->port());
+  if (options_.auth_token.empty()) {
+    spdlog::warn("http: no http.auth-token is set: the node API on port {} (import, export, "
+                 "promote, handoff, the replication stream) is open to anyone who can reach "
+                 "the port; see docs/security.md",
+                 server_->port());
+  }
   return Status::OK();
 }
 
@@ -123,7 +149,7 @@ void NodeApi::HandleInfo(Request&, Response& resp) {
     }
     info["replicas"] = replicas;
   }
-  resp.SendJson(200, info.dump() + "\n");
+  resp.SendJson(200, internal::JsonLine(info));
 }
 
 namespace {
@@ -155,7 +181,8 @@ void NodeApi::HandleHandoff(Request& req, Response& resp) {
     }
     Status st = options_.handoff(r);
     if (!st.ok()) return resp.SendJsonError(LeaseErrorStatus(st), "handoff: " + st.message());
-    return resp.SendJson(200, nlohmann::json{{"primary", r.hostname}, {"nodeID", node_id}}.dump() + "\n");
+    return resp.SendJson(
+        200, internal::JsonLine(nlohmann::json{{"primary", r.hostname}, {"nodeID", node_id}}));
   }
   resp.SendJsonError(409, "handoff: node " + node_id +
                               " is not a replica connected to this primary");
@@ -165,7 +192,7 @@ void NodeApi::HandlePromote(Request&, Response& resp) {
   if (!options_.promote) return resp.SendJsonError(409, "promote: not available on this node");
   Status st = options_.promote();
   if (!st.ok()) return resp.SendJsonError(LeaseErrorStatus(st), "promote: " + st.message());
-  resp.SendJson(200, nlohmann::json{{"primary", options_.hostname}}.dump() + "\n");
+  resp.SendJson(200, internal::JsonLine(nlohmann::json{{"primary", options_.hostname}}));
 }
 
 void NodeApi::HandleWait(Request& req, Response& resp) {
@@ -174,6 +201,9 @@ void NodeApi::HandleWait(Request& req, Response& resp) {
   const std::string timeout_text = req.Query("timeout");
   if (db.empty() || txid_text.empty()) {
     return resp.SendJsonError(400, "wait: db and txid (a number or \"primary\") are required");
+  }
+  if (Status st = store::ValidateDbName(db); !st.ok()) {
+    return resp.SendJsonError(400, "wait: " + st.message());
   }
   uint64_t txid = 0;
   if (txid_text == "primary") {
@@ -197,7 +227,7 @@ void NodeApi::HandleWait(Request& req, Response& resp) {
                                        ", not " + std::to_string(txid) + ", after " +
                                        std::to_string(timeout.count()) + " ms");
   }
-  resp.SendJson(200, nlohmann::json{{"db", db}, {"txid", now}}.dump() + "\n");
+  resp.SendJson(200, internal::JsonLine(nlohmann::json{{"db", db}, {"txid", now}}));
 }
 
 void NodeApi::HandleImport(Request& req, Response& resp) {
@@ -241,12 +271,14 @@ void NodeApi::HandleImport(Request& req, Response& resp) {
   if (!st.ok()) return resp.SendJsonError(HttpStatusOf(st), "import " + name + ": " + st.message());
   store::Db* db = store_->Find(name);
   if (!db) return resp.SendJsonError(500, "import " + name + ": database missing after import");
-  resp.SendJson(200, DatabaseJson(db, 0).dump() + "\n");
+  resp.SendJson(200, internal::JsonLine(DatabaseJson(db, 0)));
 }
 
 void NodeApi::HandleExport(Request& req, Response& resp) {
   const std::string name = req.Query("name");
-  if (name.empty()) return resp.SendJsonError(400, "export: missing ?name=");
+  if (Status st = store::ValidateDbName(name); !st.ok()) {
+    return resp.SendJsonError(400, "export: " + st.message());
+  }
   store::Db* db = store_->Find(name);
   if (!db) return resp.SendJsonError(404, "export: no database " + name);
   const std::string tmp = TempPath("export");
@@ -267,17 +299,18 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
   out << "# HELP walship_commits_total Transactions recorded as LTX files since start.\n"
          "# TYPE walship_commits_total counter\n";
   for (store::Db* db : store_->List()) {
-    out << "walship_commits_total{db=\"" << db->name() << "\"} " << db->stats().commits << "\n";
+    out << "walship_commits_total{db=\"" << LabelValue(db->name()) << "\"} "
+        << db->stats().commits << "\n";
   }
   out << "# HELP walship_ltx_bytes_total Bytes of LTX files written since start.\n"
          "# TYPE walship_ltx_bytes_total counter\n";
   for (store::Db* db : store_->List()) {
-    out << "walship_ltx_bytes_total{db=\"" << db->name() << "\"} " << db->stats().ltx_bytes
-        << "\n";
+    out << "walship_ltx_bytes_total{db=\"" << LabelValue(db->name()) << "\"} "
+        << db->stats().ltx_bytes << "\n";
   }
   out << "# HELP walship_txid Current transaction ID.\n# TYPE walship_txid gauge\n";
   for (store::Db* db : store_->List()) {
-    out << "walship_txid{db=\"" << db->name() << "\"} " << db->pos().txid << "\n";
+    out << "walship_txid{db=\"" << LabelValue(db->name()) << "\"} " << db->pos().txid << "\n";
   }
   out << "# HELP walship_lag_milliseconds Milliseconds since the last frame from the primary.\n"
          "# TYPE walship_lag_milliseconds gauge\nwalship_lag_milliseconds "
@@ -307,12 +340,13 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
     out << "# HELP walship_backup_archived_txid Highest TXID in the backup archive.\n"
            "# TYPE walship_backup_archived_txid gauge\n";
     for (const auto& p : positions) {
-      out << "walship_backup_archived_txid{db=\"" << p.db << "\"} " << p.archived_txid << "\n";
+      out << "walship_backup_archived_txid{db=\"" << LabelValue(p.db) << "\"} "
+          << p.archived_txid << "\n";
     }
     out << "# HELP walship_backup_lag_milliseconds Age of the oldest transaction not yet "
            "archived.\n# TYPE walship_backup_lag_milliseconds gauge\n";
     for (const auto& p : positions) {
-      out << "walship_backup_lag_milliseconds{db=\"" << p.db << "\"} " << p.lag_ms << "\n";
+      out << "walship_backup_lag_milliseconds{db=\"" << LabelValue(p.db) << "\"} " << p.lag_ms << "\n";
     }
   }
   resp.Send(200, out.str(), "text/plain; version=0.0.4");

@@ -42,6 +42,8 @@ struct BackupCounters {
 
 struct NodeApiOptions {
   std::string addr = ":20202";
+  // http.auth-token: when set, every request needs it (ServerOptions::auth_token).
+  std::string auth_token;
   std::string mount_dir;  // where SQLite opens the databases
   std::string hostname;
   std::string advertise_url;

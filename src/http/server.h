@@ -35,6 +35,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   // How long one read or write may make no progress before the connection drops.
   std::chrono::milliseconds io_timeout{std::chrono::seconds(30)};
+  // When set, every request (any path, known or not) without
+  // "Authorization: Bearer <auth_token>" gets 401 before any handler runs
+  // (http/auth.h). Empty: no check.
+  std::string auth_token;
 };
 
 class Server {

@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/coding.h"
+#include "http/auth.h"
 #include "http/fields.h"
 #include "http/server_exchange.h"
 
@@ -89,8 +91,16 @@ void Connection::Serve(std::stop_token stop) {
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     if (!ReadRequestHeader(parser)) return;
     Exchange exchange(*this, parser, stop);
-    if (Status st = exchange.Init(); !st.ok()) {
-      exchange.SendJsonError(400, st.message());
+    // The token is checked first (Init reads the headers before it can fail):
+    // without it even a malformed request learns nothing but 401.
+    const Status init = exchange.Init();
+    if (!Authorized(exchange)) {
+      SendUnauthorized(exchange);
+      if (!init.ok() || !exchange.Finish()) return;
+      continue;
+    }
+    if (!init.ok()) {
+      exchange.SendJsonError(400, init.message());
       return;
     }
     try {
@@ -104,6 +114,14 @@ void Connection::Serve(std::stop_token stop) {
     }
     if (!exchange.Finish()) return;
   }
+}
+
+bool Connection::Authorized(const Exchange& exchange) const {
+  if (options_.auth_token.empty() || HasBearerToken(exchange, options_.auth_token)) return true;
+  // Neither the expected nor the offered token is logged.
+  spdlog::warn("http: {} {} from {}: refused (401): no valid auth token", exchange.method(),
+               JsonQuote(exchange.path()), exchange.remote_address());
+  return false;
 }
 
 bool Connection::ReadRequestHeader(RequestParser& parser) {

@@ -37,6 +37,8 @@ namespace bhttp = boost::beast::http;
 
 using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
 
+class Exchange;
+
 struct IoResult {
   beast::error_code ec;
   std::size_t bytes = 0;
@@ -77,6 +79,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Serve(std::stop_token stop);
   // Reads the next request's header; false when the connection should end.
   bool ReadRequestHeader(RequestParser& parser);
+  // False (and logged) when options_.auth_token is set and the request does
+  // not carry it.
+  bool Authorized(const Exchange& exchange) const;
   void CloseSocket();
 
   // Starts `start(completion)` on the strand and waits for the completion.

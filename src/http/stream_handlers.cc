@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/coding.h"
+#include "http/json_text.h"
 #include "http/node_api.h"
 #include "repl/protocol.h"
 
@@ -71,14 +72,14 @@ void NodeApi::HandleEvents(Request& req, Response& resp) {
                               {"commit", h.commit},
                               {"timestamp", Rfc3339(h.timestamp_ms)}}}};
         std::lock_guard lock(queue->mu);
-        queue->lines.push_back(e.dump() + "\n");
+        queue->lines.push_back(internal::JsonLine(e));
       });
   auto role_event = [&](const char* type, const store::NodeRole& role) {
     nlohmann::json e = {{"type", type},
                         {"data",
                          {{"isPrimary", role.primary},
                           {"hostname", role.primary ? options_.hostname : role.primary_hostname}}}};
-    return e.dump() + "\n";
+    return internal::JsonLine(e);
   };
   store::NodeRole role = store_->role();
   nlohmann::json dbs = nlohmann::json::object();
@@ -86,7 +87,7 @@ void NodeApi::HandleEvents(Request& req, Response& resp) {
     dbs[db->name()] = {{"txid", db->pos().txid}, {"checksum", Hex16(db->pos().checksum)}};
   }
   std::string init = role_event("init", role);
-  init.insert(init.size() - 2, ",\"databases\":" + dbs.dump());
+  init.insert(init.size() - 2, ",\"databases\":" + internal::JsonText(dbs));
   Status st = resp.WriteText(init);
   while (st.ok() && !req.stop_token().stop_requested()) {
     uint64_t seen = store_->change_count();

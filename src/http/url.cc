@@ -171,8 +171,6 @@ std::string AsciiLower(std::string_view text) {
   return out;
 }
 
-std::string JsonQuote(std::string_view text) { return "\"" + JsonEscape(text) + "\""; }
-
 std::string JsonErrorBody(std::string_view message) {
   return "{\"error\":" + JsonQuote(message) + "}\n";
 }

@@ -58,9 +58,6 @@ Result<QueryParams> ParseQuery(std::string_view query);
 // `text` with ASCII letters lower-cased (header names).
 std::string AsciiLower(std::string_view text);
 
-// `text` as a JSON string literal, quotes included.
-std::string JsonQuote(std::string_view text);
-
 // {"error":"<message>"} followed by a newline.
 std::string JsonErrorBody(std::string_view message);
 

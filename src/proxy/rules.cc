@@ -1,7 +1,5 @@
 #include "proxy/rules.h"
 
-#include <fnmatch.h>
-
 #include <cinttypes>
 #include <cstdio>
 
@@ -45,14 +43,50 @@ std::optional<uint64_t> ParseDigits(std::string_view text, int base, size_t max_
 
 }  // namespace
 
-bool GlobMatch(const std::string& pattern, const std::string& path) {
-  return ::fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0;
+bool GlobMatch(std::string_view pattern, std::string_view path) {
+  // Two-pointer wildcard match: on a mismatch, let the last '*' swallow one
+  // more character and retry from there. Linear in practice, never exponential.
+  size_t p = 0, s = 0;
+  size_t star = std::string_view::npos, star_s = 0;
+  while (s < path.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_s = s;
+    } else if (p < pattern.size() && pattern[p] == path[s]) {
+      ++p;
+      ++s;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      s = ++star_s;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string DecodePath(std::string_view path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    std::optional<uint64_t> byte;
+    if (path[i] == '%' && i + 3 <= path.size()) byte = ParseDigits(path.substr(i + 1, 2), 16, 2);
+    if (byte) {
+      out.push_back(static_cast<char>(*byte));
+      i += 2;
+    } else {
+      out.push_back(path[i]);  // not an escape: kept as sent
+    }
+  }
+  return out;
 }
 
 Route Classify(std::string_view method, std::string_view path, const RouteRules& rules) {
-  const std::string p(path);
-  if (method == "GET" && (p == "/walship/health" || p == "/litefs/health")) return Route::kHealth;
+  const std::string p = DecodePath(path);
+  // Passthrough first, as in LiteFS: a pattern that matches the health path
+  // sends it to the application.
   if (MatchesAny(rules.passthrough, p)) return Route::kPassthrough;
+  if (method == "GET" && (p == "/walship/health" || p == "/litefs/health")) return Route::kHealth;
   if (IsSafeMethod(method) && !MatchesAny(rules.always_forward, p)) return Route::kRead;
   return Route::kWrite;
 }

@@ -30,12 +30,19 @@ struct RouteRules {
   std::vector<std::string> always_forward;  // globs: even GET/HEAD go to the primary
 };
 
-// `path` without the query string.
+// `path` as sent, without the query string; it is matched percent-decoded
+// (as Go's URL.Path, which LiteFS matches), and passthrough patterns are
+// tried before the health paths, as in LiteFS.
 Route Classify(std::string_view method, std::string_view path, const RouteRules& rules);
 
-// Go's path.Match semantics ('*' and '?' do not match '/'; [...] classes), as
-// LiteFS matches its globs. An invalid pattern matches nothing.
-bool GlobMatch(const std::string& pattern, const std::string& path);
+// The decoded form of a URL path: each %XX becomes its byte; a '%' not
+// followed by two hex digits stays as it is.
+std::string DecodePath(std::string_view path);
+
+// LiteFS's proxy patterns: the whole path must match; '*' matches any run of
+// characters, '/' included ("*.png" matches "/img/a.png"); every other
+// character, '?' and '[' too, matches only itself.
+bool GlobMatch(std::string_view pattern, std::string_view path);
 
 // The TXID a Cookie header asks for: __txid (16 hex digits) wins over txnum
 // (decimal). nullopt when neither is present and well-formed.

@@ -31,15 +31,15 @@ nlohmann::json PositionJson(const store::Position& pos) {
 Result<store::Position> ParsePosition(const std::string& name, const nlohmann::json& pos) {
   if (!pos.is_object() || !pos.contains("txid") || !pos["txid"].is_number_unsigned() ||
       !pos.contains("checksum") || !pos["checksum"].is_string()) {
-    return Status::InvalidArgument("stream request: position of \"" + name +
-                                   "\" needs a numeric txid and a hex checksum");
+    return Status::InvalidArgument("stream request: position of " + JsonQuote(name) +
+                                   " needs a numeric txid and a hex checksum");
   }
   std::string hex = pos["checksum"];
   char* end = nullptr;
   uint64_t checksum = std::strtoull(hex.c_str(), &end, 16);
   if (hex.size() != 16 || *end != '\0') {
-    return Status::InvalidArgument("stream request: checksum of \"" + name +
-                                   "\" is not 16 hex digits");
+    return Status::InvalidArgument("stream request: checksum of " + JsonQuote(name) +
+                                   " is not 16 hex digits");
   }
   return store::Position{pos["txid"].get<uint64_t>(), checksum};
 }

@@ -109,6 +109,7 @@ StreamRequest ReplicaClient::BuildRequest() const {
 Status ReplicaClient::StreamOnce(std::stop_token stop) {
   const StreamRequest request = BuildRequest();
   http::Client client(primary_url_, std::chrono::seconds(5));
+  client.SetAuthToken(options_.auth_token);
   auto opened = client.OpenStream("POST", "/stream", EncodeStreamRequest(request), http::kJson);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<http::StreamReader> reader = std::move(*opened);
@@ -183,6 +184,7 @@ Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t lengt
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
   WALSHIP_ASSIGN_OR_RETURN(auto diverged, ParseDiverged(payload));
   const auto& [name, common] = diverged;
+  WALSHIP_RETURN_IF_ERROR(store::ValidateDbName(name));
   store::Db* db = store_->Find(name);
   if (!db) return Status::OK();
   env::Env* env = env::Env::Posix();

@@ -34,6 +34,7 @@ struct ReplicaClientOptions {
   bool candidate = false;
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{5000};
+  std::string auth_token;  // the primary's http.auth-token; empty: none sent
 };
 
 class ReplicaClient {

@@ -9,21 +9,6 @@
 
 namespace walship::store {
 
-Status ValidateDbName(const std::string& name) {
-  if (name.empty()) return Status::InvalidArgument("database name is empty");
-  if (name.size() > 255) return Status::InvalidArgument("database name longer than 255 bytes");
-  if (name.find('/') != std::string::npos || name[0] == '.') {
-    return Status::InvalidArgument("invalid database name \"" + name +
-                                   "\": no '/' and no leading '.'");
-  }
-  for (const char* suffix : {"-journal", "-wal", "-shm", "-pos"}) {
-    if (name.ends_with(suffix)) {
-      return Status::InvalidArgument("invalid database name \"" + name + "\": ends in " + suffix);
-    }
-  }
-  return Status::OK();
-}
-
 Store::Store(StoreOptions options) : options_(std::move(options)) {}
 Store::~Store() = default;
 
@@ -34,8 +19,8 @@ Status Store::Open() {
   WALSHIP_ASSIGN_OR_RETURN(auto names, env->ListDir(env::JoinPath(options_.data_dir, "dbs")));
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
-    if (!ValidateDbName(name).ok()) {
-      spdlog::warn("store: ignoring {} in {}/dbs: not a database name", name, options_.data_dir);
+    if (Status st = ValidateDbName(name); !st.ok()) {
+      spdlog::warn("store: ignoring an entry of {}/dbs: {}", options_.data_dir, st.message());
       continue;
     }
     auto db = OpenDb(name);

@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "env/env.h"
 #include "store/db.h"
+#include "store/db_name.h"
 
 namespace walship::store {
 
@@ -111,10 +112,5 @@ class Store {
   WriteFence fence_;
   int64_t last_frame_ms_ = -1;  // wall clock of the last frame from the primary
 };
-
-// OK when NAME can name a database: not empty, at most 255 bytes, no '/', not
-// starting with '.', and not ending in a suffix walship gives meaning to
-// (-journal, -wal, -shm, -pos).
-Status ValidateDbName(const std::string& name);
 
 }  // namespace walship::store

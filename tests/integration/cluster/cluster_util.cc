@@ -152,6 +152,7 @@ std::string Cluster::ConfigFor(size_t i) const {
       "fuse:\n  dir: \"" + n.mount_dir() + "\"\n" + "data:\n  dir: \"" + n.data_dir() + "\"\n";
   if (i == 0) yaml += options_.primary_data_yaml;
   yaml += "http:\n  addr: \"127.0.0.1:" + std::to_string(n.http_port()) + "\"\n";
+  if (options_.http_yaml) yaml += options_.http_yaml(i);
   yaml += options_.every_node_yaml;
   if (options_.node_yaml) yaml += options_.node_yaml(i);
   if (!options_.etcd_endpoint.empty()) {
@@ -173,6 +174,8 @@ std::string Cluster::Url(size_t i) const {
 }
 
 ::testing::AssertionResult Cluster::StartNode(size_t i) { return node(i).Start(); }
+
+void Cluster::RewriteConfig(size_t i) { nodes_.at(i)->WriteConfig(ConfigFor(i)); }
 
 ::testing::AssertionResult Cluster::Start() {
   for (size_t i = 0; i < size(); i++) {

@@ -83,6 +83,9 @@ struct ClusterOptions {
   std::string every_node_yaml;
   // Top-level YAML for node i (e.g. its proxy: section), when set.
   std::function<std::string(size_t i)> node_yaml;
+  // YAML lines (indented two spaces) under node i's http: key (e.g. its
+  // auth-token), when set.
+  std::function<std::string(size_t i)> http_yaml;
 };
 
 // ClusterOptions with only `nodes` changed.
@@ -107,6 +110,9 @@ class Cluster {
   ::testing::AssertionResult Start();
   // Starts node i and waits for its mount.
   ::testing::AssertionResult StartNode(size_t i);
+  // Writes node i's config again from the options (whose functions may now
+  // answer differently); takes effect at its next start.
+  void RewriteConfig(size_t i);
   // Stops (SIGTERM) every running node, replicas first.
   ::testing::AssertionResult StopAll();
 

@@ -19,14 +19,12 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The binary under test: $WALSHIP_TEST_BINARY if set, else the one built
-// with the tests.
+}  // namespace
+
 std::string WalshipBinary() {
   const char* override_path = std::getenv("WALSHIP_TEST_BINARY");
   return override_path && *override_path ? override_path : WALSHIP_BINARY;
 }
-
-}  // namespace
 
 WalshipProcess::WalshipProcess(WalshipOptions options) : options_(std::move(options)) {
   std::string parent = options_.parent_dir;
@@ -77,8 +75,9 @@ std::string WalshipProcess::Log() const { return ReadFileOrEmpty(log_path_); }
     }
   }
   // A crash point in the test runner's own environment must not leak in.
-  child_ = Child::Exec({WalshipBinary(), "mount", "--config", config_path_}, "", log_path_,
-                       options_.env, {"WALSHIP_CRASH_AT"});
+  std::vector<std::string> argv = {WalshipBinary(), "mount", "--config", config_path_};
+  argv.insert(argv.end(), options_.mount_args.begin(), options_.mount_args.end());
+  child_ = Child::Exec(argv, "", log_path_, options_.env, {"WALSHIP_CRASH_AT"});
   if (!running()) return Failure("fork failed");
   return ::testing::AssertionSuccess();
 }

@@ -35,6 +35,8 @@ struct WalshipOptions {
   std::string parent_dir;
   // Name of this node's directory under parent_dir (cluster tests: node1...).
   std::string name = "node";
+  // Arguments after `walship mount --config PATH`, e.g. {"-skip-unmount"}.
+  std::vector<std::string> mount_args;
 };
 
 class WalshipProcess {
@@ -65,6 +67,8 @@ class WalshipProcess {
 
   // Replaces the config file (tests of bad input).
   void WriteConfig(const std::string& yaml);
+  // Replaces options.mount_args for the next start.
+  void SetMountArgs(std::vector<std::string> args) { options_.mount_args = std::move(args); }
 
   bool running() const { return child_.running(); }
   pid_t pid() const { return child_.pid(); }
@@ -92,6 +96,10 @@ class WalshipProcess {
   int starts_ = 0;
   Child child_;
 };
+
+// The binary under test: $WALSHIP_TEST_BINARY if set, else the one built
+// with the tests.
+std::string WalshipBinary();
 
 // Runs the walship CLI (`walship ARGS...`) to completion, with `env` added to
 // the environment; output is its stdout and stderr together.

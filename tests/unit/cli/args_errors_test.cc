@@ -27,6 +27,13 @@ TEST(ArgsErrors, UnknownCommand) {
   EXPECT_THAT(Error({"mnt"}), StartsWith("walship: unknown command \"mnt\" (commands: mount,"));
 }
 
+TEST(ArgsErrors, HaltLockIsRefusedWithAdvice) {
+  EXPECT_EQ(Error({"run", "-with-halt-lock-on", "/litefs/db", "--", "x"}),
+            "walship run: --with-halt-lock-on is not supported (walship has no halt lock); to "
+            "write from this node, make it the primary: walship run --promote -- CMD (see "
+            "\"walship run --help\")");
+}
+
 TEST(ArgsErrors, OptionBeforeCommand) {
   EXPECT_THAT(Error({"--config", "x", "mount"}), StartsWith("walship: the command comes first"));
 }

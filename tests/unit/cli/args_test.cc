@@ -46,12 +46,30 @@ TEST(Args, MountLiteFsSpellings) {
   EXPECT_EQ(Parse({"mount", "-config=/b.yml"}).config_path, "/b.yml");
 }
 
+// Every flag of LiteFS 0.5's `litefs mount`.
+TEST(Args, MountLiteFsSkipUnmountAndTracing) {
+  CommandLine cl = Parse({"mount", "-skip-unmount", "-tracing"});
+  EXPECT_TRUE(cl.skip_unmount);
+  EXPECT_TRUE(cl.tracing);
+  EXPECT_TRUE(Parse({"mount", "--skip-unmount"}).skip_unmount);
+  EXPECT_FALSE(Parse({"mount"}).skip_unmount);
+  EXPECT_FALSE(Parse({"mount"}).tracing);
+}
+
 TEST(Args, Import) {
   CommandLine cl = Parse({"import", "--name", "my.db", "/tmp/my.db"});
   EXPECT_EQ(cl.command, "import");
   EXPECT_EQ(cl.name, "my.db");
   EXPECT_EQ(cl.file, "/tmp/my.db");
   EXPECT_EQ(cl.url, "http://localhost:20202");
+}
+
+TEST(Args, AuthToken) {
+  EXPECT_EQ(Parse({"status", "--auth-token", "t0k"}).auth_token, "t0k");
+  EXPECT_EQ(Parse({"export", "--name", "a.db", "-auth-token=t1", "f"}).auth_token, "t1");
+  EXPECT_EQ(Parse({"run", "--auth-token=t2", "--", "true"}).auth_token, "t2");
+  EXPECT_EQ(Parse({"import", "--name", "a.db", "--auth-token", "flag", "f"}).auth_token, "flag");
+  EXPECT_EQ(Parse({"status"}).auth_token, "");
 }
 
 TEST(Args, ImportLiteFsSpellings) {
@@ -107,6 +125,12 @@ TEST(Args, Run) {
   EXPECT_TRUE(cl.if_candidate);
   EXPECT_EQ(cl.child_args, (Args{"myapp", "migrate"}));
   EXPECT_FALSE(Parse({"run", "--", "x"}).promote);
+}
+
+TEST(Args, RunLiteFsVerboseFlag) {
+  CommandLine cl = Parse({"run", "-v", "-promote", "--", "x"});
+  EXPECT_TRUE(cl.verbose);
+  EXPECT_TRUE(cl.promote);
 }
 
 TEST(Args, Status) {

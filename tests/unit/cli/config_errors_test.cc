@@ -16,20 +16,25 @@ using ::testing::StartsWith;
 
 TEST(ConfigErrors, UnknownKeyNamesKeyAndLine) {
   EXPECT_EQ(ParseError("# comment\n\ndata:\n  dir: /d\n\nfuse:\n  dirr: /litefs\n"),
-            "walship.yml:7: unknown key \"fuse.dirr\" (known: dir, allow-other, debug)");
+            "walship.yml:7: unknown key \"fuse.dirr\" (known: dir, allow-other, debug, "
+            "allow-non-empty)");
 }
 
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(
       ParseError("fuse: {dir: /x}\nlogs: {}\n"),
       "walship.yml:2: unknown key \"logs\" (known: fuse, data, exec, skip-sync, exit-on-error, "
-      "http, proxy, lease, backup, log)");
+      "strict-verify, http, proxy, lease, backup, log, tracing)");
 }
 
-TEST(ConfigErrors, LiteFsOnlyKeyIsNamedAsSuch) {
-  EXPECT_THAT(ParseError("lease:\n  consul:\n    url: http://x:8500\n"),
-              StartsWith("walship.yml:2: unknown key \"lease.consul\" (a LiteFS setting walship "
-                         "does not support; known: type, hostname,"));
+TEST(ConfigErrors, UnknownKeyInsideLiteFsSection) {
+  EXPECT_EQ(ParseError("lease:\n  consul:\n    urll: http://x:8500\n"),
+            "walship.yml:3: unknown key \"lease.consul.urll\" (known: url, key, ttl, lock-delay)");
+}
+
+TEST(ConfigErrors, IgnoredLiteFsKeyIsStillTypeChecked) {
+  EXPECT_THAT(ParseError("proxy:\n  read-timeout: soon\n"),
+              StartsWith("walship.yml:2: proxy.read-timeout: invalid duration \"soon\""));
 }
 
 TEST(ConfigErrors, DuplicateKey) {
@@ -85,8 +90,10 @@ TEST(ConfigErrors, ExecAsMap) {
 }
 
 TEST(ConfigErrors, ExecItemUnknownKey) {
+  // The misspelt key, and what it leaves missing.
   EXPECT_EQ(ParseError("exec:\n  - cmd: a\n  - cmnd: b\n"),
-            "walship.yml:3: unknown key \"exec[1].cmnd\" (known: cmd, if-candidate)");
+            "walship.yml:3: unknown key \"exec[1].cmnd\" (known: cmd, if-candidate)\n"
+            "walship.yml:3: exec[1].cmd: must not be empty");
 }
 
 TEST(ConfigErrors, ExecEmptyCommand) {
@@ -103,19 +110,19 @@ TEST(ConfigErrors, MalformedYaml) {
   EXPECT_THAT(ParseError("fuse:\n  dir: [/a\n"), HasSubstr("invalid YAML"));
 }
 
-TEST(ConfigErrors, MissingFuseDirForMount) {
-  Result<Config> c = Parse("data:\n  dir: /var/lib/walship\n");
+TEST(ConfigErrors, EmptyFuseDirForMount) {
+  Result<Config> c = Parse("fuse:\n  dir: \"\"\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   Status s = ValidateForMount(*c);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(s.message(), StartsWith("walship.yml: fuse.dir: required for mount"));
+  EXPECT_THAT(s.message(), StartsWith("walship.yml: fuse.dir: must not be empty"));
 }
 
-TEST(ConfigErrors, MissingDataDirForMount) {
-  Result<Config> c = Parse("fuse:\n  dir: /litefs\n");
+TEST(ConfigErrors, EmptyDataDirForMount) {
+  Result<Config> c = Parse("data:\n  dir: \"\"\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_THAT(ValidateForMount(*c).message(),
-              StartsWith("walship.yml: data.dir: required for mount"));
+              StartsWith("walship.yml: data.dir: must not be empty"));
 }
 
 TEST(ConfigErrors, DataDirInsideFuseDir) {
@@ -133,9 +140,18 @@ TEST(ConfigErrors, InvalidLeaseType) {
             "walship.yml:2: lease.type: must be \"static\" or \"etcd\", got \"zookeeper\"");
 }
 
-TEST(ConfigErrors, ConsulLeaseType) {
+TEST(ConfigErrors, ConsulLeaseTypeSaysToUseEtcd) {
   EXPECT_EQ(ParseError("lease:\n  type: consul\n"),
-            "walship.yml:2: lease.type: consul is not supported; use \"etcd\" or \"static\"");
+            "walship.yml:2: lease.type: consul is not supported; use lease.type: etcd (with "
+            "lease.etcd.endpoints) for automatic failover, or lease.type: static for a fixed "
+            "primary");
+}
+
+TEST(ConfigErrors, LiteFsCloudBackupSaysToUseS3OrFile) {
+  EXPECT_EQ(ParseError("backup:\n  type: litefs-cloud\n  auth-token: x\n"),
+            "walship.yml:2: backup.type: litefs-cloud is not supported (LiteFS Cloud has shut "
+            "down); use backup.type: s3 (backup.url: s3://bucket/prefix) or backup.type: file "
+            "(backup.path: /dir)");
 }
 
 TEST(ConfigErrors, StaticReplicaWithoutPrimaryUrl) {

@@ -103,8 +103,12 @@ TEST(Config, EmptyFileGivesDefaults) {
   Result<Config> r = Parse("");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Config& c = *r;
-  EXPECT_TRUE(c.fuse.dir.empty());
+  EXPECT_EQ(c.fuse.dir, "/litefs");  // LiteFS's defaults
+  EXPECT_EQ(c.data.dir, "/var/lib/litefs");
+  EXPECT_TRUE(ValidateForMount(c).ok());  // so a mount needs neither key
+  EXPECT_TRUE(c.warnings.empty());
   EXPECT_FALSE(c.fuse.allow_other);
+  EXPECT_FALSE(c.fuse.allow_non_empty);
   EXPECT_TRUE(c.data.compress);
   EXPECT_EQ(c.data.retention, minutes(10));
   EXPECT_EQ(c.data.retention_monitor_interval, minutes(1));
@@ -163,6 +167,23 @@ TEST(Config, EnvExpansionBothSyntaxes) {
   EXPECT_EQ(r->data.dir, "/srv/x");
 }
 
+TEST(Config, AuthTokenFromTheEnvironment) {
+  Result<Config> r = Parse("http:\n  auth-token: ${TOKEN}\n", {{"TOKEN", "s3cr3t"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->http.auth_token, "s3cr3t");
+  r = Parse("http: { addr: \":1\" }\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->http.auth_token, "");
+}
+
+TEST(Config, AuthTokenWithSpacesIsRefusedWithoutShowingIt) {
+  Result<Config> r = Parse("http:\n  auth-token: \"my secret\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("http.auth-token"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("my secret"), std::string::npos) << r.status().message();
+}
+
 TEST(Config, EnvComparisonDrivesCandidate) {
   constexpr char kYaml[] =
       "lease:\n  candidate: ${FLY_REGION == PRIMARY_REGION}\n"
@@ -216,10 +237,9 @@ TEST(Config, FileBackup) {
 TEST(Config, ValidateAcceptsDefaults) {
   Config c;
   EXPECT_TRUE(Validate(c).ok());
+  EXPECT_TRUE(ValidateForMount(c).ok()) << ValidateForMount(c).ToString();  // LiteFS's dirs
+  c.fuse.dir.clear();
   EXPECT_FALSE(ValidateForMount(c).ok());
-  c.fuse.dir = "/litefs";
-  c.data.dir = "/var/lib/walship";
-  EXPECT_TRUE(ValidateForMount(c).ok()) << ValidateForMount(c).ToString();
 }
 
 

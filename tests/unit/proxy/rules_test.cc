@@ -17,6 +17,7 @@ TEST(ClassifyTest, SafeMethodsReadEverythingElseWrites) {
 
 TEST(ClassifyTest, HealthPassthroughAndAlwaysForward) {
   const RouteRules rules{{"/debug/*", "/static/*.css"}, {"/admin/*"}};
+  EXPECT_EQ(Classify("GET", "/static/css/deep/site.css", rules), Route::kPassthrough);
   EXPECT_EQ(Classify("GET", "/walship/health", rules), Route::kHealth);
   EXPECT_EQ(Classify("GET", "/litefs/health", rules), Route::kHealth);
   EXPECT_EQ(Classify("POST", "/walship/health", rules), Route::kWrite);
@@ -27,14 +28,55 @@ TEST(ClassifyTest, HealthPassthroughAndAlwaysForward) {
   EXPECT_EQ(Classify("GET", "/admins", rules), Route::kRead);
 }
 
-TEST(GlobMatchTest, StarDoesNotCrossSlashAsInGoPathMatch) {
+// LiteFS's proxy turns a pattern into ^QuoteMeta(pattern)$ with each \*
+// made .* (http.CompileMatch): '*' is the only wildcard and crosses '/'.
+TEST(GlobMatchTest, StarCrossesSlashAsInLiteFs) {
+  EXPECT_TRUE(GlobMatch("*.png", "/img/a.png"));
+  EXPECT_TRUE(GlobMatch("*.png", "/a.png"));
+  EXPECT_FALSE(GlobMatch("*.png", "/img/a.png.txt"));
   EXPECT_TRUE(GlobMatch("/debug/*", "/debug/vars"));
-  EXPECT_FALSE(GlobMatch("/debug/*", "/debug/pprof/heap"));
-  EXPECT_TRUE(GlobMatch("/debug/*/*", "/debug/pprof/heap"));
-  EXPECT_TRUE(GlobMatch("/v?/x", "/v1/x"));
-  EXPECT_TRUE(GlobMatch("/[ab]", "/a"));
-  EXPECT_FALSE(GlobMatch("/[ab]", "/c"));
+  EXPECT_TRUE(GlobMatch("/debug/*", "/debug/pprof/heap"));
+  EXPECT_TRUE(GlobMatch("/debug/*", "/debug/"));  // '*' may match nothing
+  EXPECT_FALSE(GlobMatch("/debug/*", "/debug"));
+  EXPECT_TRUE(GlobMatch("/api/*/edit", "/api/users/7/edit"));
+  EXPECT_TRUE(GlobMatch("*", "/"));
+  EXPECT_TRUE(GlobMatch("**", "/anything/at/all"));
+}
+
+TEST(GlobMatchTest, WholePathMustMatch) {
+  EXPECT_TRUE(GlobMatch("/exact", "/exact"));
   EXPECT_FALSE(GlobMatch("/exact", "/exact/more"));
+  EXPECT_FALSE(GlobMatch("/exact", "/prefix/exact"));
+  EXPECT_FALSE(GlobMatch("", "/"));
+}
+
+TEST(GlobMatchTest, OtherCharactersAreLiteral) {
+  EXPECT_FALSE(GlobMatch("/v?/x", "/v1/x"));
+  EXPECT_TRUE(GlobMatch("/v?/x", "/v?/x"));
+  EXPECT_FALSE(GlobMatch("/[ab]", "/a"));
+  EXPECT_TRUE(GlobMatch("/[ab]", "/[ab]"));
+  EXPECT_FALSE(GlobMatch("/a.c", "/abc"));
+  EXPECT_TRUE(GlobMatch("/a\\*", "/a\\bc"));  // a backslash escapes nothing
+}
+
+TEST(GlobMatchTest, BacktracksAcrossSeveralStars) {
+  EXPECT_TRUE(GlobMatch("/*/b/*/d", "/a/b/c/b/x/d"));
+  EXPECT_FALSE(GlobMatch("/*/b/*/d", "/a/b/c/b/x/e"));
+  EXPECT_TRUE(GlobMatch("*a*a*a*", "/banana/bandana"));
+}
+
+TEST(ClassifyTest, MatchesTheDecodedPath) {
+  const RouteRules rules{{"/files/a b.png"}, {"/caf\xc3\xa9/*"}};
+  EXPECT_EQ(Classify("GET", "/files/a%20b.png", rules), Route::kPassthrough);
+  EXPECT_EQ(Classify("GET", "/caf%C3%A9/menu", rules), Route::kWrite);
+  EXPECT_EQ(DecodePath("/100%/x%2"), "/100%/x%2");  // not escapes: kept
+  EXPECT_EQ(DecodePath("/a%2fb"), "/a/b");
+}
+
+TEST(ClassifyTest, PassthroughComesBeforeHealthAsInLiteFs) {
+  const RouteRules all{{"*"}, {}};
+  EXPECT_EQ(Classify("GET", "/litefs/health", all), Route::kPassthrough);
+  EXPECT_EQ(Classify("GET", "/litefs/health", RouteRules{}), Route::kHealth);
 }
 
 TEST(CookieTest, TxidHexWinsOverTxnumDecimal) {
