@@ -164,7 +164,7 @@ Status Db::RecoverWal() {
     if (f.commit) base_commit = f.commit;
   }
   const uint32_t page_size = scan->header.page_size;
-  wal_capture_.Restore(page_size, scan->header.salt1, scan->header.salt2, start, index);
+  wal_capture_.Restore(scan->header, start, index);
   if (!base_commit) {
     WALSHIP_ASSIGN_OR_RETURN(uint64_t size, database_->Size());
     base_commit = uint32_t(size / page_size);
@@ -177,9 +177,6 @@ Status Db::RecoverWal() {
     covered.wal_salt1 = scan->header.salt1;
     covered.wal_salt2 = scan->header.salt2;
     WALSHIP_RETURN_IF_ERROR(RepairChecksumMismatch(checksums_.DatabaseChecksum(), covered));
-  }
-  for (const sqlite::WalFrameRef& f : scan->frames) {
-    if (f.offset >= start) wal_capture_.OnRecoveredFrame(f.offset, f.pgno, f.commit);
   }
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec, wal_capture_.TakeNextCommitted(wal_.get()));

@@ -1,171 +1,148 @@
 #include "store/wal_capture.h"
 
 #include <algorithm>
-
-#include "base/coding.h"
-#include "sqlite/wal.h"
+#include <map>
 
 namespace walship::store {
 
 void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t now_ms) {
+  if (data.empty()) return;
+  last_write_ms_ = now_ms;
   if (offset == 0) {
-    OnHeaderWrite(data);
-    return;
-  }
-  if (page_size_ == 0 || offset < sqlite::kWalHeaderSize || data.empty()) return;
-  const uint64_t end = offset + data.size();
-  const uint64_t fsz = FrameSize();
-  // First frame boundary at or before `offset`.
-  uint64_t b = sqlite::kWalHeaderSize + (offset - sqlite::kWalHeaderSize) / fsz * fsz;
-  if (b < offset) {
-    if (offset < b + sqlite::kWalFrameHeaderSize) needs_reread_ = true;
-    OnFrameBody(b, offset, end);
-    b += fsz;
-  }
-  for (; b < end; b += fsz) {
-    if (b + sqlite::kWalFrameHeaderSize > end) {
-      needs_reread_ = true;
-      break;
+    // A header write starts a new WAL generation (creation, or a restart after
+    // a complete checkpoint): every earlier frame is in the database file now.
+    std::optional<sqlite::WalHeader> header;
+    if (data.size() >= sqlite::kWalHeaderSize) {
+      auto parsed = sqlite::ParseWalHeader(data.first(sqlite::kWalHeaderSize));
+      if (parsed.ok()) header = *parsed;
     }
-    OnFrameHeader(b, data.subspan(b - offset, sqlite::kWalFrameHeaderSize),
-                  std::min(end, b + fsz) - b, now_ms);
-  }
-}
-
-void WalCapture::OnFrameHeader(uint64_t offset, std::span<const uint8_t> header,
-                               uint64_t arrived, int64_t now_ms) {
-  if (offset < captured_end_) return;  // a rewrite of a captured frame's checksums
-  auto h = sqlite::ParseWalFrameHeader(header);
-  if (h.salt1 != salt1_ || h.salt2 != salt2_) {
-    pending_.erase(offset);  // not a frame of this WAL generation
+    StartGeneration(header, sqlite::kWalHeaderSize);
+    header_unread_ = data.size() < sqlite::kWalHeaderSize;
     return;
   }
-  pending_[offset] = Frame{h.pgno, h.commit, now_ms, arrived};
-}
-
-void WalCapture::OnFrameBody(uint64_t frame_offset, uint64_t offset, uint64_t end) {
-  auto it = pending_.find(frame_offset);
-  if (it == pending_.end()) return;
-  Frame& frame = it->second;
-  // Bytes count only in order: a write past a gap leaves the frame incomplete.
-  if (frame.arrived >= offset - frame_offset) {
-    frame.arrived = std::max(frame.arrived, std::min(end, frame_offset + FrameSize()) - frame_offset);
-  }
-}
-
-void WalCapture::OnHeaderWrite(std::span<const uint8_t> data) {
-  if (data.size() < sqlite::kWalHeaderSize) {
-    needs_reread_ = true;
-    return;
-  }
-  auto header = sqlite::ParseWalHeader(data.first(sqlite::kWalHeaderSize));
-  if (!header.ok()) return;
-  // A header write starts a new WAL generation (creation or restart after a
-  // complete checkpoint): every earlier frame is in the database file now.
-  page_size_ = header->page_size;
-  salt1_ = header->salt1;
-  salt2_ = header->salt2;
-  captured_end_ = sqlite::kWalHeaderSize;
-  pending_.clear();
-  index_.clear();
-  needs_reread_ = false;
+  if (offset < sqlite::kWalHeaderSize) header_unread_ = true;
+  if (!header_ && !header_unread_) return;
+  if (header_ && offset < VerifiedEnd()) Unverify(offset);
+  dirty_ = true;
 }
 
 void WalCapture::OnTruncate(uint64_t size) {
   if (size >= captured_end_) {
-    // Frames cut short lose the bytes past `size`.
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->first >= size) {
-        it = pending_.erase(it);
-        continue;
-      }
-      it->second.arrived = std::min(it->second.arrived, size - it->first);
-      ++it;
-    }
+    if (header_ && size < VerifiedEnd()) Unverify(size);
     return;
   }
   // Truncated below what was captured (checkpoint TRUNCATE, WAL deleted): a new
   // header must come before any new frame.
-  page_size_ = 0;
-  captured_end_ = sqlite::kWalHeaderSize;
-  pending_.clear();
-  index_.clear();
-  needs_reread_ = false;
+  StartGeneration(std::nullopt, sqlite::kWalHeaderSize);
+  header_unread_ = false;
 }
 
-void WalCapture::Restore(uint32_t page_size, uint32_t salt1, uint32_t salt2,
-                         uint64_t captured_end, std::unordered_map<uint32_t, uint64_t> index) {
-  page_size_ = page_size;
-  salt1_ = salt1;
-  salt2_ = salt2;
-  captured_end_ = captured_end;
-  pending_.clear();
+void WalCapture::Restore(const sqlite::WalHeader& header, uint64_t captured_end,
+                         std::unordered_map<uint32_t, uint64_t> index) {
+  StartGeneration(header, captured_end);
+  header_unread_ = false;
   index_ = std::move(index);
-  needs_reread_ = false;
+  dirty_ = true;  // frames after captured_end may be committed already
 }
 
-Status WalCapture::RereadPending(env::File* wal) {
-  if (page_size_ == 0) {
-    // The header itself was split; read it back.
-    uint8_t hdr[sqlite::kWalHeaderSize];
-    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(0, hdr));
-    if (n == sizeof hdr) OnHeaderWrite(hdr);
-    if (page_size_ == 0) return Status::OK();
+void WalCapture::StartGeneration(std::optional<sqlite::WalHeader> header, uint64_t captured_end) {
+  header_ = header;
+  captured_end_ = captured_end;
+  chain_.reset();
+  if (header && captured_end == sqlite::kWalHeaderSize) {
+    chain_ = std::array<uint32_t, 2>{header->checksum1, header->checksum2};
   }
-  pending_.clear();
-  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, wal->Size());
-  uint8_t h[sqlite::kWalFrameHeaderSize];
-  for (uint64_t b = captured_end_; b + FrameSize() <= size; b += FrameSize()) {
-    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(b, h));
-    if (n != sizeof h) break;
-    auto fh = sqlite::ParseWalFrameHeader(h);
-    if (fh.salt1 != salt1_ || fh.salt2 != salt2_) break;
-    pending_[b] = Frame{fh.pgno, fh.commit, 0, FrameSize()};
+  verified_.clear();
+  index_.clear();
+  dirty_ = header.has_value();
+}
+
+void WalCapture::Unverify(uint64_t offset) {
+  if (offset < captured_end_) return;  // a rewrite of a captured frame
+  const size_t keep = (offset - captured_end_) / FrameSize();
+  if (keep < verified_.size()) verified_.resize(keep);
+}
+
+Status WalCapture::LoadChain(env::File* wal) {
+  if (header_unread_) {
+    uint8_t raw[sqlite::kWalHeaderSize];
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(0, raw));
+    if (n < sizeof raw) return Status::OK();
+    auto parsed = sqlite::ParseWalHeader(raw);
+    if (!parsed.ok()) return Status::OK();  // not written whole yet
+    StartGeneration(*parsed, sqlite::kWalHeaderSize);
+    header_unread_ = false;
   }
-  needs_reread_ = false;
+  if (!header_ || chain_) return Status::OK();
+  // The checksum a frame at captured_end_ continues from is in the frame
+  // header just before it.
+  uint8_t prev[sqlite::kWalFrameHeaderSize];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(captured_end_ - FrameSize(), prev));
+  if (n < sizeof prev) {
+    return Status::Corruption("WAL shorter than its captured frames (" +
+                              std::to_string(captured_end_) + " bytes)");
+  }
+  auto h = sqlite::ParseWalFrameHeader(prev);
+  chain_ = std::array<uint32_t, 2>{h.checksum1, h.checksum2};
   return Status::OK();
 }
 
-Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal) {
-  if (needs_reread_ && wal) WALSHIP_RETURN_IF_ERROR(RereadPending(wal));
-  uint64_t expected = captured_end_;
-  for (const auto& [offset, frame] : pending_) {
-    // SQLite appends a transaction's frames in order from the end of the last
-    // one: a gap or a frame still arriving means the commit is not there yet.
-    if (offset != expected || !Complete(frame)) break;
-    if (frame.commit != 0) return std::optional<TxSpec>(BuildSpec(offset, frame.commit));
-    expected += FrameSize();
+Result<bool> WalCapture::ExtendVerified(env::File* wal) {
+  frame_.resize(FrameSize());
+  const std::span<const uint8_t> bytes(frame_);
+  while (true) {
+    if (!verified_.empty() && verified_.back().commit != 0) return true;
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(VerifiedEnd(), frame_));
+    if (n < frame_.size()) return false;  // still arriving
+    uint32_t cksum[2];
+    const auto& prev = verified_.empty() ? *chain_ : verified_.back().checksum;
+    cksum[0] = prev[0];
+    cksum[1] = prev[1];
+    if (!sqlite::VerifyWalFrame(*header_, bytes.first(sqlite::kWalFrameHeaderSize),
+                                bytes.subspan(sqlite::kWalFrameHeaderSize), cksum)) {
+      return false;  // half-written, unsalted, stale or another generation's
+    }
+    auto h = sqlite::ParseWalFrameHeader(bytes);
+    verified_.push_back({h.pgno, h.commit, {cksum[0], cksum[1]}});
   }
-  return std::optional<TxSpec>();
 }
 
-TxSpec WalCapture::BuildSpec(uint64_t commit_offset, uint32_t commit) {
-  std::map<uint32_t, uint64_t> latest;  // pgno -> frame offset, last write wins
-  auto last = pending_.upper_bound(commit_offset);
-  for (auto it = pending_.begin(); it != last; ++it) latest[it->second.pgno] = it->first;
-  TxSpec spec;
-  spec.page_size = page_size_;
-  spec.commit = commit;
-  if (auto it = pending_.find(commit_offset); it != pending_.end()) {
-    spec.commit_time_ms = it->second.written_ms;
+Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal) {
+  if (!dirty_ || !wal) return std::optional<TxSpec>();
+  WALSHIP_RETURN_IF_ERROR(LoadChain(wal));
+  if (!header_ || !chain_) return std::optional<TxSpec>();
+  WALSHIP_ASSIGN_OR_RETURN(bool committed, ExtendVerified(wal));
+  if (!committed) {
+    dirty_ = false;  // nothing more until the next write
+    return std::optional<TxSpec>();
   }
+  return std::optional<TxSpec>(TakeTransaction(verified_.size() - 1));
+}
+
+TxSpec WalCapture::TakeTransaction(size_t commit_index) {
+  std::map<uint32_t, uint64_t> latest;  // pgno -> frame offset, last write wins
+  for (size_t i = 0; i <= commit_index; i++) {
+    latest[verified_[i].pgno] = captured_end_ + i * FrameSize();
+  }
+  const VerifiedFrame& commit = verified_[commit_index];
+  TxSpec spec;
+  spec.page_size = header_->page_size;
+  spec.commit = commit.commit;
+  spec.commit_time_ms = last_write_ms_;
   spec.wal_offset = captured_end_;
-  spec.wal_size = commit_offset + FrameSize() - captured_end_;
-  spec.wal_salt1 = salt1_;
-  spec.wal_salt2 = salt2_;
+  spec.wal_size = (commit_index + 1) * FrameSize();
+  spec.wal_salt1 = header_->salt1;
+  spec.wal_salt2 = header_->salt2;
   for (auto [pgno, offset] : latest) {
     index_[pgno] = offset;
-    if (pgno <= commit) {
+    if (pgno <= commit.commit) {
       spec.pages.push_back({pgno, FileKind::kWal, offset + sqlite::kWalFrameHeaderSize});
     }
   }
-  captured_end_ = commit_offset + FrameSize();
-  pending_.erase(pending_.begin(), last);
+  captured_end_ += spec.wal_size;
+  chain_ = commit.checksum;
+  verified_.erase(verified_.begin(), verified_.begin() + commit_index + 1);
   return spec;
-}
-
-void WalCapture::OnRecoveredFrame(uint64_t offset, uint32_t pgno, uint32_t commit) {
-  if (offset >= captured_end_) pending_[offset] = Frame{pgno, commit, 0, FrameSize()};
 }
 
 std::optional<uint64_t> WalCapture::FindPage(uint32_t pgno) const {

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "env/env.h"
 #include "sqlite/wal.h"
 #include "test_util.h"
 
@@ -25,36 +26,10 @@ std::vector<uint8_t> MakeWal(const TempDir& dir, int txs) {
   return wal;
 }
 
-// Feeds `wal` to `capture` the way the kernel does: header, then for each
-// frame its 24-byte header and its page split at 4 KiB file offsets.
-void Feed(WalCapture* capture, const std::vector<uint8_t>& wal, uint32_t page_size) {
-  capture->OnWrite(0, std::span(wal).first(32));
-  const size_t fsz = page_size + 24;
-  for (size_t off = 32; off + fsz <= wal.size(); off += fsz) {
-    capture->OnWrite(off, std::span(wal).subspan(off, 24));
-    size_t pos = off + 24, end = off + fsz;
-    while (pos < end) {
-      size_t next = std::min(end, (pos / 4096 + 1) * 4096);
-      capture->OnWrite(pos, std::span(wal).subspan(pos, next - pos));
-      pos = next;
-    }
-  }
-}
-
 constexpr size_t kFrame = 4096 + 24;
 
 uint32_t BE32(const std::vector<uint8_t>& b, size_t at) {
   return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 | b[at + 3];
-}
-
-std::vector<TxSpec> TakeAll(WalCapture* capture) {
-  std::vector<TxSpec> out;
-  while (true) {
-    auto spec = capture->TakeNextCommitted(nullptr);
-    EXPECT_TRUE(spec.ok()) << spec.status().ToString();
-    if (!spec.ok() || !spec->has_value()) return out;
-    out.push_back(**spec);
-  }
 }
 
 std::vector<uint32_t> Pgnos(const TxSpec& spec) {
@@ -63,14 +38,65 @@ std::vector<uint32_t> Pgnos(const TxSpec& spec) {
   return out;
 }
 
+// A WAL file being written, as walship's mount sees it: each write lands in
+// the file and then goes to the capture.
+class WalFile {
+ public:
+  explicit WalFile(const TempDir& dir) {
+    auto f = env::Env::Posix()->Open(dir / "capture.wal", env::OpenMode::kCreateTruncate);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    file_ = std::move(*f);
+  }
+  void Write(size_t offset, std::span<const uint8_t> data) {
+    EXPECT_TRUE(file_->WriteAt(offset, data).ok());
+    capture.OnWrite(offset, data);
+  }
+  void Write(const std::vector<uint8_t>& wal, size_t offset, size_t n) {
+    Write(offset, std::span(wal).subspan(offset, n));
+  }
+  // Writes `wal` the way the kernel passes SQLite's writes on: the header,
+  // then each frame's header and page, every write cut at 4 KiB file offsets
+  // (which splits some 24-byte frame headers in two).
+  void Feed(const std::vector<uint8_t>& wal) {
+    Write(wal, 0, 32);
+    for (size_t off = 32; off + kFrame <= wal.size(); off += kFrame) {
+      WriteSplit(wal, off, 24);
+      WriteSplit(wal, off + 24, kFrame - 24);
+    }
+  }
+  void WriteSplit(const std::vector<uint8_t>& wal, size_t pos, size_t n) {
+    for (size_t end = pos + n; pos < end;) {
+      size_t next = std::min(end, (pos / 4096 + 1) * 4096);
+      Write(wal, pos, next - pos);
+      pos = next;
+    }
+  }
+  std::vector<TxSpec> TakeAll() {
+    std::vector<TxSpec> out;
+    while (true) {
+      auto spec = capture.TakeNextCommitted(file_.get());
+      EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+      if (!spec.ok() || !spec->has_value()) return out;
+      out.push_back(**spec);
+    }
+  }
+  env::File* file() { return file_.get(); }
+
+  WalCapture capture;
+
+ private:
+  std::unique_ptr<env::File> file_;
+};
+
 TEST(WalCapture, TakesOneTransactionAtEachCommitWithItsPages) {
   TempDir dir;
-  auto wal = MakeWal(dir, 3);
-  WalCapture capture;
-  Feed(&capture, wal, 4096);
-  ASSERT_TRUE(capture.has_header());
-  std::vector<TxSpec> txs = TakeAll(&capture);
-  ASSERT_EQ(txs.size(), 4u);  // CREATE TABLE + 3 inserts
+  // Enough frames that some frame headers straddle a 4 KiB file offset.
+  auto wal = MakeWal(dir, 200);
+  WalFile f(dir);
+  f.Feed(wal);
+  ASSERT_TRUE(f.capture.has_header());
+  std::vector<TxSpec> txs = f.TakeAll();
+  ASSERT_EQ(txs.size(), 201u);  // CREATE TABLE + 200 inserts
   // The expected pages of each transaction, read straight from the frame
   // headers' bytes (pgno at +0, db size at +4, big-endian).
   uint64_t at = 32;
@@ -92,42 +118,45 @@ TEST(WalCapture, TakesOneTransactionAtEachCommitWithItsPages) {
     }
   }
   EXPECT_EQ(at, wal.size());
-  EXPECT_TRUE(TakeAll(&capture).empty());
+  EXPECT_TRUE(f.TakeAll().empty());
 }
 
 TEST(WalCapture, CommitFrameCountsOnceItsLastByteArrives) {
   TempDir dir;
   auto wal = MakeWal(dir, 0);  // one transaction: CREATE TABLE
   ASSERT_EQ(wal.size(), 32 + 2 * kFrame);
-  WalCapture capture;
-  capture.OnWrite(0, std::span(wal).first(32));
-  capture.OnWrite(32, std::span(wal).subspan(32, kFrame));  // frame 1, whole
+  WalFile f(dir);
+  f.Write(wal, 0, 32 + kFrame);  // header and frame 1, whole
   const size_t commit_at = 32 + kFrame;
-  capture.OnWrite(commit_at, std::span(wal).subspan(commit_at, 24));
-  EXPECT_TRUE(TakeAll(&capture).empty()) << "commit taken before its page arrived";
-  capture.OnWrite(commit_at + 24, std::span(wal).subspan(commit_at + 24, 1000));
-  EXPECT_TRUE(TakeAll(&capture).empty()) << "commit taken with part of its page";
-  capture.OnWrite(commit_at + 1024, std::span(wal).subspan(commit_at + 1024, kFrame - 1024));
-  EXPECT_EQ(TakeAll(&capture).size(), 1u);
+  f.Write(wal, commit_at, 8);
+  EXPECT_TRUE(f.TakeAll().empty()) << "commit taken from half its header";
+  f.Write(wal, commit_at + 8, 16);
+  EXPECT_TRUE(f.TakeAll().empty()) << "commit taken before its page arrived";
+  f.Write(wal, commit_at + 24, 1000);
+  EXPECT_TRUE(f.TakeAll().empty()) << "commit taken with part of its page";
+  f.Write(wal, commit_at + 1024, kFrame - 1024);
+  EXPECT_EQ(f.TakeAll().size(), 1u);
 }
 
 TEST(WalCapture, RolledBackFramesDoNotCompleteTheNextTransaction) {
   TempDir dir;
   auto wal = MakeWal(dir, 0);
-  WalCapture capture;
-  capture.OnWrite(0, std::span(wal).first(32));
-  // A rolled-back transaction left two whole frames without a commit.
-  std::vector<uint8_t> stale(wal.begin() + 32, wal.end());
-  std::fill(stale.begin() + kFrame + 4, stale.begin() + kFrame + 8, 0);
-  capture.OnWrite(32, stale);
-  EXPECT_TRUE(TakeAll(&capture).empty());
+  WalFile f(dir);
+  f.Write(wal, 0, 32);
+  // A rolled-back transaction left two whole frames without a commit, the
+  // second with another image of its page.
+  std::vector<uint8_t> stale = wal;
+  std::fill(stale.begin() + 32 + kFrame + 4, stale.begin() + 32 + kFrame + 8, 0);
+  stale[32 + kFrame + 24 + 100] ^= 0x5a;
+  f.Write(stale, 32, 2 * kFrame);
+  EXPECT_TRUE(f.TakeAll().empty());
   // The next transaction rewrites the same offsets; its commit frame's header
   // alone must not count, though the stale frame there was whole.
-  capture.OnWrite(32, std::span(wal).subspan(32, kFrame));
-  capture.OnWrite(32 + kFrame, std::span(wal).subspan(32 + kFrame, 24));
-  EXPECT_TRUE(TakeAll(&capture).empty());
-  capture.OnWrite(32 + kFrame + 24, std::span(wal).subspan(32 + kFrame + 24, 4096));
-  auto txs = TakeAll(&capture);
+  f.Write(wal, 32, kFrame);
+  f.Write(wal, 32 + kFrame, 24);
+  EXPECT_TRUE(f.TakeAll().empty());
+  f.Write(wal, 32 + kFrame + 24, 4096);
+  auto txs = f.TakeAll();
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(txs[0].commit, BE32(wal, 32 + kFrame + 4));
 }
@@ -135,39 +164,51 @@ TEST(WalCapture, RolledBackFramesDoNotCompleteTheNextTransaction) {
 TEST(WalCapture, RewritingCapturedFrameHeadersChangesNothing) {
   TempDir dir;
   auto wal = MakeWal(dir, 1);
-  WalCapture capture;
-  Feed(&capture, wal, 4096);
-  ASSERT_EQ(TakeAll(&capture).size(), 2u);
-  // SQLite rewrites checksums of frames it wrote twice, after the commit.
-  capture.OnWrite(32, std::span(wal).subspan(32, 24));
-  capture.OnWrite(32 + kFrame, std::span(wal).subspan(32 + kFrame, 24));
-  EXPECT_TRUE(TakeAll(&capture).empty());
+  WalFile f(dir);
+  f.Feed(wal);
+  ASSERT_EQ(f.TakeAll().size(), 2u);
+  f.Write(wal, 32, 24);
+  f.Write(wal, 32 + kFrame, 24);
+  EXPECT_TRUE(f.TakeAll().empty());
 }
 
 TEST(WalCapture, FramesWithAnotherSaltAreIgnored) {
   TempDir dir;
   auto wal = MakeWal(dir, 0);
-  WalCapture capture;
-  capture.OnWrite(0, std::span(wal).first(32));
-  std::vector<uint8_t> frames(wal.begin() + 32, wal.end());
-  frames[8] ^= 0xff;  // salt-1 of frame 1
-  capture.OnWrite(32, frames);
-  EXPECT_TRUE(TakeAll(&capture).empty()) << "a transaction with a foreign frame was taken";
+  WalFile f(dir);
+  f.Write(wal, 0, 32);
+  std::vector<uint8_t> foreign = wal;
+  foreign[32 + 8] ^= 0xff;  // salt-1 of frame 1
+  f.Write(foreign, 32, 2 * kFrame);
+  EXPECT_TRUE(f.TakeAll().empty()) << "a transaction with a foreign frame was taken";
 }
 
-TEST(WalCapture, FirstCommittedSplitsTransactions) {
+TEST(WalCapture, RestoreTakesTheCommittedFramesAfterTheCapturedOnes) {
   TempDir dir;
-  auto wal = MakeWal(dir, 4);
-  auto scan_frames = (wal.size() - 32) / (4096 + 24);
-  WalCapture capture;
-  capture.Restore(4096, sqlite::ParseWalHeader(std::span(wal).first(32))->salt1,
-                  sqlite::ParseWalHeader(std::span(wal).first(32))->salt2, 32, {});
-  for (size_t i = 0; i < scan_frames; i++) {
-    size_t off = 32 + i * (4096 + 24);
-    auto h = sqlite::ParseWalFrameHeader(std::span(wal).subspan(off, 24));
-    capture.OnRecoveredFrame(off, h.pgno, h.commit);
-  }
-  EXPECT_EQ(TakeAll(&capture).size(), 5u);  // CREATE TABLE + 4 inserts
+  auto wal = MakeWal(dir, 4);  // CREATE TABLE (2 frames) + 4 one-frame inserts
+  WalFile f(dir);
+  ASSERT_TRUE(f.file()->WriteAt(0, wal).ok());
+  auto header = sqlite::ParseWalHeader(std::span(wal).first(32));
+  ASSERT_TRUE(header.ok());
+  // Start-up after the first two transactions were recorded.
+  f.capture.Restore(*header, 32 + 3 * kFrame, {});
+  auto txs = f.TakeAll();
+  ASSERT_EQ(txs.size(), 3u);
+  EXPECT_EQ(txs[0].wal_offset, 32 + 3 * kFrame);
+  EXPECT_EQ(txs[2].wal_offset + txs[2].wal_size, wal.size());
+}
+
+TEST(WalCapture, TruncationBelowTheCapturedFramesWaitsForANewHeader) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 2);
+  WalFile f(dir);
+  f.Feed(wal);
+  ASSERT_EQ(f.TakeAll().size(), 3u);
+  f.capture.OnTruncate(0);
+  EXPECT_FALSE(f.capture.has_header());
+  EXPECT_FALSE(f.capture.FindPage(1).has_value());
+  f.Write(wal, 32, kFrame);  // frames without a header count for nothing
+  EXPECT_TRUE(f.TakeAll().empty());
 }
 
 }  // namespace
