@@ -10,7 +10,7 @@
 
 namespace walship::fuse {
 
-int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi) {
+int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
   auto node = NodeOf(ino);
   if (!node || node->kind == NodeKind::kRoot) return node ? EISDIR : ENOENT;
   if (!IsSqliteFile(node->kind)) {
@@ -22,7 +22,8 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi) {
   }
   store::Db* db = DbOf(*node);
   if (!db || !db->Exists(FileKindOf(node->kind))) return ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && node->kind != NodeKind::kShm && db->replica()) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && node->kind != NodeKind::kShm && db->replica() &&
+      !by_walship) {
     // SQLite retries read-only and then reports "attempt to write a readonly
     // database" for any write.
     spdlog::info("fuse: {} opened for writing on a replica: read-only (writes go to the primary)",
@@ -32,6 +33,10 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi) {
   // Every change to these files passes through this mount (on a replica the
   // store invalidates what it changes), so the page cache stays valid.
   fi->keep_cache = 1;
+  // walship's own descriptors (ApplyLock) must close without a FLUSH request:
+  // when walship is killed, its exit closes them after the threads that would
+  // answer are gone, and the close would wait forever.
+  if (by_walship) fi->noflush = 1;
   if (fi->flags & O_TRUNC) {
     Status st = db->Truncate(FileKindOf(node->kind), 0);
     if (int err = Log(ToErrno(st), "open", *node, st)) return err;

@@ -78,7 +78,9 @@ class FileSystem final : public store::MountAccess {
   int DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
                fuse_entry_param* entry);
   int DoUnlink(fuse_ino_t parent, const std::string& name);
-  int DoOpen(fuse_ino_t ino, fuse_file_info* fi);
+  // `by_walship`: the caller is this process (the store opening a database
+  // through the mount to take SQLite's locks, which needs write access).
+  int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship = false);
   int DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out);
   int DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset);
   int DoFsync(fuse_ino_t ino);

@@ -36,6 +36,11 @@ unsigned ConnectionIdOf(const std::string& dir) {
 
 FileSystem* Fs(fuse_req_t req) { return static_cast<FileSystem*>(fuse_req_userdata(req)); }
 
+// FUSE names the calling thread; this process's threads are under /proc/self/task.
+bool IsWalshipThread(pid_t tid) {
+  return tid == ::getpid() || ::access(("/proc/self/task/" + std::to_string(tid)).c_str(), F_OK) == 0;
+}
+
 void Init(void*, fuse_conn_info* conn) {
   // Cached pages are invalidated explicitly (replica apply), never because an
   // mtime moved; writes must reach walship synchronously (no writeback cache).
@@ -97,7 +102,7 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Fs(req)->Count(FuseOp::kOpen);
-  int err = Fs(req)->DoOpen(ino, fi);
+  int err = Fs(req)->DoOpen(ino, fi, IsWalshipThread(fuse_req_ctx(req)->pid));
   if (err) fuse_reply_err(req, err);
   else fuse_reply_open(req, fi);
 }
@@ -252,7 +257,8 @@ Result<int> FileSystem::OpenThroughMount(const std::string& db, store::FileKind 
   if (kind == store::FileKind::kWal) node_kind = NodeKind::kWal;
   if (kind == store::FileKind::kJournal) node_kind = NodeKind::kJournal;
   const std::string path = options_.mount_dir + "/" + NameOf(db, node_kind);
-  const int flags = (kind == store::FileKind::kDatabase ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  // Read-write: fcntl write locks need it. Nothing is written through it.
+  const int flags = O_RDWR | O_CLOEXEC;
   const int fd = ::open(path.c_str(), flags);
   if (fd < 0) return Status::FromErrno("open " + path + " through the mount", errno);
   return fd;

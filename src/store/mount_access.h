@@ -29,8 +29,9 @@ class MountAccess {
   virtual ~MountAccess() = default;
   virtual void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) = 0;
   virtual void InvalidateNames(const std::string& db) = 0;
-  // Opens `db`'s file of this kind through the mount (read-only for the
-  // database, read-write for -shm). The caller owns and closes the descriptor.
+  // Opens `db`'s file of this kind through the mount, read-write (write locks
+  // need it; the mount lets walship itself do so on a replica). The caller
+  // owns and closes the descriptor.
   virtual Result<int> OpenThroughMount(const std::string& db, FileKind kind) = 0;
 };
 
