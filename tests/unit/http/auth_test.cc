@@ -56,10 +56,10 @@ class AuthServer : public ::testing::Test {
 };
 
 TEST_F(AuthServer, RequestsWithoutTheTokenGet401AndNoHandlerRuns) {
-  for (const std::string& authorization :
+  for (const char* authorization :
        {"", "Bearer", "Bearer ", "Bearer the-toke", "Bearer the-token2", "Basic the-token",
         "the-token", "Bearer  the-token"}) {
-    for (const std::string& path : {"/change", "/unknown"}) {
+    for (const char* path : {"/change", "/unknown"}) {
       std::string body;
       EXPECT_EQ(Post(path, authorization, &body), 401) << path << " with " << authorization;
       EXPECT_EQ(body.rfind("{\"error\":\"unauthorized", 0), 0u) << body;
