@@ -169,11 +169,7 @@ walship::Status Archiver::ShipPending(store::Db* db) {
     std::lock_guard lock(mu_);
     archived = dbs_[name].archived_txid;
   }
-  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
-  std::vector<store::LtxFileInfo> pending;
-  for (auto& f : files) {
-    if (f.max_txid > archived) pending.push_back(std::move(f));
-  }
+  std::vector<store::LtxFileInfo> pending = db->LtxFilesAfter(archived, options_.max_batch_files + 1);
   if (pending.empty()) {
     std::lock_guard lock(mu_);
     DbState& st = dbs_[name];

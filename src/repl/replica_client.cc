@@ -92,15 +92,13 @@ StreamRequest ReplicaClient::BuildRequest() const {
   request.advertise_url = options_.advertise_url;
   request.candidate = options_.candidate;
   request.node_id = Hex16(store_->node_id());
-  env::Env* env = env::Env::Posix();
   for (store::Db* db : store_->List()) {
     request.positions[db->name()] = db->pos();
     auto files = db->ListLtxFiles();
     if (!files.ok()) continue;
     std::vector<store::Position>& recent = request.recent[db->name()];
     for (auto f = files->rbegin(); f != files->rend() && recent.size() < kRecentPositions; ++f) {
-      auto checksum = store::ReadLtxPostChecksum(env, f->path);
-      if (checksum.ok()) recent.push_back({f->max_txid, *checksum});
+      recent.push_back({f->max_txid, f->post_checksum});
     }
   }
   return request;
@@ -199,7 +197,7 @@ Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t lengt
     if (env->Exists(env::JoinPath(dir, name_only))) {
       name_only += "." + std::to_string(Clock::Real()->NowUnixMs());
     }
-    WALSHIP_RETURN_IF_ERROR(env->Rename(f.path, env::JoinPath(dir, name_only)));
+    WALSHIP_RETURN_IF_ERROR(db->SetLtxFileAside(f.max_txid, env::JoinPath(dir, name_only)));
     moved.push_back(name_only);
   }
   if (!moved.empty()) {
@@ -246,16 +244,8 @@ Status ReplicaClient::ApplyReceived(store::Db* db, const std::string& tmp) {
                                std::to_string(pos.txid) + "; primary sent txid " +
                                std::to_string(header.min_txid) + "..");
   }
-  const std::string path =
-      env::JoinPath(db->LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
-  WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
-  WALSHIP_RETURN_IF_ERROR(env->SyncDir(db->LtxDir()));
+  WALSHIP_ASSIGN_OR_RETURN(const std::string path, db->AdoptReceivedLtx(tmp, header, trailer));
   if (header.IsSnapshot()) {
-    // Earlier files are from before the snapshot and no longer chain to it.
-    WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
-    for (const auto& f : files) {
-      if (f.path != path) (void)env->Remove(f.path);
-    }
     spdlog::info("replica: applying snapshot of {} at txid {} ({} pages)", db->name(),
                  header.max_txid, header.commit);
   }

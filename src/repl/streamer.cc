@@ -148,16 +148,19 @@ Status Streamer::SendChain(store::Db* db, store::Position* sent, FrameSink* sink
   // after, a commit in between made a file look missing (and a snapshot go to
   // a replica that only needed the next file).
   const uint64_t target = db->pos().txid;
-  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
-  for (const store::LtxFileInfo& f : files) {
-    if (f.max_txid <= sent->txid) continue;
-    if (f.min_txid != sent->txid + 1) {
-      return Status::NotFound("gap before txid " + std::to_string(f.min_txid));
+  constexpr size_t kBatch = 256;
+  while (sent->txid < target) {
+    const std::vector<store::LtxFileInfo> files = db->LtxFilesAfter(sent->txid, kBatch);
+    if (files.empty()) break;
+    for (const store::LtxFileInfo& f : files) {
+      if (f.min_txid != sent->txid + 1) {
+        return Status::NotFound("gap before txid " + std::to_string(f.min_txid));
+      }
+      // NotFound (a file gone behind walship's back) also means a snapshot.
+      WALSHIP_RETURN_IF_ERROR(SendLtxFile(db->name(), f.path, sink));
+      *sent = {f.max_txid, f.post_checksum};
+      if (sent->txid >= target) return Status::OK();
     }
-    WALSHIP_RETURN_IF_ERROR(SendLtxFile(db->name(), f.path, sink));
-    WALSHIP_ASSIGN_OR_RETURN(uint64_t checksum, store::ReadLtxPostChecksum(env::Env::Posix(), f.path));
-    *sent = {f.max_txid, checksum};
-    if (sent->txid >= target) return Status::OK();
   }
   if (sent->txid < target) return Status::NotFound("no LTX file up to txid " + std::to_string(target));
   return Status::OK();

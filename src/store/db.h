@@ -31,8 +31,9 @@
 #include "store/page_checksums.h"
 #include "store/position.h"
 #include "store/rollback_capture.h"
-#include "store/tx_spec.h"
+#include "store/ltx_index.h"
 #include "store/mount_access.h"
+#include "store/tx_spec.h"
 #include "store/wal_capture.h"
 #include "store/write_fence.h"
 
@@ -56,13 +57,6 @@ struct DbOptions {
 // database checksum after it, and the LTX file's path.
 using CommitListener = std::function<void(const std::string& db, const ltx::Header& header,
                                           uint64_t checksum, const std::string& ltx_path)>;
-
-// An LTX file of this database on disk.
-struct LtxFileInfo {
-  uint64_t min_txid = 0;
-  uint64_t max_txid = 0;
-  std::string path;
-};
 
 struct DbStats {
   uint64_t commits = 0;
@@ -129,10 +123,22 @@ class Db {
   // Writers wait meanwhile (the copy holds the mutex), and a rollback-journal
   // transaction in progress is waited for first (up to 30 s; Busy after).
   Result<uint64_t> ExportTo(const std::string& path);
-  // LTX files on disk, ascending by TXID.
+  // LTX files on disk, ascending by TXID (from memory: LtxIndex).
   Result<std::vector<LtxFileInfo>> ListLtxFiles() const;
+  // The LTX files after `txid`, ascending, at most `limit` of them.
+  std::vector<LtxFileInfo> LtxFilesAfter(uint64_t txid, size_t limit) const;
   // Post-apply checksum of the LTX file ending at `txid`; NotFound if none.
   Result<uint64_t> ChecksumAt(uint64_t txid) const;
+  // Deletes the LTX file ending at `txid` (retention). NotFound if none.
+  Status RemoveLtxFile(uint64_t max_txid);
+  // Moves the LTX file ending at `max_txid` out of the chain, to `to_path`
+  // (a diverged replica keeps its unreplicated files aside).
+  Status SetLtxFileAside(uint64_t max_txid, const std::string& to_path);
+  // A replica received the verified LTX file `tmp` (in this database's
+  // directory): renames it into ltx/ and syncs the directory; a snapshot
+  // replaces every earlier file. Returns the file's path.
+  Result<std::string> AdoptReceivedLtx(const std::string& tmp, const ltx::Header& header,
+                                       const ltx::Trailer& trailer);
 
   // Reads page `pgno` of the database as committed (WAL frames win over the
   // database file). REQUIRES: mu_ held.
@@ -205,6 +211,7 @@ class Db {
   Position pos_;
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
   std::string last_ltx_path_;  // set at start-up when an LTX file exists
+  LtxIndex ltx_index_;
   uint64_t unsynced_ltx_ = 0;  // LTX files written since the last sync
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;

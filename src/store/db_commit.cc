@@ -124,6 +124,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   if (!durable) unsynced_ltx_++;
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
+  ltx_index_.Add({header.min_txid, header.max_txid, path, post});
   stats_.commits++;
   stats_.ltx_bytes += writer.bytes_written();
   CrashPoint("commit-after-ltx");

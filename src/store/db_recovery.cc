@@ -37,6 +37,7 @@ Status Db::Open() {
   // SQLite connection rebuild the wal-index from the (recovered) WAL.
   if (shm_) WALSHIP_RETURN_IF_ERROR(shm_->Truncate(0));
   WALSHIP_RETURN_IF_ERROR(LoadLastLtx());
+  WALSHIP_RETURN_IF_ERROR(ltx_index_.Load(options_.env, LtxDir()));
   WALSHIP_RETURN_IF_ERROR(RecoverJournal());
   WALSHIP_RETURN_IF_ERROR(RecoverWal());
   spdlog::info("database {}: opened at txid {} checksum {} ({} pages of {} bytes)", name(),
@@ -269,6 +270,7 @@ Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
   WALSHIP_RETURN_IF_ERROR(WriteEveryPageLocked(path, header, computed, /*durable=*/true));
   pos_ = {header.max_txid, computed};
   last_ltx_ = header;
+  ltx_index_.Add({header.min_txid, header.max_txid, path, computed});
   return Status::OK();
 }
 

@@ -70,28 +70,57 @@ Status Db::WriteEveryPageLocked(const std::string& path, const ltx::Header& head
 }
 
 Result<std::vector<LtxFileInfo>> Db::ListLtxFiles() const {
-  WALSHIP_ASSIGN_OR_RETURN(auto names, options_.env->ListDir(LtxDir()));
-  std::vector<LtxFileInfo> files;
-  for (const std::string& n : names) {
-    LtxFileInfo info;
-    if (ltx::ParseFileName(n, &info.min_txid, &info.max_txid)) {
-      info.path = env::JoinPath(LtxDir(), n);
-      files.push_back(std::move(info));
-    }
-  }
-  std::sort(files.begin(), files.end(), [](const LtxFileInfo& a, const LtxFileInfo& b) {
-    return a.max_txid < b.max_txid;
-  });
-  return files;
+  std::lock_guard lock(mu_);
+  return ltx_index_.All();
+}
+
+std::vector<LtxFileInfo> Db::LtxFilesAfter(uint64_t txid, size_t limit) const {
+  std::lock_guard lock(mu_);
+  return ltx_index_.After(txid, limit);
 }
 
 Result<uint64_t> Db::ChecksumAt(uint64_t txid) const {
-  WALSHIP_ASSIGN_OR_RETURN(auto files, ListLtxFiles());
-  for (const LtxFileInfo& f : files) {
-    if (f.max_txid == txid) return ReadLtxPostChecksum(options_.env, f.path);
-  }
+  std::lock_guard lock(mu_);
+  if (auto file = ltx_index_.EndingAt(txid)) return file->post_checksum;
   return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
                           std::to_string(txid));
+}
+
+Status Db::RemoveLtxFile(uint64_t max_txid) {
+  std::lock_guard lock(mu_);
+  auto file = ltx_index_.EndingAt(max_txid);
+  if (!file) return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
+                                     std::to_string(max_txid));
+  ltx_index_.Remove(max_txid);
+  return options_.env->Remove(file->path);
+}
+
+Status Db::SetLtxFileAside(uint64_t max_txid, const std::string& to_path) {
+  std::lock_guard lock(mu_);
+  auto file = ltx_index_.EndingAt(max_txid);
+  if (!file) return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
+                                     std::to_string(max_txid));
+  WALSHIP_RETURN_IF_ERROR(options_.env->Rename(file->path, to_path));
+  ltx_index_.Remove(max_txid);
+  return Status::OK();
+}
+
+Result<std::string> Db::AdoptReceivedLtx(const std::string& tmp, const ltx::Header& header,
+                                         const ltx::Trailer& trailer) {
+  std::lock_guard lock(mu_);
+  env::Env* env = options_.env;
+  const std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
+  WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
+  WALSHIP_RETURN_IF_ERROR(env->SyncDir(LtxDir()));
+  if (header.IsSnapshot()) {
+    // Earlier files are from before the snapshot and no longer chain to it.
+    for (const LtxFileInfo& f : ltx_index_.All()) {
+      if (f.path != path) (void)env->Remove(f.path);
+    }
+    ltx_index_.Clear();
+  }
+  ltx_index_.Add({header.min_txid, header.max_txid, path, trailer.post_apply_checksum});
+  return path;
 }
 
 }  // namespace walship::store

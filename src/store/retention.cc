@@ -49,7 +49,7 @@ size_t Retention::EnforceOn(Db* db) {
     if (::stat(f.path.c_str(), &st) != 0) continue;
     auto mtime = std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
     if (mtime >= cutoff) break;  // files are in TXID order, so in time order too
-    if (env::Env::Posix()->Remove(f.path).ok()) deleted++;
+    if (db->RemoveLtxFile(f.max_txid).ok()) deleted++;
   }
   if (deleted) {
     spdlog::debug("retention: {}: deleted {} LTX files older than {} ms", db->name(), deleted,
