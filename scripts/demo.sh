@@ -57,7 +57,15 @@ echo "node2's .primary: $(cat "$work/node2/mnt/.primary")"
 primary=$work/node1/mnt/demo.db
 step "create a table on the primary (WAL mode)"
 sqlite3 "$primary" "PRAGMA journal_mode=wal; CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT);" >/dev/null
-for _ in $(seq 100); do [ -e "$work/node3/mnt/demo.db" ] && break; sleep 0.05; done
+# Wait (up to 10 s) until each replica is at the primary's position: the table exists there.
+for n in 2 3; do
+  for _ in $(seq 200); do
+    [ "$(cat "$work/node$n/mnt/demo.db-pos" 2>/dev/null)" = "$(cat "$work/node1/mnt/demo.db-pos")" ] && break
+    sleep 0.05
+  done
+  [ "$(cat "$work/node$n/mnt/demo.db-pos" 2>/dev/null)" = "$(cat "$work/node1/mnt/demo.db-pos")" ] ||
+    { echo "node$n did not catch up"; cat "$work/node$n/walship.log"; exit 1; }
+done
 
 step "replicas read through connections that stay open while the primary writes"
 python3 - "$work" <<'PY'
