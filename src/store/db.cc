@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "base/crash_point.h"
 #include "sqlite/db_header.h"
@@ -130,6 +131,7 @@ Status Db::Remove(FileKind kind) {
   if (kind == FileKind::kJournal && rollback_capture_.dirty()) {
     WALSHIP_RETURN_IF_ERROR(CommitRollback());
   }
+  if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());
   WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(kind)));
   slot.reset();
   if (kind == FileKind::kWal) wal_capture_.OnTruncate(0);
@@ -222,6 +224,27 @@ Status Db::Close(FileKind kind) {
   std::lock_guard lock(mu_);
   if (kind != FileKind::kDatabase || !database_) return Status::OK();
   return CommitWithoutJournal();
+}
+
+Status Db::CheckWalCheckpointed() const {
+  // SQLite removes a WAL only after a checkpoint copied every committed frame
+  // into the database file. Anyone else removing one would lose transactions
+  // the LTX chain (and so every replica) already has.
+  const uint32_t page_size = wal_capture_.page_size();
+  std::vector<uint8_t> in_wal(page_size), in_db(page_size);
+  for (uint32_t pgno : wal_capture_.IndexedPages()) {
+    WALSHIP_RETURN_IF_ERROR(ReadPage({pgno, FileKind::kWal, *wal_capture_.FindPage(pgno) + 24}, in_wal));
+    WALSHIP_RETURN_IF_ERROR(
+        ReadPage({pgno, FileKind::kDatabase, uint64_t(pgno - 1) * page_size}, in_db));
+    if (in_wal != in_db) {
+      return Status::IOError("database " + name() + ": refusing to remove its WAL: page " +
+                                 std::to_string(pgno) +
+                                 " of a committed transaction is not in the database file yet "
+                                 "(only SQLite removes a WAL, after a checkpoint)",
+                             EPERM);
+    }
+  }
+  return Status::OK();
 }
 
 Status Db::CommitWithoutJournal() {

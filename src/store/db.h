@@ -158,6 +158,8 @@ class Db {
   Status CommitWal(bool durable);
   Status CommitRollback();
   Status CommitWithoutJournal();
+  // EPERM unless every committed WAL frame's page is in the database file.
+  Status CheckWalCheckpointed() const;
   Status SyncPendingLtx();
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
