@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <thread>
+
 #include "base/clock.h"
 #include "base/coding.h"
 #include "env/env.h"
@@ -19,6 +22,18 @@ constexpr size_t kChunkSize = 256 * 1024;
 // How many recent positions a replica reports, to find where a diverged
 // history forks from the primary's.
 constexpr size_t kRecentPositions = 64;
+
+// Test hook: WALSHIP_TEST_APPLY_DELAY_MS=<n> makes this replica wait n ms
+// before applying each received file, so tests can prove that readers which
+// need a TXID (the proxy's cookie, a strong read) wait for it instead of
+// passing because loopback replication is faster than the read.
+void TestApplyDelay() {
+  static const long delay_ms = [] {
+    const char* v = std::getenv("WALSHIP_TEST_APPLY_DELAY_MS");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+}
 
 Status ReadFull(http::StreamReader* reader, std::span<uint8_t> out) {
   size_t done = 0;
@@ -173,6 +188,7 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
   }
   const std::string tmp = env::JoinPath(db->LtxDir(), "receiving.ltx.tmp");
   WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, length - 2 - name_len, tmp));
+  TestApplyDelay();
   return ApplyReceived(db, tmp);
 }
 

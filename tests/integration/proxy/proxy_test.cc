@@ -27,13 +27,20 @@ class ProxyTest : public ::testing::Test {
  protected:
   // Three nodes (static lease, or etcd when `etcd` is set), each with a
   // proxy in front of its own walship-test-app.
-  void StartCluster(const std::string& etcd = "", const std::string& proxy_extra = "") {
+  // `apply_delay_ms`: replicas wait that long before applying each
+  // transaction (WALSHIP_TEST_APPLY_DELAY_MS), so a read that needs a TXID
+  // finds its replica behind and must wait for it.
+  void StartCluster(const std::string& etcd = "", const std::string& proxy_extra = "",
+                    int apply_delay_ms = 0) {
     for (int i = 0; i < 3; i++) {
       proxy_ports_.push_back(FreePort());
       app_ports_.push_back(FreePort());
     }
     ClusterOptions options;
     options.etcd_endpoint = etcd;
+    if (apply_delay_ms > 0) {
+      options.replica_env = {{"WALSHIP_TEST_APPLY_DELAY_MS", std::to_string(apply_delay_ms)}};
+    }
     options.node_yaml = [this, proxy_extra](size_t i) {
       return "proxy:\n  addr: \"127.0.0.1:" + std::to_string(proxy_ports_[i]) +
              "\"\n  target: \"127.0.0.1:" + std::to_string(app_ports_[i]) +
@@ -91,6 +98,10 @@ T ValueOr(Result<T> r, T fallback) {
   return r.ok() ? *r : fallback;
 }
 
+// How long replicas wait before applying, in the tests of reads that need a
+// TXID: far longer than a read through the proxy takes.
+constexpr int kApplyDelayMs = 400;
+
 std::string CookieOf(const http::ClientResponse& resp) {
   auto it = resp.headers.find("set-cookie");
   if (it == resp.headers.end()) return "";
@@ -98,7 +109,7 @@ std::string CookieOf(const http::ClientResponse& resp) {
 }
 
 TEST_F(ProxyTest, WriteOnAReplicaLandsOnThePrimaryAndTheCookieReadsItAnywhere) {
-  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  ASSERT_NO_FATAL_FAILURE(StartCluster("", "", kApplyDelayMs));
   http::Client writer(ProxyUrl(Replica(0)), seconds(10));
   auto posted = writer.Post("/rows", "hello", http::kTextPlain);
   ASSERT_TRUE(posted.ok()) << posted.status().ToString();
@@ -114,7 +125,11 @@ TEST_F(ProxyTest, WriteOnAReplicaLandsOnThePrimaryAndTheCookieReadsItAnywhere) {
   Sql primary(cluster_->node(primary_).Path(kDb));
   EXPECT_EQ(ValueOr<std::string>(primary.QueryString("SELECT v FROM rows WHERE id = " + id), ""), "hello");
 
-  // With the cookie, a read on the other replica sees the write at once.
+  // With the cookie, a read on the other replica sees the write at once,
+  // although that replica applies it only kApplyDelayMs later.
+  ASSERT_LT(ValueOr<Pos>(ReadPos(cluster_->node(Replica(1)).mount_dir(), kDb), Pos{}).txid,
+            pos->txid)
+      << "the replica was not behind: this read would prove nothing";
   http::Client reader(ProxyUrl(Replica(1)), seconds(10));
   reader.SetHeader("Cookie", cookie);
   auto got = reader.Get("/rows/" + id);
@@ -131,11 +146,16 @@ TEST_F(ProxyTest, WriteOnAReplicaLandsOnThePrimaryAndTheCookieReadsItAnywhere) {
 }
 
 TEST_F(ProxyTest, StrongReadWaitsForThePrimarysPositionAndWaitEndpointToo) {
-  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  ASSERT_NO_FATAL_FAILURE(StartCluster("", "", kApplyDelayMs));
   http::Client writer(ProxyUrl(primary_), seconds(10));
   auto posted = writer.Post("/rows", "strong", http::kTextPlain);
   ASSERT_TRUE(posted.ok());
   ASSERT_EQ(posted->status, 201);
+  auto primary_pos = ReadPos(cluster_->node(primary_).mount_dir(), kDb);
+  ASSERT_TRUE(primary_pos.ok());
+  ASSERT_LT(ValueOr<Pos>(ReadPos(cluster_->node(Replica(0)).mount_dir(), kDb), Pos{}).txid,
+            primary_pos->txid)
+      << "the replica was not behind: this read would prove nothing";
   http::Client reader(ProxyUrl(Replica(0)), seconds(10));
   reader.SetHeader("Walship-Consistency", "strong");
   auto got = reader.Get("/rows/" + posted->body);
