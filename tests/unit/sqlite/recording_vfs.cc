@@ -10,6 +10,7 @@ namespace {
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs;
 std::vector<IoOp> g_ops;
+IoObserver g_observer;
 
 // Our file object; the real VFS's file object follows it in memory.
 struct RecFile {
@@ -37,11 +38,20 @@ int Read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
 }
 int Write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   Record(IoOp::kWrite, Name(f), off, amt, buf);
-  return Real(f)->pMethods->xWrite(Real(f), buf, amt, off);
+  int rc = Real(f)->pMethods->xWrite(Real(f), buf, amt, off);
+  if (rc == SQLITE_OK && g_observer.after_write) {
+    g_observer.after_write(Name(f) ? Name(f) : "", off,
+                           {static_cast<const uint8_t*>(buf), size_t(amt)});
+  }
+  return rc;
 }
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
   Record(IoOp::kTruncate, Name(f), size, 0, nullptr);
-  return Real(f)->pMethods->xTruncate(Real(f), size);
+  int rc = Real(f)->pMethods->xTruncate(Real(f), size);
+  if (rc == SQLITE_OK && g_observer.after_truncate) {
+    g_observer.after_truncate(Name(f) ? Name(f) : "", size);
+  }
+  return rc;
 }
 int Sync(sqlite3_file* f, int flags) {
   Record(IoOp::kSync, Name(f), 0, 0, nullptr);
@@ -141,5 +151,6 @@ const char* RecordingVfsName() {
 
 std::vector<IoOp>& RecordedOps() { return g_ops; }
 void ClearRecordedOps() { g_ops.clear(); }
+void SetIoObserver(IoObserver observer) { g_observer = std::move(observer); }
 
 }  // namespace walship::sqlite::testing

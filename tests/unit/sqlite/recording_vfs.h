@@ -1,9 +1,13 @@
 // A test VFS that wraps SQLite's default VFS and records every write,
 // truncate, sync and delete, so tests can state exactly how SQLite drives the
-// files walship's FUSE layer sees. Test-only; not thread-safe.
+// files walship's FUSE layer sees; an observer can also follow each write and
+// truncate as it happens, after it reached the file (as walship's mount does).
+// Test-only; not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,5 +32,14 @@ const char* RecordingVfsName();
 // Operations recorded since the last ClearRecordedOps().
 std::vector<IoOp>& RecordedOps();
 void ClearRecordedOps();
+
+// Called after each successful write or truncate with the file's full path
+// ("" for SQLite's nameless temporary files). Empty functions: no observer.
+struct IoObserver {
+  std::function<void(const std::string& file, int64_t offset, std::span<const uint8_t> data)>
+      after_write;
+  std::function<void(const std::string& file, int64_t size)> after_truncate;
+};
+void SetIoObserver(IoObserver observer);
 
 }  // namespace walship::sqlite::testing

@@ -1,4 +1,4 @@
-// WalCapture driven by SQLite itself: a VFS shim passes every write and
+// WalCapture driven by SQLite itself: the recording VFS passes every write and
 // truncate SQLite makes to a -wal file to a WalCapture as it happens, and
 // applies each captured transaction's pages to a shadow copy of the database.
 // The oracle is SQLite: after a checkpoint, the database file must equal the
@@ -10,8 +10,8 @@
 
 #include <cstring>
 #include <map>
-#include <memory>
 
+#include "../sqlite/recording_vfs.h"
 #include "env/env.h"
 #include "store/wal_capture.h"
 #include "test_util.h"
@@ -23,7 +23,7 @@ using testing::Exec;
 using testing::ReadAll;
 using testing::TempDir;
 
-// What the shim feeds. One at a time (the tests are single-threaded).
+// What the observer feeds. One at a time (the tests are single-threaded).
 struct Recorder {
   WalCapture capture;
   std::string wal_path;
@@ -57,119 +57,30 @@ struct Recorder {
   }
 };
 
-Recorder* g_recorder = nullptr;
-sqlite3_vfs* g_base = nullptr;
-
-struct ShimFile {
-  sqlite3_file base;      // must be first: SQLite sees this
-  bool is_wal;
-  sqlite3_file* real;     // the default VFS's file, allocated after this struct
-};
-
-sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f)->real; }
-
-int ShimWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
-  int rc = Real(f)->pMethods->xWrite(Real(f), buf, amt, off);
-  if (rc == SQLITE_OK && reinterpret_cast<ShimFile*>(f)->is_wal) {
-    g_recorder->capture.OnWrite(uint64_t(off),
-                                std::span(static_cast<const uint8_t*>(buf), size_t(amt)));
-    g_recorder->Take();
-  }
-  return rc;
-}
-
-int ShimTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  int rc = Real(f)->pMethods->xTruncate(Real(f), size);
-  if (rc == SQLITE_OK && reinterpret_cast<ShimFile*>(f)->is_wal) {
-    g_recorder->capture.OnTruncate(uint64_t(size));
-  }
-  return rc;
-}
-
-// Every other method forwards to the real file.
-sqlite3_io_methods MakeMethods() {
-  sqlite3_io_methods m{};
-  m.iVersion = 3;
-  m.xClose = [](sqlite3_file* f) {
-    int rc = Real(f)->pMethods ? Real(f)->pMethods->xClose(Real(f)) : SQLITE_OK;
-    return rc;
-  };
-  m.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 o) {
-    return Real(f)->pMethods->xRead(Real(f), b, n, o);
-  };
-  m.xWrite = ShimWrite;
-  m.xTruncate = ShimTruncate;
-  m.xSync = [](sqlite3_file* f, int flags) { return Real(f)->pMethods->xSync(Real(f), flags); };
-  m.xFileSize = [](sqlite3_file* f, sqlite3_int64* s) {
-    return Real(f)->pMethods->xFileSize(Real(f), s);
-  };
-  m.xLock = [](sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); };
-  m.xUnlock = [](sqlite3_file* f, int l) { return Real(f)->pMethods->xUnlock(Real(f), l); };
-  m.xCheckReservedLock = [](sqlite3_file* f, int* r) {
-    return Real(f)->pMethods->xCheckReservedLock(Real(f), r);
-  };
-  m.xFileControl = [](sqlite3_file* f, int op, void* a) {
-    return Real(f)->pMethods->xFileControl(Real(f), op, a);
-  };
-  m.xSectorSize = [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); };
-  m.xDeviceCharacteristics = [](sqlite3_file* f) {
-    return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
-  };
-  m.xShmMap = [](sqlite3_file* f, int i, int sz, int ext, void volatile** p) {
-    return Real(f)->pMethods->xShmMap(Real(f), i, sz, ext, p);
-  };
-  m.xShmLock = [](sqlite3_file* f, int o, int n, int fl) {
-    return Real(f)->pMethods->xShmLock(Real(f), o, n, fl);
-  };
-  m.xShmBarrier = [](sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); };
-  m.xShmUnmap = [](sqlite3_file* f, int d) { return Real(f)->pMethods->xShmUnmap(Real(f), d); };
-  m.xFetch = [](sqlite3_file* f, sqlite3_int64 o, int n, void** p) {
-    return Real(f)->pMethods->xFetch(Real(f), o, n, p);
-  };
-  m.xUnfetch = [](sqlite3_file* f, sqlite3_int64 o, void* p) {
-    return Real(f)->pMethods->xUnfetch(Real(f), o, p);
-  };
-  return m;
-}
-
-const sqlite3_io_methods kMethods = MakeMethods();
-
-int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
-  auto* shim = reinterpret_cast<ShimFile*>(f);
-  shim->real = reinterpret_cast<sqlite3_file*>(shim + 1);
-  shim->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
-  shim->base.pMethods = nullptr;
-  int rc = g_base->xOpen(g_base, name, shim->real, flags, out);
-  if (rc == SQLITE_OK) shim->base.pMethods = &kMethods;
-  return rc;
-}
-
-sqlite3_vfs MakeShim() {
-  g_base = sqlite3_vfs_find(nullptr);
-  sqlite3_vfs vfs = *g_base;
-  vfs.zName = "walship-capture-shim";
-  vfs.szOsFile = int(sizeof(ShimFile)) + g_base->szOsFile;
-  vfs.xOpen = ShimOpen;
-  vfs.pNext = nullptr;
-  return vfs;
-}
-
 class WalCaptureLive : public ::testing::Test {
  protected:
   void SetUp() override {
-    static sqlite3_vfs vfs = MakeShim();
-    static bool registered = sqlite3_vfs_register(&vfs, 0) == SQLITE_OK;
-    ASSERT_TRUE(registered);
-    g_recorder = &recorder_;
     recorder_.wal_path = dir_ / "x.db-wal";
+    sqlite::testing::IoObserver observer;
+    observer.after_write = [this](const std::string& file, int64_t offset,
+                                  std::span<const uint8_t> data) {
+      if (file != recorder_.wal_path) return;
+      recorder_.capture.OnWrite(uint64_t(offset), data);
+      recorder_.Take();
+    };
+    observer.after_truncate = [this](const std::string& file, int64_t size) {
+      if (file == recorder_.wal_path) recorder_.capture.OnTruncate(uint64_t(size));
+    };
+    sqlite::testing::SetIoObserver(observer);
     ASSERT_EQ(sqlite3_open_v2((dir_ / "x.db").c_str(), &db_,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "walship-capture-shim"),
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              sqlite::testing::RecordingVfsName()),
               SQLITE_OK);
     Exec(db_, "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0;");
   }
   void TearDown() override {
     sqlite3_close(db_);
-    g_recorder = nullptr;
+    sqlite::testing::SetIoObserver({});
   }
 
   int64_t Changes() { return sqlite3_total_changes64(db_); }
