@@ -312,9 +312,12 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
   for (store::Db* db : store_->List()) {
     out << "walship_txid{db=\"" << LabelValue(db->name()) << "\"} " << db->pos().txid << "\n";
   }
-  out << "# HELP walship_lag_milliseconds Milliseconds since the last frame from the primary.\n"
-         "# TYPE walship_lag_milliseconds gauge\nwalship_lag_milliseconds "
-      << store_->LagMs() << "\n";
+  out << "# HELP walship_lag_seconds Seconds since the last frame from the primary (0 on the "
+         "primary).\n# TYPE walship_lag_seconds gauge\nwalship_lag_seconds "
+      << double(store_->LagMs()) / 1000.0 << "\n";
+  out << "# HELP walship_primary Whether this node is the primary (1) or a replica (0).\n"
+         "# TYPE walship_primary gauge\nwalship_primary "
+      << (store_->role().primary ? 1 : 0) << "\n";
   if (options_.fuse_requests) {
     out << "# HELP walship_fuse_requests_total Requests the kernel sent the mount, by opcode.\n"
            "# TYPE walship_fuse_requests_total counter\n";
@@ -343,10 +346,11 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
       out << "walship_backup_archived_txid{db=\"" << LabelValue(p.db) << "\"} "
           << p.archived_txid << "\n";
     }
-    out << "# HELP walship_backup_lag_milliseconds Age of the oldest transaction not yet "
-           "archived.\n# TYPE walship_backup_lag_milliseconds gauge\n";
+    out << "# HELP walship_backup_lag_seconds Age of the oldest transaction not yet "
+           "archived.\n# TYPE walship_backup_lag_seconds gauge\n";
     for (const auto& p : positions) {
-      out << "walship_backup_lag_milliseconds{db=\"" << LabelValue(p.db) << "\"} " << p.lag_ms << "\n";
+      out << "walship_backup_lag_seconds{db=\"" << LabelValue(p.db) << "\"} "
+          << double(p.lag_ms) / 1000.0 << "\n";
     }
   }
   resp.Send(200, out.str(), "text/plain; version=0.0.4");

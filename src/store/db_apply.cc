@@ -129,6 +129,8 @@ Status Db::ApplyLtx(const std::string& path, MountAccess* mount) {
     pos_ = {header.max_txid, checksums_.DatabaseChecksum()};
     last_ltx_ = header;
     stats_.commits++;
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) stats_.ltx_bytes += uint64_t(st.st_size);
     if (listener_) listener_(name(), header, pos_.checksum, path);
   } else {
     // The database file no longer matches any position: record what it is, so

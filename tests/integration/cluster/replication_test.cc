@@ -193,6 +193,9 @@ TEST_F(ClusterTest, ReplicaEventsLagAndPrimaryFiles) {
     EXPECT_NE(metrics->find("walship_txid{db=\"app.db\"} " + std::to_string(setup.txid + kTx)),
               std::string::npos)
         << *metrics;
+    EXPECT_NE(metrics->find("\nwalship_primary 0\n"), std::string::npos) << *metrics;
+    EXPECT_EQ(metrics->find("walship_ltx_bytes_total{db=\"app.db\"} 0\n"), std::string::npos)
+        << "a replica applied files but counted no bytes:\n" << *metrics;
   }
   auto primary_lag = ReadLag(cluster_.primary().mount_dir());
   ASSERT_TRUE(primary_lag.ok()) << primary_lag.status().ToString();

@@ -34,7 +34,7 @@ const std::string kMetricsAttack = "q\"} 0\nfake_metric{x=\".db";
 // sample of a walship_ metric; the offending line otherwise.
 ::testing::AssertionResult IsCleanMetrics(const std::string& body) {
   static const std::regex kSample(
-      R"(^walship_[a-z_]+(\{[a-z_]+="(\\[\\"n]|[^"\\\n])*"\})? -?[0-9]+$)");
+      R"(^walship_[a-z_]+(\{[a-z_]+="(\\[\\"n]|[^"\\\n])*"\})? -?[0-9]+(\.[0-9]+)?$)");
   std::istringstream lines(body);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("# HELP walship_") || line.starts_with("# TYPE walship_")) continue;
