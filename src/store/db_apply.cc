@@ -10,6 +10,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "base/coding.h"
 #include "ltx/decoder.h"
 #include "ltx/io.h"
@@ -19,6 +23,21 @@
 #include "store/db.h"
 
 namespace walship::store {
+namespace {
+
+// Test hook: WALSHIP_TEST_APPLY_PAGE_DELAY_US=<n> pauses n µs after each page
+// an apply writes, so tests can prove readers never see a half-applied
+// transaction (the window is otherwise a few microseconds).
+void TestPageDelay() {
+  static const long delay_us = [] {
+    const char* v = std::getenv("WALSHIP_TEST_APPLY_PAGE_DELAY_US");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+}
+
+}  // namespace
+
 void Db::PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const {
   // Page 1 as replica readers see it: legacy (rollback) file format so they
   // need no WAL index, a change counter that moves with every applied TXID so
@@ -78,6 +97,7 @@ Status Db::WriteLtxPages(const std::string& path, ltx::Header* header,
     WALSHIP_RETURN_IF_ERROR(database_->WriteAt(
         at, {reinterpret_cast<const uint8_t*>(page.data()), page.size()}));
     checksums_.Set(pgno, decoder.last_page_checksum());
+    TestPageDelay();
     if (changed->back().offset + changed->back().length == at) {
       changed->back().length += header->page_size;
     } else if (at != 0) {

@@ -3,6 +3,8 @@
 // checksum both nodes report in -pos. The smallest, the usual and the largest
 // page sizes take different paths through walship's CRC (the combiner for a
 // page's CRC depends on the page size).
+#include <filesystem>
+
 #include "cluster/cluster_util.h"
 #include "harness/oracle.h"
 
@@ -45,6 +47,33 @@ TEST_P(PageSizeTest, PrimaryAndReplicaMatchAnIndependentChecksum) {
     ASSERT_TRUE(sum.ok()) << sum.status().ToString();
     EXPECT_EQ(*sum, pos.checksum) << "node" << i + 1 << " at txid " << pos.txid;
   }
+}
+
+// A transaction that shrinks the database (VACUUM) shrinks a replica's file
+// too: the file is exactly `commit` pages, and the oracle agrees.
+TEST_P(PageSizeTest, VacuumShrinksTheReplicaFileToTheCommittedSize) {
+  Sql sql(cluster_.primary().Path(kDb));
+  ASSERT_TRUE(sql.ok()) << sql.error();
+  ASSERT_TRUE(sql.Exec("PRAGMA page_size=" + std::to_string(GetParam())));
+  ASSERT_TRUE(SetUpDb(sql, JournalMode::kWal));
+  ASSERT_TRUE(InsertRows(sql, 0, 60, 3000));
+  Pos big;
+  ASSERT_TRUE(WaitConverged(cluster_, kDb, seconds(30), &big));
+  const uintmax_t big_size = std::filesystem::file_size(DatabaseFile(1));
+  ASSERT_TRUE(sql.Exec("DELETE FROM t WHERE seq >= 5"));
+  ASSERT_TRUE(sql.Exec("VACUUM"));
+  Pos small;
+  ASSERT_TRUE(WaitConverged(cluster_, kDb, seconds(30), &small));
+  ASSERT_GT(small.txid, big.txid);
+  const uintmax_t size = std::filesystem::file_size(DatabaseFile(1));
+  EXPECT_LT(size, big_size / 2) << "the replica's file did not shrink";
+  EXPECT_EQ(size % GetParam(), 0u);
+  auto pages = sql.QueryInt("PRAGMA page_count");
+  ASSERT_TRUE(pages.ok());
+  EXPECT_EQ(size, uintmax_t(*pages) * GetParam());
+  auto sum = oracle::DatabaseChecksum(DatabaseFile(1));
+  ASSERT_TRUE(sum.ok()) << sum.status().ToString();
+  EXPECT_EQ(*sum, small.checksum);
 }
 
 INSTANTIATE_TEST_SUITE_P(PageSizes, PageSizeTest, ::testing::Values(512, 4096, 65536),
