@@ -1,6 +1,8 @@
 // Db: one SQLite database under walship's control — its files in
-// DATA/dbs/NAME/{database,journal,wal,shm}, its LTX files in DATA/dbs/NAME/ltx/,
-// its position (TXID + rolling checksum), and the lock tables SQLite uses.
+// DATA/dbs/NAME/{database,journal,wal,shm}, its LTX files in DATA/dbs/NAME/ltx/
+// (indexed in memory, LtxIndex) and its position (TXID + rolling checksum).
+// SQLite's POSIX locks are the kernel's; walship takes them itself only to
+// apply on a replica (ApplyLock).
 //
 // On the primary every file operation the FUSE layer forwards passes through
 // here; the capture state machines (WalCapture, RollbackCapture) watch them and,
@@ -28,11 +30,11 @@
 #include "env/env.h"
 #include "ltx/checksum.h"
 #include "ltx/format.h"
+#include "store/ltx_index.h"
+#include "store/mount_access.h"
 #include "store/page_checksums.h"
 #include "store/position.h"
 #include "store/rollback_capture.h"
-#include "store/ltx_index.h"
-#include "store/mount_access.h"
 #include "store/tx_spec.h"
 #include "store/wal_capture.h"
 #include "store/write_fence.h"
