@@ -200,6 +200,11 @@ void CheckLease(const LeaseConfig& l, const Problem& problem) {
   if (!l.advertise_url.empty() && !IsHttpUrl(l.advertise_url)) {
     problem("lease.advertise-url",
             "expected an http:// or https:// URL, got " + Quote(l.advertise_url));
+  } else if (StartsWith(l.advertise_url, "https://")) {
+    // Nodes would retry such a URL forever: say so now.
+    problem("lease.advertise-url",
+            "https:// is not built yet (the node API has no TLS; see docs/security.md): use "
+            "http:// on a private network, got " + Quote(l.advertise_url));
   }
   if (IsStaticReplica(l) && l.advertise_url.empty()) {
     problem("lease.advertise-url",

@@ -166,6 +166,11 @@ TEST(ConfigErrors, AdvertiseUrlNotHttp) {
             "\"node1:20202\"");
 }
 
+TEST(ConfigErrors, AdvertiseUrlHttpsIsNotBuiltYet) {
+  EXPECT_THAT(ParseError("lease:\n  advertise-url: https://node1:20202\n"),
+              StartsWith("walship.yml:2: lease.advertise-url: https:// is not built yet"));
+}
+
 TEST(ConfigErrors, EtcdWithoutEndpoints) {
   EXPECT_THAT(ParseError("lease:\n  type: etcd\n"),
               StartsWith("walship.yml:1: lease.etcd.endpoints: required for lease.type etcd"));
