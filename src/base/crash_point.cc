@@ -42,4 +42,9 @@ void CrashPoint(const char* name) {
   ::kill(::getpid(), SIGKILL);
 }
 
+long TestHookNumber(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::strtol(v, nullptr, 10) : 0L;
+}
+
 }  // namespace walship

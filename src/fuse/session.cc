@@ -102,7 +102,9 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Fs(req)->Count(FuseOp::kOpen);
-  int err = Fs(req)->DoOpen(ino, fi, IsWalshipThread(fuse_req_ctx(req)->pid));
+  // Only a write open on a replica asks who the caller is.
+  const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+  int err = Fs(req)->DoOpen(ino, fi, writing && IsWalshipThread(fuse_req_ctx(req)->pid));
   if (err) fuse_reply_err(req, err);
   else fuse_reply_open(req, fi);
 }

@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <thread>
 
 #include "base/clock.h"
 #include "base/coding.h"
+#include "base/crash_point.h"
 #include "env/env.h"
 #include "ltx/format.h"
 #include "repl/protocol.h"
@@ -28,10 +28,7 @@ constexpr size_t kRecentPositions = 64;
 // need a TXID (the proxy's cookie, a strong read) wait for it instead of
 // passing because loopback replication is faster than the read.
 void TestApplyDelay() {
-  static const long delay_ms = [] {
-    const char* v = std::getenv("WALSHIP_TEST_APPLY_DELAY_MS");
-    return v ? std::strtol(v, nullptr, 10) : 0L;
-  }();
+  static const long delay_ms = TestHookNumber("WALSHIP_TEST_APPLY_DELAY_MS");
   if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
 }
 

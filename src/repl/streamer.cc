@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "base/coding.h"
+#include "base/crash_point.h"
 #include "env/env.h"
 #include "store/ltx_file_writer.h"
 
@@ -18,10 +19,7 @@ constexpr uint64_t kProgressEvery = 64ULL << 20;
 // Test hook: WALSHIP_TEST_CORRUPT_LTX=<n> flips one byte of the n-th LTX file
 // this process sends (1-based), so tests can prove a replica rejects it.
 bool CorruptThisOne() {
-  static const long target = [] {
-    const char* v = std::getenv("WALSHIP_TEST_CORRUPT_LTX");
-    return v ? std::strtol(v, nullptr, 10) : 0L;
-  }();
+  static const long target = TestHookNumber("WALSHIP_TEST_CORRUPT_LTX");
   static std::atomic<long> sent{0};
   return target > 0 && sent.fetch_add(1) + 1 == target;
 }

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <thread>
 
 #include "base/coding.h"
+#include "base/crash_point.h"
 #include "ltx/decoder.h"
 #include "ltx/io.h"
 #include "sqlite/db_header.h"
@@ -29,10 +29,7 @@ namespace {
 // an apply writes, so tests can prove readers never see a half-applied
 // transaction (the window is otherwise a few microseconds).
 void TestPageDelay() {
-  static const long delay_us = [] {
-    const char* v = std::getenv("WALSHIP_TEST_APPLY_PAGE_DELAY_US");
-    return v ? std::strtol(v, nullptr, 10) : 0L;
-  }();
+  static const long delay_us = TestHookNumber("WALSHIP_TEST_APPLY_PAGE_DELAY_US");
   if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
 }
 

@@ -91,8 +91,9 @@ Status Db::RemoveLtxFile(uint64_t max_txid) {
   auto file = ltx_index_.EndingAt(max_txid);
   if (!file) return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
                                      std::to_string(max_txid));
-  ltx_index_.Remove(max_txid);
-  return options_.env->Remove(file->path);
+  Status st = options_.env->Remove(file->path);
+  if (st.ok() || st.IsNotFound()) ltx_index_.Remove(max_txid);
+  return st;
 }
 
 Status Db::SetLtxFileAside(uint64_t max_txid, const std::string& to_path) {
