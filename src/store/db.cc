@@ -32,7 +32,7 @@ std::string Db::PathFor(FileKind kind) const {
 
 Position Db::pos() const {
   std::lock_guard lock(mu_);
-  return pos_;
+  return readers_see_.value_or(pos_);
 }
 uint32_t Db::page_size() const {
   std::lock_guard lock(mu_);

@@ -78,6 +78,7 @@ class Db {
   const std::string& name() const { return options_.name; }
   const std::string& dir() const { return options_.dir; }
   std::string LtxDir() const;
+  // The position readers of the mount see; during an apply, the one before it.
   Position pos() const;
   uint32_t page_size() const;
   uint32_t page_count() const;
@@ -212,7 +213,10 @@ class Db {
   WalCapture wal_capture_;
   RollbackCapture rollback_capture_;
   PageChecksums checksums_;
-  Position pos_;
+  Position pos_;  // what the database file holds
+  // Set while an apply keeps readers out: the position they can still see,
+  // which pos() reports until they are let back in (db_apply.cc).
+  std::optional<Position> readers_see_;
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
   std::string last_ltx_path_;  // set at start-up when an LTX file exists
   LtxIndex ltx_index_;

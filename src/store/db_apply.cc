@@ -6,6 +6,7 @@
 //     WriteLtxPages       pages into the database file, truncate, fsync
 //     advance the position (the checksum must equal the file's post-apply one)
 //     invalidate the kernel's cached pages (no mutex held), release the locks
+//     publish the position: pos() moves only once readers can see it
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -136,30 +137,37 @@ Status Db::ApplyLtx(const std::string& path, MountAccess* mount) {
   // the locks are taken.
   WALSHIP_RETURN_IF_ERROR(CheckContinues(path));
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
-  ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
-  if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
-  std::unique_lock lock(mu_);
   ltx::Header header{};
   std::vector<ByteRange> changed;
-  Status st = WriteLtxPages(path, &header, &changed);
-  if (st.ok()) {
+  Status st;
+  {
+    ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
+    if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
+    std::unique_lock lock(mu_);
+    readers_see_ = pos_;
+    st = WriteLtxPages(path, &header, &changed);
+    // On failure the file no longer matches any position: record what it is,
+    // so the primary sees a mismatch and sends a snapshot.
     pos_ = {header.max_txid, checksums_.DatabaseChecksum()};
-    last_ltx_ = header;
-    stats_.commits++;
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0) stats_.ltx_bytes += uint64_t(st.st_size);
-    if (listener_) listener_(name(), header, pos_.checksum, path);
-  } else {
-    // The database file no longer matches any position: record what it is, so
-    // the primary sees a mismatch and sends a snapshot.
-    pos_ = {header.max_txid, checksums_.DatabaseChecksum()};
+    lock.unlock();
+    if (mount) {
+      for (const ByteRange& r : changed) mount->InvalidateDatabase(name(), r.offset, r.length);
+    }
+  }
+  // Readers are back in and see the new pages: only now does the position
+  // move for them (-pos, read-your-writes waits, downstream streams).
+  std::lock_guard lock(mu_);
+  readers_see_.reset();
+  if (!st.ok()) {
     spdlog::error("database {}: applying {} failed: {}", name(), path, st.ToString());
+    return st;
   }
-  lock.unlock();
-  if (mount) {
-    for (const ByteRange& r : changed) mount->InvalidateDatabase(name(), r.offset, r.length);
-  }
-  return st;
+  last_ltx_ = header;
+  stats_.commits++;
+  struct stat file_stat;
+  if (::stat(path.c_str(), &file_stat) == 0) stats_.ltx_bytes += uint64_t(file_stat.st_size);
+  if (listener_) listener_(name(), header, pos_.checksum, path);
+  return Status::OK();
 }
 
 }  // namespace walship::store
