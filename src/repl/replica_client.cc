@@ -23,15 +23,6 @@ constexpr size_t kChunkSize = 256 * 1024;
 // history forks from the primary's.
 constexpr size_t kRecentPositions = 64;
 
-// Test hook: WALSHIP_TEST_APPLY_DELAY_MS=<n> makes this replica wait n ms
-// before applying each received file, so tests can prove that readers which
-// need a TXID (the proxy's cookie, a strong read) wait for it instead of
-// passing because loopback replication is faster than the read.
-void TestApplyDelay() {
-  static const long delay_ms = TestHookNumber("WALSHIP_TEST_APPLY_DELAY_MS");
-  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-}
-
 Status ReadFull(http::StreamReader* reader, std::span<uint8_t> out) {
   size_t done = 0;
   while (done < out.size()) {
@@ -135,6 +126,9 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
     if (stop.stop_requested()) return Status::Aborted("stopping");
     reader_ = reader;
   }
+  ApplyQueue applier(
+      mount_, [this](const Received& item) { return ApplyOther(item); },
+      [reader] { reader->Close(); });
   Status st;
   while (st.ok() && !stop.stop_requested()) {
     uint8_t raw[kFrameHeaderSize];
@@ -148,14 +142,13 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
     store_->MarkFrameReceived();
     switch (frame->type) {
       case FrameType::kLtx:
-        st = ReceiveLtx(reader.get(), frame->length);
+        st = ReceiveLtx(reader.get(), frame->length, &applier);
         break;
       case FrameType::kDiverged:
-        st = ReceiveDiverged(reader.get(), frame->length);
+        st = ReceiveDiverged(reader.get(), frame->length, &applier);
         break;
       case FrameType::kReady:
-        SetSynced(true);
-        spdlog::info("replica: in sync with the primary at {}", primary_url_);
+        st = applier.Push({.kind = Received::Kind::kReady});
         break;
       case FrameType::kHeartbeat:
       case FrameType::kError: {
@@ -166,12 +159,19 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
       }
     }
   }
+  // What arrived whole is applied even when the connection broke; an apply
+  // error is the reason the stream stopped.
+  if (stop.stop_requested()) {
+    applier.Abort();
+  } else if (Status applied = applier.Finish(); !applied.ok()) {
+    st = applied;
+  }
   std::lock_guard lock(mu_);
   reader_.reset();
   return st;
 }
 
-Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
+Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length, ApplyQueue* applier) {
   uint8_t len_raw[2];
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, len_raw));
   uint16_t name_len = GetBE16(len_raw);
@@ -183,13 +183,38 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length) {
   if (!db) {
     WALSHIP_ASSIGN_OR_RETURN(db, store_->Create(name));
   }
-  const std::string tmp = env::JoinPath(db->LtxDir(), "receiving.ltx.tmp");
-  WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, length - 2 - name_len, tmp));
-  TestApplyDelay();
-  return ApplyReceived(db, tmp);
+  const uint64_t size = length - 2 - name_len;
+  Result<store::ReceivedLtx> received = Status::OK();
+  if (size <= store::ReceivedLtx::kInMemoryLimit) {
+    std::string bytes(size, '\0');
+    WALSHIP_RETURN_IF_ERROR(ReadFull(reader, {reinterpret_cast<uint8_t*>(bytes.data()), size}));
+    received = store::ReceivedLtxFromBytes(std::move(bytes), "an LTX file from the primary");
+  } else {
+    const std::string tmp = env::JoinPath(
+        db->LtxDir(), "receiving-" + std::to_string(++received_files_) + ".ltx.tmp");
+    WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, size, tmp));
+    received = store::ReceivedLtxFromFile(env::Env::Posix(), tmp);
+    if (!received.ok()) (void)env::Env::Posix()->Remove(tmp);
+  }
+  if (!received.ok()) {
+    spdlog::error("replica: rejected an LTX file for {} from the primary: {}", name,
+                  received.status().ToString());
+    return received.status();
+  }
+  return applier->Push({.kind = Received::Kind::kLtx, .db = db, .ltx = std::move(*received)});
 }
 
-Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t length) {
+Status ReplicaClient::ApplyOther(const Received& item) {
+  if (item.kind == Received::Kind::kReady) {
+    SetSynced(true);
+    spdlog::info("replica: in sync with the primary at {}", primary_url_);
+    return Status::OK();
+  }
+  return SetDivergedFilesAside(item.db, item.common_txid);
+}
+
+Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t length,
+                                      ApplyQueue* applier) {
   if (length > 2 + 255 + 8) return Status::Corruption("stream: bad diverged frame");
   std::vector<uint8_t> payload(length);
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
@@ -198,6 +223,11 @@ Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t lengt
   WALSHIP_RETURN_IF_ERROR(store::ValidateDbName(name));
   store::Db* db = store_->Find(name);
   if (!db) return Status::OK();
+  return applier->Push({.kind = Received::Kind::kDiverged, .db = db, .common_txid = common});
+}
+
+Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {
+  const std::string& name = db->name();
   env::Env* env = env::Env::Posix();
   const std::string dir = env::JoinPath(db->dir(), "diverged");
   WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
@@ -236,33 +266,7 @@ Status ReplicaClient::ReceiveToFile(http::StreamReader* reader, uint64_t length,
     off += want;
     store_->MarkFrameReceived();
   }
-  return file->Sync();
-}
-
-Status ReplicaClient::ApplyReceived(store::Db* db, const std::string& tmp) {
-  env::Env* env = env::Env::Posix();
-  ltx::Header header{};
-  ltx::Trailer trailer{};
-  if (Status st = store::VerifyLtxFile(env, tmp, &header, &trailer); !st.ok()) {
-    (void)env->Remove(tmp);
-    spdlog::error("replica: rejected an LTX file for {} from the primary: {}", db->name(),
-                  st.ToString());
-    return st;
-  }
-  store::Position pos = db->pos();
-  if (!header.IsSnapshot() &&
-      (header.min_txid != pos.txid + 1 || header.pre_apply_checksum != pos.checksum)) {
-    (void)env->Remove(tmp);
-    return Status::PosMismatch("replica: " + db->name() + " is at txid " +
-                               std::to_string(pos.txid) + "; primary sent txid " +
-                               std::to_string(header.min_txid) + "..");
-  }
-  WALSHIP_ASSIGN_OR_RETURN(const std::string path, db->AdoptReceivedLtx(tmp, header, trailer));
-  if (header.IsSnapshot()) {
-    spdlog::info("replica: applying snapshot of {} at txid {} ({} pages)", db->name(),
-                 header.max_txid, header.commit);
-  }
-  return db->ApplyLtx(path, mount_);
+  return Status::OK();  // made durable with the batch it is applied in
 }
 
 }  // namespace walship::repl

@@ -1,7 +1,8 @@
 // ReplicaClient: the replica's side of replication. A background thread keeps
 // a /stream connection to the primary, sending this node's positions; each LTX
-// file received is written to the database's ltx/ directory (tmp, fsync,
-// verify, rename) before Db::ApplyLtx applies it. Any error — network, a
+// file received is verified (in memory, or in a temporary file in ltx/ when
+// large) and queued; an ApplyQueue applies what has arrived in batches
+// (Db::ApplyBatch), overlapping the next receive. Any error — network, a
 // corrupt file, a position mismatch — closes the connection; the thread
 // reconnects with backoff and the primary resumes from the positions (sending
 // a snapshot where they no longer fit). When the primary says this node's
@@ -22,6 +23,7 @@
 
 #include "base/status.h"
 #include "http/client.h"
+#include "repl/apply_queue.h"
 #include "repl/protocol.h"
 #include "store/mount_access.h"
 #include "store/store.h"
@@ -56,11 +58,14 @@ class ReplicaClient {
  private:
   void Run(std::stop_token stop);
   Status StreamOnce(std::stop_token stop);
-  Status ReceiveLtx(http::StreamReader* reader, uint64_t length);
-  Status ReceiveDiverged(http::StreamReader* reader, uint64_t length);
-  StreamRequest BuildRequest() const;
+  // Receiving (the stream's thread): read and verify, then queue.
+  Status ReceiveLtx(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
+  Status ReceiveDiverged(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
   Status ReceiveToFile(http::StreamReader* reader, uint64_t length, const std::string& path);
-  Status ApplyReceived(store::Db* db, const std::string& tmp);
+  StreamRequest BuildRequest() const;
+  // Applying (the ApplyQueue's thread): what is not an LTX file.
+  Status ApplyOther(const Received& item);
+  Status SetDivergedFilesAside(store::Db* db, uint64_t common);
   void SetSynced(bool synced);
 
   store::Store* store_;
@@ -72,6 +77,7 @@ class ReplicaClient {
   std::condition_variable synced_cv_;
   std::shared_ptr<http::StreamReader> reader_;  // guarded by mu_; closed by Stop
   std::jthread thread_;
+  uint64_t received_files_ = 0;  // names large files received into ltx/
 };
 
 }  // namespace walship::repl

@@ -30,10 +30,12 @@
 #include "env/env.h"
 #include "ltx/checksum.h"
 #include "ltx/format.h"
+#include "ltx/io.h"
 #include "store/ltx_index.h"
 #include "store/mount_access.h"
 #include "store/page_checksums.h"
 #include "store/position.h"
+#include "store/received_ltx.h"
 #include "store/rollback_capture.h"
 #include "store/tx_spec.h"
 #include "store/wal_capture.h"
@@ -43,6 +45,10 @@ namespace walship::store {
 
 // "database", "journal", "wal", "shm": the file names in DATA/dbs/NAME/.
 const char* DataFileName(FileKind kind);
+
+// In a replica's database directory: the position its database file was last
+// synced at ("%016x/%016x\n", as -pos), rewritten after every applied batch.
+inline constexpr const char* kAppliedFile = "applied";
 
 struct DbOptions {
   std::string name;
@@ -107,15 +113,18 @@ class Db {
   // be null) drops the kernel's cache (db_role.cc).
   Status SetReplica(bool replica, MountAccess* mount);
   bool replica() const;
-  // Applies the verified LTX file at `path` (already durable in LtxDir()):
-  // takes SQLite's locks through `mount` so readers are out (ApplyLock),
-  // writes the pages into the database file, truncates it to the commit
-  // size, fsyncs, advances the position, then has the kernel drop its cached
-  // pages. `mount` may be null (no mount: no readers to keep out). PosMismatch
-  // when the file does not continue this position (a snapshot always applies).
+  // Applies verified LTX files received from the primary, in order: the run
+  // that continues this position (a snapshot may only come first). Writes
+  // each into ltx/ and makes them durable with one sync; then takes SQLite's
+  // locks through `mount` so readers are out (ApplyLock), writes the pages
+  // into the database file (each file's post-apply checksum must match),
+  // fsyncs it once, notes the position in `applied`, has the kernel drop its
+  // cached pages and releases the locks. `mount` may be null (no readers to
+  // keep out). PosMismatch when a file does not continue the one before it;
+  // the files before it are applied.
   // REQUIRES: not called concurrently for one Db.
-  Status ApplyLtx(const std::string& path, MountAccess* mount);
-  // Closes the descriptors ApplyLtx keeps open in the mount (before unmount).
+  Status ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount);
+  // Closes the descriptors ApplyBatch keeps open in the mount (before unmount).
   void CloseMountFiles();
   // Writes a snapshot LTX (TXID 1..pos, every page) of the database as
   // committed to `path`, consistent at the returned header's max TXID (after
@@ -137,12 +146,6 @@ class Db {
   // Moves the LTX file ending at `max_txid` out of the chain, to `to_path`
   // (a diverged replica keeps its unreplicated files aside).
   Status SetLtxFileAside(uint64_t max_txid, const std::string& to_path);
-  // A replica received the verified LTX file `tmp` (in this database's
-  // directory): renames it into ltx/ and syncs the directory; a snapshot
-  // replaces every earlier file. Returns the file's path.
-  Result<std::string> AdoptReceivedLtx(const std::string& tmp, const ltx::Header& header,
-                                       const ltx::Trailer& trailer);
-
   // Reads page `pgno` of the database as committed (WAL frames win over the
   // database file). REQUIRES: mu_ held.
   Status ReadLogicalPageLocked(uint32_t pgno, std::span<uint8_t> out) const;
@@ -178,13 +181,26 @@ class Db {
 
   // db_apply.cc
   Status OpenMountFiles(MountAccess* mount);
-  Status CheckContinues(const std::string& path) const;
   struct ByteRange {
     uint64_t offset;
     uint64_t length;
   };
-  Status WriteLtxPages(const std::string& path, ltx::Header* header,
-                       std::vector<ByteRange>* changed);
+  // `ranges` sorted, with overlapping or touching ones joined.
+  static std::vector<ByteRange> Merged(std::vector<ByteRange> ranges);
+  // How many files of `batch` continue this position and each other.
+  Result<size_t> ContinuingRun(std::span<const ReceivedLtx> batch) const;
+  // Into ltx/ (not synced) and the index; a snapshot replaces every earlier file.
+  Result<std::string> AdoptReceivedLtx(ReceivedLtx& ltx);
+  // Decodes an LTX from `reader` into the database file (no sync) and the
+  // page checksums, truncating it to the commit size. REQUIRES: mu_ held.
+  Result<ltx::Trailer> WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
+                                     std::vector<ByteRange>* changed);
+  // WriteLtxPages of a received file (from memory, or from `path`), checked
+  // against its post-apply checksum. REQUIRES: mu_ held.
+  Status WriteReceivedPages(const ReceivedLtx& ltx, const std::string& path,
+                            std::vector<ByteRange>* changed);
+  // Overwrites `applied` with pos_ (not synced). REQUIRES: mu_ held.
+  Status WriteAppliedMarker();
   void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
 
   // db_snapshot.cc. In rollback-journal modes the database file holds a
@@ -202,7 +218,14 @@ class Db {
   Status RecoverWal();
   Status RebuildChecksums(uint32_t page_size, uint32_t page_count);
   Status RepairChecksumMismatch(uint64_t computed, const TxSpec& wal);
-  Status ReapplyNewestLtx();
+  // Replays the LTX files after `txid` into the database file, in order,
+  // stopping at the first that does not continue the one before (it and
+  // later files are removed: never durable, never applied), then fsyncs.
+  // Advances pos_; the caller compares checksums.
+  Status ReplayLtxFilesAfter(uint64_t txid);
+  // Where replaying received files must start: the position in `applied`
+  // when the chain still holds it, else the beginning of the chain.
+  uint64_t ReplayBase() const;
 
   DbOptions options_;
   mutable std::mutex mu_;
@@ -229,6 +252,7 @@ class Db {
   // only by the applying thread (-1: not open).
   int mount_db_fd_ = -1;
   int mount_shm_fd_ = -1;
+  std::unique_ptr<env::File> applied_;  // kAppliedFile, open once written
 };
 
 }  // namespace walship::store

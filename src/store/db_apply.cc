@@ -1,16 +1,20 @@
 // Applying a transaction on a replica (DESIGN.md §2.2).
 //
-//   ApplyLtx
-//     CheckContinues      the file continues this position (or is a snapshot)
+//   ApplyBatch
+//     ContinuingRun       the files continue this position and each other
+//                         (a snapshot comes first)
+//     AdoptReceivedLtx    each file into ltx/; one syncfs for all of them
 //     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
-//     WriteLtxPages       pages into the database file, truncate, fsync
-//     advance the position (the checksum must equal the file's post-apply one)
+//     WriteReceivedPages  pages into the database file, truncate; the checksum
+//                         must equal each file's post-apply one
+//     fsync the database once, note the position in `applied`
 //     invalidate the kernel's cached pages (no mutex held), release the locks
 //     publish the position: pos() moves only once readers can see it
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -22,6 +26,7 @@
 #include "sqlite/locks.h"
 #include "store/apply_lock.h"
 #include "store/db.h"
+#include "store/received_ltx.h"
 
 namespace walship::store {
 namespace {
@@ -74,11 +79,9 @@ void Db::CloseMountFiles() {
   }
 }
 
-Status Db::WriteLtxPages(const std::string& path, ltx::Header* header,
-                         std::vector<ByteRange>* changed) {
-  WALSHIP_ASSIGN_OR_RETURN(auto file, options_.env->Open(path, env::OpenMode::kRead));
-  ltx::FileReader reader(file.get());
-  ltx::Decoder decoder(&reader);
+Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
+                                       std::vector<ByteRange>* changed) {
+  ltx::Decoder decoder(reader);
   WALSHIP_ASSIGN_OR_RETURN(*header, decoder.DecodeHeader());
   if (header->IsSnapshot() || checksums_.page_size() != header->page_size) {
     checksums_.Reset(header->page_size);
@@ -107,7 +110,23 @@ Status Db::WriteLtxPages(const std::string& path, ltx::Header* header,
   WALSHIP_ASSIGN_OR_RETURN(uint64_t old_size, database_->Size());
   WALSHIP_RETURN_IF_ERROR(database_->Truncate(size));
   if (old_size > size) changed->push_back({size, old_size - size});
-  WALSHIP_RETURN_IF_ERROR(database_->Sync());
+  return trailer;
+}
+
+Status Db::WriteReceivedPages(const ReceivedLtx& ltx, const std::string& path,
+                              std::vector<ByteRange>* changed) {
+  std::unique_ptr<env::File> file;
+  std::optional<ltx::FileReader> from_file;
+  std::optional<ltx::SpanReader> from_memory;
+  ltx::Reader* reader = nullptr;
+  if (ltx.bytes.empty()) {
+    WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(path, env::OpenMode::kRead));
+    reader = &from_file.emplace(file.get());
+  } else {
+    reader = &from_memory.emplace(ltx.bytes);
+  }
+  ltx::Header header{};
+  WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader, &header, changed));
   if (checksums_.DatabaseChecksum() != trailer.post_apply_checksum) {
     return Status::PosMismatch("database " + name() + ": checksum after applying " + path +
                                " is " + Hex16(checksums_.DatabaseChecksum()) + ", file says " +
@@ -116,57 +135,142 @@ Status Db::WriteLtxPages(const std::string& path, ltx::Header* header,
   return Status::OK();
 }
 
-Status Db::CheckContinues(const std::string& path) const {
-  WALSHIP_ASSIGN_OR_RETURN(auto file, options_.env->Open(path, env::OpenMode::kRead));
-  uint8_t raw[ltx::kHeaderSize];
-  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, raw));
-  WALSHIP_ASSIGN_OR_RETURN(ltx::Header peek, ltx::ParseHeader({raw, n}));
+Result<size_t> Db::ContinuingRun(std::span<const ReceivedLtx> batch) const {
   std::lock_guard lock(mu_);
-  if (!peek.IsSnapshot() &&
-      (peek.min_txid != pos_.txid + 1 || peek.pre_apply_checksum != pos_.checksum)) {
-    return Status::PosMismatch("database " + name() + " is at txid " + std::to_string(pos_.txid) +
-                               " checksum " + Hex16(pos_.checksum) + "; " + path +
-                               " starts at txid " + std::to_string(peek.min_txid) +
-                               " checksum " + Hex16(peek.pre_apply_checksum));
+  Position at = pos_;
+  for (size_t i = 0; i < batch.size(); i++) {
+    const ltx::Header& h = batch[i].header;
+    if (h.IsSnapshot() && i > 0) {
+      return Status::InvalidArgument("database " + name() +
+                                     ": a snapshot must be the first file of a batch");
+    }
+    if (!h.IsSnapshot() && (h.min_txid != at.txid + 1 || h.pre_apply_checksum != at.checksum)) {
+      if (i > 0) return i;
+      return Status::PosMismatch("database " + name() + " is at txid " + std::to_string(at.txid) +
+                                 " checksum " + Hex16(at.checksum) + "; the primary sent txid " +
+                                 std::to_string(h.min_txid) + " after checksum " +
+                                 Hex16(h.pre_apply_checksum));
+    }
+    at = {h.max_txid, batch[i].trailer.post_apply_checksum};
   }
-  return Status::OK();
+  return batch.size();
 }
 
-Status Db::ApplyLtx(const std::string& path, MountAccess* mount) {
-  // Only this thread applies, so the position checked here still holds once
-  // the locks are taken.
-  WALSHIP_RETURN_IF_ERROR(CheckContinues(path));
+Result<std::string> Db::AdoptReceivedLtx(ReceivedLtx& ltx) {
+  env::Env* env = options_.env;
+  const std::string path =
+      env::JoinPath(LtxDir(), ltx::FileName(ltx.header.min_txid, ltx.header.max_txid));
+  if (ltx.bytes.empty()) {
+    WALSHIP_RETURN_IF_ERROR(env->Rename(ltx.tmp_path, path));
+  } else {
+    const std::string tmp = path + ".tmp";
+    WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(tmp, env::OpenMode::kCreateTruncate));
+    WALSHIP_RETURN_IF_ERROR(file->WriteAt(
+        0, {reinterpret_cast<const uint8_t*>(ltx.bytes.data()), ltx.bytes.size()}));
+    WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
+  }
+  std::lock_guard lock(mu_);
+  if (ltx.header.IsSnapshot()) {
+    // Earlier files are from before the snapshot and no longer chain to it.
+    for (const LtxFileInfo& f : ltx_index_.All()) {
+      if (f.path != path) (void)env->Remove(f.path);
+    }
+    ltx_index_.Clear();
+  }
+  ltx_index_.Add({ltx.header.min_txid, ltx.header.max_txid, path,
+                  ltx.trailer.post_apply_checksum});
+  return path;
+}
+
+Status Db::WriteAppliedMarker() {
+  if (!applied_) {
+    WALSHIP_ASSIGN_OR_RETURN(applied_, options_.env->Open(env::JoinPath(dir(), kAppliedFile),
+                                                          env::OpenMode::kCreate));
+  }
+  const std::string text = pos_.PosFileText();
+  return applied_->WriteAt(0, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+
+std::vector<Db::ByteRange> Db::Merged(std::vector<ByteRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+  std::vector<ByteRange> out;
+  for (const ByteRange& r : ranges) {
+    if (!out.empty() && r.offset <= out.back().offset + out.back().length) {
+      out.back().length = std::max(out.back().length, r.offset + r.length - out.back().offset);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
+  // Only this thread applies, so the run checked here still continues the
+  // position once the locks are taken.
+  WALSHIP_ASSIGN_OR_RETURN(const size_t run, ContinuingRun(batch));
+  // 1. Every file into ltx/, made durable with one sync before any page of
+  //    the run is written: whatever part of the run reaches the database
+  //    file, recovery can replay it (ReplayAfterMarker).
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < run; i++) {
+    WALSHIP_ASSIGN_OR_RETURN(std::string path, AdoptReceivedLtx(batch[i]));
+    paths.push_back(std::move(path));
+  }
+  WALSHIP_RETURN_IF_ERROR(options_.env->SyncFileSystem(LtxDir()));
+  // 2. The pages, with readers kept out, and one sync of the database.
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
-  ltx::Header header{};
   std::vector<ByteRange> changed;
+  size_t applied = 0;
+  std::string failed = "the database file";
   Status st;
   {
     ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
     if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
     std::unique_lock lock(mu_);
     readers_see_ = pos_;
-    st = WriteLtxPages(path, &header, &changed);
-    // On failure the file no longer matches any position: record what it is,
-    // so the primary sees a mismatch and sends a snapshot.
-    pos_ = {header.max_txid, checksums_.DatabaseChecksum()};
+    for (size_t i = 0; i < run && st.ok(); i++) {
+      if (i == 1) CrashPoint("apply-mid-batch");
+      st = WriteReceivedPages(batch[i], paths[i], &changed);
+      // On failure the file matches no position: record what it holds, so
+      // the primary sees a mismatch and sends a snapshot.
+      pos_ = {batch[i].header.max_txid, checksums_.DatabaseChecksum()};
+      if (st.ok()) applied = i + 1;
+      else failed = paths[i];
+    }
+    if (st.ok()) st = database_->Sync();
+    // The marker need not be durable, nor even written: it only bounds how
+    // far back recovery replays, and an older one replays more.
+    if (Status marked = st.ok() ? WriteAppliedMarker() : Status::OK(); !marked.ok()) {
+      spdlog::warn("database {}: could not note the applied position: {}", name(),
+                   marked.ToString());
+    }
     lock.unlock();
     if (mount) {
-      for (const ByteRange& r : changed) mount->InvalidateDatabase(name(), r.offset, r.length);
+      for (const ByteRange& r : Merged(std::move(changed))) {
+        mount->InvalidateDatabase(name(), r.offset, r.length);
+      }
     }
   }
-  // Readers are back in and see the new pages: only now does the position
-  // move for them (-pos, read-your-writes waits, downstream streams).
-  std::lock_guard lock(mu_);
-  readers_see_.reset();
+  // 3. Readers are back in and see the new pages: only now does the position
+  //    move for them (-pos, read-your-writes waits, downstream streams).
+  {
+    std::lock_guard lock(mu_);
+    readers_see_.reset();
+    for (size_t i = 0; i < applied; i++) {
+      last_ltx_ = batch[i].header;
+      stats_.commits++;
+      stats_.ltx_bytes += batch[i].file_size;
+      if (listener_) {
+        listener_(name(), batch[i].header, batch[i].trailer.post_apply_checksum, paths[i]);
+      }
+    }
+  }
   if (!st.ok()) {
-    spdlog::error("database {}: applying {} failed: {}", name(), path, st.ToString());
+    spdlog::error("database {}: applying {} failed: {}", name(), failed, st.ToString());
     return st;
   }
-  last_ltx_ = header;
-  stats_.commits++;
-  struct stat file_stat;
-  if (::stat(path.c_str(), &file_stat) == 0) stats_.ltx_bytes += uint64_t(file_stat.st_size);
-  if (listener_) listener_(name(), header, pos_.checksum, path);
+  if (run < batch.size()) return ContinuingRun(batch.subspan(run)).status();
   return Status::OK();
 }
 

@@ -209,19 +209,53 @@ Status Db::RebuildChecksums(uint32_t page_size, uint32_t page_count) {
   return Status::OK();
 }
 
-Status Db::ReapplyNewestLtx() {
-  ltx::Header header{};
+uint64_t Db::ReplayBase() const {
+  auto file = options_.env->Open(env::JoinPath(dir(), kAppliedFile), env::OpenMode::kRead);
+  if (!file.ok()) return 0;
+  uint8_t raw[64];
+  auto n = (*file)->ReadAt(0, raw);
+  if (!n.ok()) return 0;
+  auto marker = Position::ParsePosFileText({reinterpret_cast<const char*>(raw), *n});
+  if (!marker.ok()) return 0;
+  // A marker from another history (before a snapshot, or set aside as
+  // diverged) names no file of this chain.
+  auto at = ltx_index_.EndingAt(marker->txid);
+  return at && at->post_checksum == marker->checksum ? marker->txid : 0;
+}
+
+Status Db::ReplayLtxFilesAfter(uint64_t txid) {
+  env::Env* env = options_.env;
   std::vector<ByteRange> ignored;
-  Status st = WriteLtxPages(last_ltx_path_, &header, &ignored);
-  if (wal_capture_.has_header()) {
-    WALSHIP_RETURN_IF_ERROR(RebuildChecksums(header.page_size, header.commit));
+  std::optional<Position> at;
+  const std::vector<LtxFileInfo> files = ltx_index_.After(txid, SIZE_MAX);
+  for (size_t i = 0; i < files.size(); i++) {
+    const LtxFileInfo& f = files[i];
+    WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(f.path, env::OpenMode::kRead));
+    uint8_t raw[ltx::kHeaderSize];
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, raw));
+    auto peek = ltx::ParseHeader({raw, n});
+    const bool continues =
+        peek.ok() && (!at || peek->IsSnapshot() ||
+                      (peek->min_txid == at->txid + 1 && peek->pre_apply_checksum == at->checksum));
+    if (!continues) {
+      // Written after the last sync and not all made durable: never applied.
+      for (size_t j = i; j < files.size(); j++) {
+        spdlog::warn("database {}: removing {}: it does not continue txid {}", name(),
+                     files[j].path, at ? at->txid : txid);
+        (void)env->Remove(files[j].path);
+        ltx_index_.Remove(files[j].max_txid);
+      }
+      break;
+    }
+    ltx::FileReader reader(file.get());
+    ltx::Header header{};
+    WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(&reader, &header, &ignored));
+    at = Position{header.max_txid, trailer.post_apply_checksum};
+    pos_ = *at;
+    last_ltx_ = header;
+    last_ltx_path_ = f.path;
   }
-  if (checksums_.DatabaseChecksum() != pos_.checksum) {
-    return Status::Corruption("re-applying " + last_ltx_path_ + " gives checksum " +
-                              Hex16(checksums_.DatabaseChecksum()) +
-                              (st.ok() ? "" : " (" + st.message() + ")"));
-  }
-  return Status::OK();
+  return database_->Sync();
 }
 
 Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
@@ -232,18 +266,27 @@ Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
   // TXID of its own.
   const bool received = last_ltx_.node_id != options_.node_id;
   if (!last_ltx_path_.empty() && (received || computed == last_ltx_.pre_apply_checksum)) {
-    // The database is exactly as it was before the newest LTX: a crash while
-    // applying it (replica) or before its pages reached the files. The LTX is
-    // durable, so the transaction stands: apply it again. Any other mismatch
-    // means the files hold something no LTX describes, which must not be
-    // overwritten (on a primary it is committed data).
-    Status st = ReapplyNewestLtx();
-    if (st.ok()) {
-      spdlog::info("database {}: completed txid {} from {} after a crash", name(), pos_.txid,
-                   last_ltx_path_);
+    // A replica applies batches, syncing the database once per batch, so
+    // after a crash it may hold any part of the batches since the one
+    // `applied` names; their files were made durable first: replay them. A
+    // primary whose database is exactly as before its newest LTX crashed
+    // before that transaction's pages reached the file: the LTX is durable,
+    // so the transaction stands. Any other mismatch means the files hold
+    // something no LTX describes, which must not be overwritten (on a primary
+    // it is committed data).
+    const uint64_t base = received ? ReplayBase() : last_ltx_.min_txid - 1;
+    Status st = ReplayLtxFilesAfter(base);
+    if (st.ok() && wal_capture_.has_header()) {
+      st = RebuildChecksums(last_ltx_.page_size, last_ltx_.commit);
+    }
+    if (st.ok() && checksums_.DatabaseChecksum() == pos_.checksum) {
+      spdlog::info("database {}: completed txid {} from the LTX files after txid {} after a "
+                   "crash", name(), pos_.txid, base);
       return Status::OK();
     }
-    spdlog::warn("database {}: {}", name(), st.message());
+    spdlog::warn("database {}: replaying the LTX files after txid {} gives checksum {}, not {}{}",
+                 name(), base, Hex16(checksums_.DatabaseChecksum()), Hex16(pos_.checksum),
+                 st.ok() ? "" : " (" + st.ToString() + ")");
     computed = checksums_.DatabaseChecksum();
   }
   if (pos_.txid != 0) {

@@ -106,22 +106,4 @@ Status Db::SetLtxFileAside(uint64_t max_txid, const std::string& to_path) {
   return Status::OK();
 }
 
-Result<std::string> Db::AdoptReceivedLtx(const std::string& tmp, const ltx::Header& header,
-                                         const ltx::Trailer& trailer) {
-  std::lock_guard lock(mu_);
-  env::Env* env = options_.env;
-  const std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
-  WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
-  WALSHIP_RETURN_IF_ERROR(env->SyncDir(LtxDir()));
-  if (header.IsSnapshot()) {
-    // Earlier files are from before the snapshot and no longer chain to it.
-    for (const LtxFileInfo& f : ltx_index_.All()) {
-      if (f.path != path) (void)env->Remove(f.path);
-    }
-    ltx_index_.Clear();
-  }
-  ltx_index_.Add({header.min_txid, header.max_txid, path, trailer.post_apply_checksum});
-  return path;
-}
-
 }  // namespace walship::store

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "base/status.h"
 
 namespace walship::store {
 
@@ -14,6 +17,8 @@ struct Position {
 
   // "%016x/%016x\n" as in the mount's DB-pos file (LiteFS format).
   std::string PosFileText() const;
+  // The inverse of PosFileText; Corruption for anything else.
+  static Result<Position> ParsePosFileText(std::string_view text);
   bool operator==(const Position&) const = default;
 };
 

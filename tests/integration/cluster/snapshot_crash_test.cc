@@ -1,10 +1,12 @@
 // A replica killed with SIGKILL in the middle of a snapshot (docs/protocol.md)
-// — while the file arrives, or while its pages go into the database — starts
-// again, shows only positions the primary had, and converges with integrity.
+// — while the file arrives, or while its pages go into the database — or in
+// the middle of a batch of transactions, starts again, shows only positions
+// the primary had, and converges with integrity.
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "cluster/cluster_util.h"
 
@@ -75,9 +77,17 @@ TEST_F(SnapshotCrashTest, ReplicaKilledWhileReceivingASnapshotRecovers) {
   ASSERT_TRUE(MakeLargeDatabase(cluster_, kDb, kMegabytes, &pos));
   WalshipProcess& replica = cluster_.node(1);
   ASSERT_TRUE(replica.Start());
-  const std::string tmp = replica.data_dir() + "/dbs/app.db/ltx/receiving.ltx.tmp";
-  ASSERT_TRUE(KillWhen(
-      replica, [&] { return FileSize(tmp) >= (16 << 20); }, seconds(120)))
+  // A large file arrives in ltx/receiving-N.ltx.tmp.
+  const std::string ltx_dir = replica.data_dir() + "/dbs/app.db/ltx";
+  auto receiving = [&] {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(ltx_dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with("receiving-") && FileSize(e.path().string()) >= (16 << 20)) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(KillWhen(replica, receiving, seconds(120)))
       << "the snapshot never started arriving";
   EXPECT_FALSE(ReadPos(replica.mount_dir(), kDb).ok() &&
                ReadPos(replica.mount_dir(), kDb)->txid == pos.txid);
@@ -109,6 +119,39 @@ TEST_F(SnapshotCrashTest, ReplicaKilledWhileApplyingASnapshotRecovers) {
   } else {
     std::printf("[ info ] the kill landed after every page was written\n");
   }
+}
+
+
+TEST(ApplyCrashTest, ReplicaKilledInTheMiddleOfABatchReplaysIt) {
+  // The replica waits 150 ms before each batch, so the primary's commits pile
+  // up into batches of several files; it dies after the first file's pages of
+  // the first such batch went into its database.
+  Cluster cluster([] {
+    ClusterOptions options = Nodes(2);
+    options.replica_env = {{"WALSHIP_CRASH_AT", "apply-mid-batch"},
+                           {"WALSHIP_TEST_APPLY_DELAY_MS", "150"}};
+    return options;
+  }());
+  ASSERT_TRUE(cluster.Start());
+  WalshipProcess& replica = cluster.node(1);
+  {
+    Sql sql(cluster.primary().Path(kDb));
+    ASSERT_TRUE(SetUpFastDb(sql));
+    for (int64_t seq = 0; seq < 200 && replica.running(); seq++) {
+      ASSERT_TRUE(InsertRow(sql, seq, 2000));
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+  }
+  ASSERT_TRUE(replica.WaitForExit(seconds(30))) << "the crash point was never reached";
+  ASSERT_TRUE(replica.Restart());
+  Pos pos;
+  ASSERT_TRUE(WaitConverged(cluster, kDb, seconds(60), &pos));
+  EXPECT_TRUE(ReplicaConsistent(replica, kDb, pos));
+  const std::string log = LogOfLastStart(replica);
+  EXPECT_NE(log.find("from the LTX files after txid"), std::string::npos)
+      << "recovery did not replay the interrupted batch:\n" << log;
+  EXPECT_EQ(log.find("snapshot"), std::string::npos) << "recovery fell back to a snapshot";
+  EXPECT_TRUE(cluster.StopAll());
 }
 
 }  // namespace

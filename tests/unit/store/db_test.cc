@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+
 #include "base/coding.h"
 #include "env/fault_env.h"
 #include "ltx/checksum.h"
@@ -114,6 +117,17 @@ TEST(Db, FailedLtxStopsWritesUntilRestart) {
 namespace walship::store {
 namespace {
 
+// Applies the LTX file at `path` as a replica receives it: a batch of one.
+Status ApplyFile(Db* replica, const std::string& path) {
+  auto bytes = env::Env::Posix()->ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  auto received = ReceivedLtxFromBytes(std::move(*bytes), path);
+  if (!received.ok()) return received.status();
+  std::vector<ReceivedLtx> batch;
+  batch.push_back(std::move(*received));
+  return replica->ApplyBatch(batch, nullptr);
+}
+
 TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
   TempDir dir;
   DbOptions primary_options = Options(dir);
@@ -132,8 +146,7 @@ TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
     auto files = primary.ListLtxFiles();
     ASSERT_TRUE(files.ok());
     ASSERT_EQ(files->size(), 2u);
-    std::filesystem::copy_file((*files)[0].path, ltx_dir + "0000000000000001-0000000000000001.ltx");
-    ASSERT_TRUE(replica.ApplyLtx(ltx_dir + "0000000000000001-0000000000000001.ltx", nullptr).ok());
+    ASSERT_TRUE(ApplyFile(&replica, (*files)[0].path).ok());
     // The second file arrives and is made durable; the process dies before applying it.
     std::filesystem::copy_file((*files)[1].path, ltx_dir + "0000000000000002-0000000000000002.ltx");
   }
@@ -141,6 +154,153 @@ TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
   ASSERT_TRUE(replica.Open().ok());
   EXPECT_EQ(replica.pos(), primary.pos());
   EXPECT_EQ(FileChecksum(replica_options.dir + "/database"), primary.pos().checksum);
+}
+
+// A primary with `n` rollback commits, and the database bytes after each. The
+// last commit changes one byte of page 2, so replaying it alone repairs
+// nothing the commits before it wrote.
+struct History {
+  std::vector<std::vector<uint8_t>> states;  // states[i]: after txid i + 1
+  std::vector<LtxFileInfo> files;
+  Position pos;
+};
+
+History MakeHistory(const TempDir& dir, int n) {
+  Db primary(Options(dir));
+  EXPECT_TRUE(primary.Open().ok());
+  History h;
+  for (int i = 0; i < n - 1; i++) {
+    h.states.push_back(RealDatabase(dir, 40 + 30 * i));
+    EXPECT_TRUE(CommitRollback(&primary, h.states.back()).ok());
+  }
+  h.states.push_back(h.states.back());
+  std::vector<uint8_t> page2(h.states.back().begin() + 4096, h.states.back().begin() + 8192);
+  page2[100] ^= 0xff;
+  std::copy(page2.begin(), page2.end(), h.states.back().begin() + 4096);
+  EXPECT_TRUE(primary.Create(FileKind::kJournal).ok());
+  EXPECT_TRUE(primary.Write(FileKind::kJournal, 0, std::vector<uint8_t>(512, 0)).ok());
+  EXPECT_TRUE(primary.Write(FileKind::kDatabase, 4096, page2).ok());
+  EXPECT_TRUE(primary.Remove(FileKind::kJournal).ok());
+  h.files = *primary.ListLtxFiles();
+  h.pos = primary.pos();
+  EXPECT_EQ(h.files.size(), size_t(n));
+  return h;
+}
+
+DbOptions ReplicaOptions(const TempDir& dir) {
+  DbOptions o = Options(dir);
+  o.dir = dir / "replica/x.db";
+  o.node_id = 2;  // the files come from another node
+  return o;
+}
+
+std::vector<ReceivedLtx> Received(const History& h, size_t from, size_t to) {
+  std::vector<ReceivedLtx> out;
+  for (size_t i = from; i < to; i++) {
+    auto bytes = env::Env::Posix()->ReadFile(h.files[i].path);
+    out.push_back(*ReceivedLtxFromBytes(std::move(*bytes), h.files[i].path));
+  }
+  return out;
+}
+
+// What a crash leaves of a batch being applied: its files durable in ltx/,
+// and the database file holding the state before it with `torn` written over
+// its first bytes (part of the batch's pages).
+void CrashMidBatch(const DbOptions& replica, const History& h, size_t from, size_t to,
+                   const std::vector<uint8_t>& torn) {
+  for (size_t i = from; i < to; i++) {
+    std::filesystem::copy_file(h.files[i].path,
+                               replica.dir + "/ltx/" + ltx::FileName(i + 1, i + 1));
+  }
+  auto file = env::Env::Posix()->Open(replica.dir + "/database", env::OpenMode::kReadWrite);
+  ASSERT_TRUE((*file)->WriteAt(0, torn).ok());
+}
+
+// A replica that applied txids 1 and 2 as one batch, then stopped.
+void ApplyTheFirstTwo(const DbOptions& options, const History& h) {
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  auto first = Received(h, 0, 2);
+  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+}
+
+std::vector<uint8_t> FirstHalf(const std::vector<uint8_t>& bytes) {
+  return {bytes.begin(), bytes.begin() + bytes.size() / 2};
+}
+
+TEST(Db, ReplicaAppliesABatchWithOneMarkerOfWhereItsDatabaseWasSynced) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  Db replica(ReplicaOptions(dir));
+  ASSERT_TRUE(replica.Open().ok());
+  std::vector<uint64_t> told;
+  replica.SetCommitListener([&](const std::string&, const ltx::Header& header, uint64_t,
+                                const std::string&) { told.push_back(header.max_txid); });
+  auto batch = Received(h, 0, 5);
+  ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
+  EXPECT_EQ(replica.pos(), h.pos);
+  EXPECT_EQ(FileChecksum(ReplicaOptions(dir).dir + "/database"), h.pos.checksum);
+  EXPECT_EQ(told, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(*env::Env::Posix()->ReadFile(ReplicaOptions(dir).dir + "/applied"),
+            h.pos.PosFileText());
+  EXPECT_EQ(replica.ListLtxFiles()->size(), 5u);
+}
+
+TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
+  TempDir dir;
+  History h = MakeHistory(dir, 4);
+  Db replica(ReplicaOptions(dir));
+  ASSERT_TRUE(replica.Open().ok());
+  std::vector<ReceivedLtx> batch = Received(h, 0, 2);
+  batch.push_back(Received(h, 3, 4).front());  // txid 4 after 2
+  Status st = replica.ApplyBatch(batch, nullptr);
+  EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
+  EXPECT_EQ(replica.pos().txid, 2u);
+  EXPECT_EQ(FileChecksum(ReplicaOptions(dir).dir + "/database"), replica.pos().checksum);
+  EXPECT_EQ(replica.ListLtxFiles()->size(), 2u);
+}
+
+TEST(Db, ReplicaCrashedMidBatchReplaysTheBatchFromItsMarker) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  const DbOptions options = ReplicaOptions(dir);
+  ApplyTheFirstTwo(options, h);
+  // Batch 3..5 was durable in ltx/; part of txid 4's pages reached the file.
+  CrashMidBatch(options, h, 2, 5, FirstHalf(h.states[3]));
+  ASSERT_NE(FileChecksum(options.dir + "/database"), h.pos.checksum);
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  EXPECT_EQ(replica.pos(), h.pos);
+  EXPECT_EQ(FileChecksum(options.dir + "/database"), h.pos.checksum);
+}
+
+TEST(Db, ReplicaWithoutAMarkerReplaysTheWholeChain) {
+  TempDir dir;
+  History h = MakeHistory(dir, 4);
+  const DbOptions options = ReplicaOptions(dir);
+  ApplyTheFirstTwo(options, h);
+  CrashMidBatch(options, h, 2, 4, FirstHalf(h.states[3]));
+  ASSERT_EQ(std::remove((options.dir + "/applied").c_str()), 0);
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  EXPECT_EQ(replica.pos(), h.pos);
+  EXPECT_EQ(FileChecksum(options.dir + "/database"), h.pos.checksum);
+}
+
+TEST(Db, ReplicaDropsFilesPastAHoleThatNeverBecameDurable) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  const DbOptions options = ReplicaOptions(dir);
+  ApplyTheFirstTwo(options, h);
+  // Files 3 and 5 survived, 4 did not; txid 3's pages were partly written.
+  CrashMidBatch(options, h, 2, 5, FirstHalf(h.states[2]));
+  ASSERT_EQ(std::remove((options.dir + "/ltx/" + ltx::FileName(4, 4)).c_str()), 0);
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  EXPECT_EQ(replica.pos().txid, 3u);
+  EXPECT_EQ(FileChecksum(options.dir + "/database"), replica.pos().checksum);
+  EXPECT_FALSE(std::filesystem::exists(options.dir + "/ltx/" + ltx::FileName(5, 5)));
+  EXPECT_EQ(replica.ListLtxFiles()->size(), 3u);
 }
 
 TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
@@ -154,7 +314,7 @@ TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
   Db replica(replica_options);
   ASSERT_TRUE(replica.Open().ok());
   auto files = primary.ListLtxFiles();
-  Status st = replica.ApplyLtx((*files)[1].path, nullptr);  // txid 2 onto an empty replica
+  Status st = ApplyFile(&replica, (*files)[1].path);  // txid 2 onto an empty replica
   EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
   EXPECT_EQ(replica.pos().txid, 0u);
 }
