@@ -147,21 +147,66 @@ Status Streamer::SendChain(store::Db* db, store::Position* sent, FrameSink* sink
   // a replica that only needed the next file).
   const uint64_t target = db->pos().txid;
   constexpr size_t kBatch = 256;
+  // Small files go out together: each is appended whole to `out`, which is
+  // written when it holds kChunkSize bytes or the chain ends.
+  std::vector<uint8_t> out;
+  auto flush = [&] {
+    Status st = out.empty() ? Status::OK() : sink->Write(out);
+    out.clear();
+    return st;
+  };
   while (sent->txid < target) {
     const std::vector<store::LtxFileInfo> files = db->LtxFilesAfter(sent->txid, kBatch);
     if (files.empty()) break;
     for (const store::LtxFileInfo& f : files) {
       if (f.min_txid != sent->txid + 1) {
+        WALSHIP_RETURN_IF_ERROR(flush());
         return Status::NotFound("gap before txid " + std::to_string(f.min_txid));
       }
       // NotFound (a file gone behind walship's back) also means a snapshot.
-      WALSHIP_RETURN_IF_ERROR(SendLtxFile(db->name(), f.path, sink));
+      Result<bool> appended = AppendSmallLtxFrame(db->name(), f.path, &out);
+      if (!appended.ok()) {
+        WALSHIP_RETURN_IF_ERROR(flush());
+        return appended.status();
+      }
+      if (!*appended) {
+        WALSHIP_RETURN_IF_ERROR(flush());
+        WALSHIP_RETURN_IF_ERROR(SendLtxFile(db->name(), f.path, sink));
+      }
+      if (out.size() >= kChunkSize) WALSHIP_RETURN_IF_ERROR(flush());
       *sent = {f.max_txid, f.post_checksum};
-      if (sent->txid >= target) return Status::OK();
+      if (sent->txid >= target) return flush();
     }
   }
+  WALSHIP_RETURN_IF_ERROR(flush());
   if (sent->txid < target) return Status::NotFound("no LTX file up to txid " + std::to_string(target));
   return Status::OK();
+}
+
+std::string Streamer::LtxFramePrefix(const std::string& db, uint64_t file_size) {
+  std::string prefix(kFrameHeaderSize, '\0');
+  AppendBE16(&prefix, uint16_t(db.size()));
+  prefix += db;
+  EncodeFrameHeader({FrameType::kLtx, prefix.size() - kFrameHeaderSize + file_size},
+                    std::span<uint8_t, kFrameHeaderSize>(
+                        reinterpret_cast<uint8_t*>(prefix.data()), kFrameHeaderSize));
+  return prefix;
+}
+
+Result<bool> Streamer::AppendSmallLtxFrame(const std::string& db, const std::string& path,
+                                           std::vector<uint8_t>* out) {
+  WALSHIP_ASSIGN_OR_RETURN(auto file, env::Env::Posix()->Open(path, env::OpenMode::kRead));
+  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size > kChunkSize) return false;
+  const std::string prefix = LtxFramePrefix(db, size);
+  const size_t at = out->size();
+  out->insert(out->end(), prefix.begin(), prefix.end());
+  out->resize(at + prefix.size() + size);
+  std::span<uint8_t> body(out->data() + at + prefix.size(), size);
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, body));
+  if (n != size) return Status::IOError(path + ": shorter than its size while sending");
+  if (CorruptThisOne() && n > 200) body[n / 2] ^= 0x5a;
+  return true;
 }
 
 Status Streamer::SendSnapshot(store::Db* db, store::Position* sent, FrameSink* sink) {
@@ -184,12 +229,7 @@ Status Streamer::SendLtxFile(const std::string& db, const std::string& path, Fra
   env::Env* env = env::Env::Posix();
   WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));
   WALSHIP_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  std::string prefix;
-  AppendBE16(&prefix, uint16_t(db.size()));
-  prefix += db;
-  uint8_t header[kFrameHeaderSize];
-  EncodeFrameHeader({FrameType::kLtx, prefix.size() + size}, header);
-  WALSHIP_RETURN_IF_ERROR(sink->Write(header));
+  const std::string prefix = LtxFramePrefix(db, size);
   WALSHIP_RETURN_IF_ERROR(
       sink->Write({reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size()}));
   const bool corrupt = CorruptThisOne();
