@@ -9,6 +9,7 @@
 #include "sqlite/db_header.h"
 #include "sqlite/journal.h"
 #include "sqlite/locks.h"
+#include "store/ltx_file_writer.h"
 
 namespace walship::store {
 
@@ -297,11 +298,8 @@ Result<uint32_t> Db::DatabasePageSize() const {
 }
 
 Status Db::SyncPendingLtx() {
-  if (unsynced_ltx_ == 0) return Status::OK();
-  // One syncfs covers every LTX file written since the last sync and their
-  // renames; fsyncing hundreds of files one by one stalled checkpoints.
-  WALSHIP_RETURN_IF_ERROR(options_.env->SyncFileSystem(LtxDir()));
-  unsynced_ltx_ = 0;
+  WALSHIP_RETURN_IF_ERROR(SyncNewFiles(options_.env, LtxDir(), unsynced_ltx_));
+  unsynced_ltx_.clear();
   return Status::OK();
 }
 

@@ -243,7 +243,9 @@ class Db {
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
   std::string last_ltx_path_;  // set at start-up when an LTX file exists
   LtxIndex ltx_index_;
-  uint64_t unsynced_ltx_ = 0;  // LTX files written since the last sync
+  // LTX files written since the last sync; once more than kSyncEachUpTo,
+  // only that there are more (SyncNewFiles then syncs the file system).
+  std::vector<std::string> unsynced_ltx_;
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;

@@ -3,7 +3,7 @@
 //   ApplyBatch
 //     ContinuingRun       the files continue this position and each other
 //                         (a snapshot comes first)
-//     AdoptReceivedLtx    each file into ltx/; one syncfs for all of them
+//     AdoptReceivedLtx    each file into ltx/; SyncNewFiles for all of them
 //     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
 //     WriteReceivedPages  pages into the database file, truncate; the checksum
 //                         must equal each file's post-apply one
@@ -26,6 +26,7 @@
 #include "sqlite/locks.h"
 #include "store/apply_lock.h"
 #include "store/db.h"
+#include "store/ltx_file_writer.h"
 #include "store/received_ltx.h"
 
 namespace walship::store {
@@ -209,7 +210,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   // Only this thread applies, so the run checked here still continues the
   // position once the locks are taken.
   WALSHIP_ASSIGN_OR_RETURN(const size_t run, ContinuingRun(batch));
-  // 1. Every file into ltx/, made durable with one sync before any page of
+  // 1. Every file into ltx/, made durable together before any page of
   //    the run is written: whatever part of the run reaches the database
   //    file, recovery can replay it (ReplayAfterMarker).
   std::vector<std::string> paths;
@@ -217,7 +218,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     WALSHIP_ASSIGN_OR_RETURN(std::string path, AdoptReceivedLtx(batch[i]));
     paths.push_back(std::move(path));
   }
-  WALSHIP_RETURN_IF_ERROR(options_.env->SyncFileSystem(LtxDir()));
+  WALSHIP_RETURN_IF_ERROR(SyncNewFiles(options_.env, LtxDir(), paths));
   // 2. The pages, with readers kept out, and one sync of the database.
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
   std::vector<ByteRange> changed;

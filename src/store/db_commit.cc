@@ -121,7 +121,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
 
   CrashPoint("commit-before-ltx-finish");
   WALSHIP_RETURN_IF_ERROR(writer.Finish(post, durable));
-  if (!durable) unsynced_ltx_++;
+  if (!durable && unsynced_ltx_.size() <= kSyncEachUpTo) unsynced_ltx_.push_back(path);
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
   ltx_index_.Add({header.min_txid, header.max_txid, path, post});

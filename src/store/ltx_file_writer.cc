@@ -87,6 +87,16 @@ Result<uint64_t> ReadLtxPostChecksum(env::Env* env, const std::string& path) {
   return ltx::ParseTrailer(std::span<const uint8_t, ltx::kTrailerSize>(raw)).post_apply_checksum;
 }
 
+Status SyncNewFiles(env::Env* env, const std::string& dir, const std::vector<std::string>& paths) {
+  if (paths.empty()) return Status::OK();
+  if (paths.size() > kSyncEachUpTo) return env->SyncFileSystem(dir);
+  for (const std::string& path : paths) {
+    WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));
+    WALSHIP_RETURN_IF_ERROR(file->Sync().WithContext(path));
+  }
+  return env->SyncDir(dir);
+}
+
 Status VerifyLtxFile(env::Env* env, const std::string& path, ltx::Header* header,
                      ltx::Trailer* trailer) {
   WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(path, env::OpenMode::kRead));

@@ -49,6 +49,15 @@ class LtxFileWriter {
 // verified: callers check the file before trusting it).
 Result<uint64_t> ReadLtxPostChecksum(env::Env* env, const std::string& path);
 
+// Makes the files at `paths`, written and renamed into `dir` without syncing,
+// durable with their names: each file and then `dir` when there are a few,
+// else one syncfs (fsyncing hundreds of files one by one costs far more; a
+// syncfs also flushes whatever else is dirty on the file system, which costs
+// more than a few fsyncs).
+// Callers may stop listing files past kSyncEachUpTo + 1: more is a syncfs.
+inline constexpr size_t kSyncEachUpTo = 8;
+Status SyncNewFiles(env::Env* env, const std::string& dir, const std::vector<std::string>& paths);
+
 // Reads and fully verifies the LTX file at `path` (see ltx::Verify).
 Status VerifyLtxFile(env::Env* env, const std::string& path, ltx::Header* header,
                      ltx::Trailer* trailer);

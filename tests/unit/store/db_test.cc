@@ -260,6 +260,25 @@ TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
   EXPECT_EQ(replica.ListLtxFiles()->size(), 2u);
 }
 
+TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
+  TempDir dir;
+  History h = MakeHistory(dir, 3);
+  env::FaultEnv faults(env::Env::Posix());
+  DbOptions options = ReplicaOptions(dir);
+  options.env = &faults;
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  auto first = Received(h, 0, 1);
+  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  const Position before = replica.pos();
+  faults.FailFrom(env::FaultOp::kSync, "/ltx/");
+  auto rest = Received(h, 1, 3);
+  Status st = replica.ApplyBatch(rest, nullptr);
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_EQ(replica.pos(), before);
+  EXPECT_EQ(FileChecksum(options.dir + "/database"), before.checksum);
+}
+
 TEST(Db, ReplicaCrashedMidBatchReplaysTheBatchFromItsMarker) {
   TempDir dir;
   History h = MakeHistory(dir, 5);
