@@ -10,7 +10,6 @@
 #include "base/coding.h"
 #include "http/json_text.h"
 #include "env/env.h"
-#include "sqlite/db_header.h"
 #include "store/sqlite_file.h"
 
 namespace walship::http {
@@ -35,17 +34,6 @@ nlohmann::json DatabaseJson(store::Db* db, int64_t lag_ms) {
   return {{"name", db->name()},        {"txid", pos.txid},
           {"checksum", Hex16(pos.checksum)}, {"pageSize", db->page_size()},
           {"pageCount", db->page_count()},   {"lagMs", lag_ms}};
-}
-
-// An export is a standalone file with the WAL applied. Replicas present every
-// database as a rollback-journal one (docs/protocol.md), so the copy is marked
-// as one on every node (header bytes 18-19 = 1): the same database then
-// exports to the same bytes wherever it is exported from.
-Status MarkRollbackJournal(const std::string& path) {
-  WALSHIP_ASSIGN_OR_RETURN(auto file, env::Env::Posix()->Open(path, env::OpenMode::kReadWrite));
-  const uint8_t legacy[2] = {1, 1};
-  static_assert(sqlite::kDbReadVersionOffset == sqlite::kDbWriteVersionOffset + 1);
-  return file->WriteAt(sqlite::kDbWriteVersionOffset, legacy);
 }
 
 // A Prometheus label value (text exposition format): backslash, double quote
@@ -283,10 +271,10 @@ void NodeApi::HandleExport(Request& req, Response& resp) {
   if (!db) return resp.SendJsonError(404, "export: no database " + name);
   const std::string tmp = TempPath("export");
   // Straight from walship's files, not through the mount: no SQLite
-  // connection of walship's own on its own FUSE files.
-  auto txid = db->ExportTo(tmp);
-  Status st = txid.status();
-  if (st.ok() && *txid > 0) st = MarkRollbackJournal(tmp);
+  // connection of walship's own on its own FUSE files. The bytes are the
+  // primary's, with the WAL applied (a WAL-mode database stays marked as
+  // one), so the copy's checksum is the one -pos shows at its TXID.
+  Status st = db->ExportTo(tmp).status();
   if (st.ok()) st = resp.SendFile(tmp);
   (void)env::Env::Posix()->Remove(tmp);
   if (!st.ok() && !resp.started()) {

@@ -69,6 +69,10 @@ TEST_P(ReplicationTest, ReplicasSeeEveryTransactionAndEndIdentical) {
     const std::string file = cluster_.Scratch("export-" + std::to_string(i) + ".db");
     CliResult r = ExportDb(cluster_.Url(i), kDb, file);
     ASSERT_TRUE(r.ok()) << r.output;
+    // The export of TXID N is the primary's database at N: its checksum is
+    // the one -pos shows at N, on every node.
+    WALSHIP_ASSERT_OK_AND_ASSIGN(FileChecksum sum, DatabaseFileChecksum(file));
+    EXPECT_EQ(sum.checksum, pos.checksum) << "the export's checksum is not -pos's";
     EXPECT_TRUE(IntegrityOk(file));
     std::string bytes = ReadBytes(file);
     ASSERT_FALSE(bytes.empty());
