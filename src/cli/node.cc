@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <random>
+
 #include <nlohmann/json.hpp>
 
 #include "base/coding.h"
@@ -70,6 +72,13 @@ std::string Node::ClusterId() const {
   return id;
 }
 
+Status Node::SaveClusterId(const std::string& id) const {
+  const std::string text = id + "\n";
+  return env::Env::Posix()->WriteFileAtomic(
+      env::JoinPath(config_.data.dir, "cluster.id"),
+      {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, /*sync=*/true);
+}
+
 std::string Node::OwnApiUrl() const {
   const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
   if (!static_replica) return config_.lease.advertise_url;
@@ -93,6 +102,14 @@ Status Node::StartLease() {
   const LeaseConfig& lc = config_.lease;
   auto on_change = [this](const lease::LeaseState& state) { OnLeaseChange(state); };
   if (lc.type == kLeaseStatic) {
+    // The static primary names the cluster; replicas take the id from it at
+    // their first stream and from then on follow no other.
+    if (lc.candidate && ClusterId().empty()) {
+      std::random_device random;
+      const std::string id = Hex16(uint64_t(random()) << 32 | random());
+      WALSHIP_RETURN_IF_ERROR(SaveClusterId(id));
+      spdlog::info("lease: static; created cluster id {}", id);
+    }
     leaser_ = std::make_unique<lease::StaticLeaser>(
         lc.candidate, lease::PrimaryInfo{lc.hostname, lc.advertise_url, ""});
   } else {
@@ -103,12 +120,7 @@ Status Node::StartLease() {
     options.self = {lc.hostname, lc.advertise_url, Hex16(store_->node_id())};
     options.candidate = lc.candidate;
     options.cluster_id = ClusterId();
-    const std::string path = env::JoinPath(config_.data.dir, "cluster.id");
-    options.save_cluster_id = [path](const std::string& id) {
-      const std::string text = id + "\n";
-      return env::Env::Posix()->WriteFileAtomic(
-          path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, /*sync=*/true);
-    };
+    options.save_cluster_id = [this](const std::string& id) { return SaveClusterId(id); };
     options.score = [this] { return Score(); };
     options.on_fatal = [this](const Status& why) { Fail(why); };
     leaser_ = std::make_unique<lease::EtcdLeaser>(std::move(options), store_->fence());
@@ -285,6 +297,8 @@ void Node::FollowPrimaryLocked(const std::string& url) {
   options.candidate = config_.lease.candidate && config_.lease.type != kLeaseStatic;
   options.reconnect_delay = config_.lease.reconnect_delay;
   options.auth_token = config_.http.auth_token;
+  options.cluster_id = [this] { return ClusterId(); };
+  options.save_cluster_id = [this](const std::string& id) { return SaveClusterId(id); };
   replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
   replica_->Start(url);
 }

@@ -75,6 +75,7 @@ class Node {
   // This node's API as other nodes reach it.
   std::string OwnApiUrl() const;
   std::string ClusterId() const;
+  Status SaveClusterId(const std::string& id) const;
 
   Config config_;
   std::unique_ptr<store::Store> store_;

@@ -49,6 +49,16 @@ void NodeApi::HandleStream(Request& req, Response& resp) {
   if (!store_->role().primary) {
     return resp.SendJsonError(409, "stream: this node is not the primary");
   }
+  const std::string cluster_id = options_.cluster_id ? options_.cluster_id() : "";
+  if (!cluster_id.empty() && !request->cluster_id.empty() && request->cluster_id != cluster_id) {
+    spdlog::error("stream: refused replica {} ({}) from {}: it belongs to cluster {}, this node "
+                  "to cluster {}", request->hostname, request->node_id, req.remote_address(),
+                  request->cluster_id, cluster_id);
+    return resp.SendJsonError(409, "stream: this primary belongs to cluster " + cluster_id +
+                                       ", the replica to cluster " + request->cluster_id +
+                                       "; a replica follows only a primary of its own cluster");
+  }
+  resp.SetHeader(repl::kClusterIdHeader, cluster_id);
   spdlog::info("stream: replica {} ({}) connected from {}", request->hostname, request->node_id,
                req.remote_address());
   if (!resp.BeginChunked(200, kOctetStream).ok()) return;

@@ -77,6 +77,7 @@ std::string EncodeStreamRequest(const StreamRequest& request) {
                       {"hostname", request.hostname},
                       {"advertiseURL", request.advertise_url},
                       {"candidate", request.candidate},
+                      {"clusterID", request.cluster_id},
                       {"positions", positions},
                       {"recent", recent}};
   return j.dump();
@@ -92,6 +93,7 @@ Result<StreamRequest> ParseStreamRequest(std::string_view json) {
     r.advertise_url = j["advertiseURL"];
   }
   if (j.contains("candidate") && j["candidate"].is_boolean()) r.candidate = j["candidate"];
+  if (j.contains("clusterID") && j["clusterID"].is_string()) r.cluster_id = j["clusterID"];
   if (j.contains("recent") && j["recent"].is_object()) {
     for (const auto& [name, list] : j["recent"].items()) {
       if (!list.is_array()) return Status::InvalidArgument("stream request: bad \"recent\"");

@@ -52,11 +52,15 @@ struct StreamRequest {
   std::string hostname;
   std::string advertise_url;  // the replica's node API (for /handoff)
   bool candidate = false;     // whether it may become the primary
+  std::string cluster_id;     // DATA/cluster.id of the replica; empty: none yet
   std::map<std::string, store::Position> positions;  // by database name
   // By database: the positions after the replica's most recent LTX files,
   // newest first, so the primary can find where a diverged history forks.
   std::map<std::string, std::vector<store::Position>> recent;
 };
+
+// The header a primary answers /stream with: its cluster id (empty: none).
+inline constexpr const char* kClusterIdHeader = "Walship-Cluster-Id";
 
 // kDiverged's payload.
 std::string EncodeDiverged(const std::string& db, uint64_t common_txid);

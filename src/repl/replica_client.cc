@@ -8,6 +8,7 @@
 #include "base/coding.h"
 #include "base/crash_point.h"
 #include "env/env.h"
+#include "http/url.h"
 #include "ltx/format.h"
 #include "repl/protocol.h"
 #include "store/ltx_file_writer.h"
@@ -95,6 +96,7 @@ StreamRequest ReplicaClient::BuildRequest() const {
   request.advertise_url = options_.advertise_url;
   request.candidate = options_.candidate;
   request.node_id = Hex16(store_->node_id());
+  if (options_.cluster_id) request.cluster_id = options_.cluster_id();
   for (store::Db* db : store_->List()) {
     request.positions[db->name()] = db->pos();
     auto files = db->ListLtxFiles();
@@ -105,6 +107,22 @@ StreamRequest ReplicaClient::BuildRequest() const {
     }
   }
   return request;
+}
+
+Status ReplicaClient::CheckCluster(const http::StreamReader& reader) {
+  auto header = reader.headers().find(http::AsciiLower(kClusterIdHeader));
+  const std::string theirs = header == reader.headers().end() ? "" : header->second;
+  const std::string mine = options_.cluster_id ? options_.cluster_id() : "";
+  if (theirs.empty() || theirs == mine) return Status::OK();
+  if (!mine.empty()) {
+    return Status::InvalidArgument(
+        "the node at " + primary_url_ + " is the primary of cluster " + theirs +
+        ", not of this node's cluster " + mine + "; nothing was applied. Point the lease at this "
+        "cluster's primary, or remove DATA/cluster.id to join the other cluster");
+  }
+  if (options_.save_cluster_id) WALSHIP_RETURN_IF_ERROR(options_.save_cluster_id(theirs));
+  spdlog::info("replica: joined cluster {} (the primary at {})", theirs, primary_url_);
+  return Status::OK();
 }
 
 Status ReplicaClient::StreamOnce(std::stop_token stop) {
@@ -120,6 +138,7 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
                                std::to_string(reader->status()) + ": " +
                                (body.ok() ? *body : std::string()));
   }
+  WALSHIP_RETURN_IF_ERROR(CheckCluster(*reader));
   reader->SetReadTimeout(kReadTimeout);
   {
     std::lock_guard lock(mu_);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,11 @@ struct ReplicaClientOptions {
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{5000};
   std::string auth_token;  // the primary's http.auth-token; empty: none sent
+  // This node's cluster id (DATA/cluster.id; empty: none yet), and how to
+  // record the primary's when it has none: a replica never follows a primary
+  // of another cluster.
+  std::function<std::string()> cluster_id;
+  std::function<Status(const std::string&)> save_cluster_id;
 };
 
 class ReplicaClient {
@@ -63,6 +69,8 @@ class ReplicaClient {
   Status ReceiveDiverged(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
   Status ReceiveToFile(http::StreamReader* reader, uint64_t length, const std::string& path);
   StreamRequest BuildRequest() const;
+  // Refuses a primary of another cluster; adopts its id when this node has none.
+  Status CheckCluster(const http::StreamReader& reader);
   // Applying (the ApplyQueue's thread): what is not an LTX file.
   Status ApplyOther(const Received& item);
   Status SetDivergedFilesAside(store::Db* db, uint64_t common);

@@ -23,7 +23,8 @@ std::string LtxFrame(const std::string& name) {
 
 }  // namespace
 
-FakePrimary::FakePrimary(std::vector<std::string> names) : names_(std::move(names)) {}
+FakePrimary::FakePrimary(std::vector<std::string> names, std::string cluster_id)
+    : names_(std::move(names)), cluster_id_(std::move(cluster_id)) {}
 
 FakePrimary::~FakePrimary() {
   if (server_) server_->Stop();
@@ -35,6 +36,7 @@ Status FakePrimary::Start() {
   server_ = std::make_unique<http::Server>(options);
   server_->Handle("POST", "/stream", [this](http::Request& req, http::Response& resp) {
     const int n = connections_.fetch_add(1);
+    if (!cluster_id_.empty()) resp.SetHeader(repl::kClusterIdHeader, cluster_id_);
     if (!resp.BeginChunked(200, http::kOctetStream).ok()) return;
     if (!resp.WriteText(LtxFrame(names_[size_t(n) % names_.size()])).ok()) return;
     while (resp.PeerConnected() && !req.stop_token().stop_requested()) {

@@ -20,7 +20,8 @@ namespace walship::testing::security {
 
 class FakePrimary {
  public:
-  explicit FakePrimary(std::vector<std::string> names);
+  // `cluster_id`: sent as the primary's cluster id (kClusterIdHeader) when set.
+  explicit FakePrimary(std::vector<std::string> names, std::string cluster_id = "");
   ~FakePrimary();
 
   Status Start();
@@ -30,6 +31,7 @@ class FakePrimary {
 
  private:
   std::vector<std::string> names_;
+  std::string cluster_id_;
   std::atomic<int> connections_{0};
   std::unique_ptr<http::Server> server_;
 };
