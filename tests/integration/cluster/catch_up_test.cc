@@ -133,7 +133,11 @@ TEST_F(CatchUpTest, ReplicaRestartsWhileThePrimaryWrites) {
   // Restart node3 twice while rows arrive: once cleanly, once by kill -9.
   ASSERT_TRUE(WaitForTxid(cluster_.node(2), kDb, 100, seconds(60)));
   ASSERT_TRUE(cluster_.node(2).Restart());
-  std::this_thread::sleep_for(milliseconds(300));  // let some rows arrive after the restart
+  // Some rows arrive after the restart before the kill.
+  auto restarted_at = ReadPos(cluster_.node(2).mount_dir(), kDb);
+  ASSERT_TRUE(restarted_at.ok()) << restarted_at.status().ToString();
+  ASSERT_TRUE(WaitForTxid(cluster_.node(2), kDb,
+                          std::min(restarted_at->txid + 20, 2 + uint64_t(kRows)), seconds(60)));
   cluster_.node(2).Kill();
   ASSERT_TRUE(cluster_.node(2).Restart());
   auto status = writer.Wait(seconds(120));

@@ -24,13 +24,14 @@ bool Mounted(const std::string& dir) {
   return false;
 }
 
-// Polls until `path` exists and returns its contents ("" after `timeout`).
+// Polls until `path` holds whole lines (its contents end in a newline: the
+// scripts here each write one line) and returns them ("" after `timeout`).
 std::string WaitForFile(const std::string& path, milliseconds timeout = seconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (std::filesystem::exists(path)) {
-      std::this_thread::sleep_for(milliseconds(50));  // let the writer finish
-      return ReadBytes(path);
+      std::string text = ReadBytes(path);
+      if (!text.empty() && text.back() == '\n') return text;
     }
     std::this_thread::sleep_for(milliseconds(20));
   }

@@ -29,7 +29,11 @@ TEST(JsonLogTest, EveryLineIsAJsonObject) {
   config.replace(config.find(cluster.Url(0)), cluster.Url(0).size(), cluster.Url(2));
   misled.WriteConfig(config);
   ASSERT_TRUE(misled.Start());
-  std::this_thread::sleep_for(milliseconds(800));
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (misled.Log().find(R"(\"error\")") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
   EXPECT_NE(misled.Log().find(R"(\"error\")"), std::string::npos)
       << "no escaped JSON error in the log:\n" << misled.Log();
   ASSERT_TRUE(cluster.StopAll());
