@@ -256,6 +256,16 @@ int Cluster::PrimaryIndex(milliseconds timeout, int exclude) {
                             << " after " << timeout.count() << " ms, waiting for txid " << txid;
 }
 
+::testing::AssertionResult WaitForLog(const WalshipProcess& node, const std::string& text,
+                                      milliseconds timeout) {
+  if (PollUntil([&] { return node.Log().find(text) != std::string::npos; }, timeout,
+                milliseconds(50))) {
+    return AssertionSuccess();
+  }
+  return AssertionFailure() << "\"" << text << "\" not in " << node.log_path() << " after "
+                            << timeout.count() << " ms:\n" << node.Log();
+}
+
 ::testing::AssertionResult WaitConverged(Cluster& cluster, const std::string& db,
                                          milliseconds timeout, Pos* pos_out) {
   auto want = ReadPos(cluster.primary().mount_dir(), db);

@@ -152,6 +152,9 @@ class Cluster {
 // Polls until the TXID of `node`'s DB-pos is at least `txid`.
 ::testing::AssertionResult WaitForTxid(const WalshipProcess& node, const std::string& db,
                                        uint64_t txid, milliseconds timeout = seconds(30));
+// Polls `node`'s log until it holds `text`.
+::testing::AssertionResult WaitForLog(const WalshipProcess& node, const std::string& text,
+                                      milliseconds timeout = seconds(20));
 // With no writer active on the primary: waits for every running replica's
 // -pos to equal the primary's, which goes to `pos_out` (optional).
 ::testing::AssertionResult WaitConverged(Cluster& cluster, const std::string& db,

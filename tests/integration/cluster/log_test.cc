@@ -29,13 +29,7 @@ TEST(JsonLogTest, EveryLineIsAJsonObject) {
   config.replace(config.find(cluster.Url(0)), cluster.Url(0).size(), cluster.Url(2));
   misled.WriteConfig(config);
   ASSERT_TRUE(misled.Start());
-  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-  while (misled.Log().find(R"(\"error\")") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  EXPECT_NE(misled.Log().find(R"(\"error\")"), std::string::npos)
-      << "no escaped JSON error in the log:\n" << misled.Log();
+  EXPECT_TRUE(WaitForLog(misled, R"(\"error\")")) << "no escaped JSON error in the log";
   ASSERT_TRUE(cluster.StopAll());
   for (size_t i = 0; i < cluster.size(); i++) {
     std::istringstream lines(cluster.node(i).Log());

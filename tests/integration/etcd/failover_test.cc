@@ -365,8 +365,7 @@ TEST_F(EtcdFailoverTest, StartsWithoutEtcdAndJoinsWhenItComesUp) {
   etcd_.Stop();
   MakeCluster(Nodes(1));
   ASSERT_TRUE(cluster_->StartNode(0)) << "the mount comes up without etcd";
-  std::this_thread::sleep_for(milliseconds(500));
-  EXPECT_NE(cluster_->node(0).Log().find("etcd is unreachable"), std::string::npos);
+  EXPECT_TRUE(WaitForLog(cluster_->node(0), "etcd is unreachable"));
   ASSERT_TRUE(etcd_.Restart());
   ASSERT_EQ(cluster_->PrimaryIndex(seconds(10)), 0);
   Sql sql(cluster_->node(0).Path(kDb));

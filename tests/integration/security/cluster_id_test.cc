@@ -27,16 +27,6 @@ std::string ReadClusterId(const WalshipProcess& node) {
   return text.ok() ? *text : "";
 }
 
-// Polls `node`'s log for `text` for up to 20 s.
-bool LogShows(const WalshipProcess& node, const std::string& text) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (node.Log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 void Replace(std::string& text, const std::string& from, const std::string& to) {
   for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
     text.replace(at, from.size(), to);
@@ -71,9 +61,8 @@ TEST(ClusterId, AReplicaNeverFollowsThePrimaryOfAnotherCluster) {
   ASSERT_NE(yaml, *config) << "the replica's config does not name its primary's URL";
   replica.WriteConfig(yaml);
   ASSERT_TRUE(replica.Start());
-  EXPECT_TRUE(LogShows(replica, "a replica follows only a primary of its own cluster"))
-      << replica.Log();
-  EXPECT_TRUE(LogShows(theirs.primary(), "refused replica")) << theirs.primary().Log();
+  EXPECT_TRUE(cluster::WaitForLog(replica, "a replica follows only a primary of its own cluster"));
+  EXPECT_TRUE(cluster::WaitForLog(theirs.primary(), "refused replica"));
   auto now = ReadPos(replica.mount_dir(), kDb);
   ASSERT_TRUE(now.ok()) << now.status().ToString();
   EXPECT_EQ(*now, pos) << "the replica's database changed";
@@ -96,9 +85,8 @@ TEST(ClusterId, AReplicaRefusesAPrimaryThatAnswersWithAnotherClusterId) {
     std::ofstream(replica.data_dir() + "/cluster.id") << "00000000000000aa\n";
   }
   ASSERT_TRUE(replica.Start());
-  EXPECT_TRUE(LogShows(replica, "is the primary of cluster 00000000000000ff, not of this node's "
-                                "cluster 00000000000000aa"))
-      << replica.Log();
+  EXPECT_TRUE(cluster::WaitForLog(replica, "is the primary of cluster 00000000000000ff, not of "
+                                           "this node's cluster 00000000000000aa"));
   EXPECT_TRUE(replica.running());
   EXPECT_EQ(ListDbs(replica.data_dir()), std::vector<std::string>{}) << replica.Log();
   EXPECT_EQ(ReadClusterId(replica), "00000000000000aa\n");
