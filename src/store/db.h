@@ -49,6 +49,8 @@ const char* DataFileName(FileKind kind);
 // In a replica's database directory: the position its database file was last
 // synced at ("%016x/%016x\n", as -pos), rewritten after every applied batch.
 inline constexpr const char* kAppliedFile = "applied";
+// In a database's directory: LTX files that failed verification at start-up.
+inline constexpr const char* kCorruptLtxDir = "corrupt";
 
 struct DbOptions {
   std::string name;

@@ -3,6 +3,7 @@
 //
 //   Open
 //     LoadLastLtx       newest LTX that verifies gives the position
+//     LtxIndex::Load    every other retained LTX verified; a bad one set aside
 //     RecoverJournal    a hot journal whose transaction has no LTX is rolled back
 //     RecoverWal        committed WAL frames without an LTX become LTX files;
 //                       an uncommitted WAL tail is cut off
@@ -37,7 +38,8 @@ Status Db::Open() {
   // SQLite connection rebuild the wal-index from the (recovered) WAL.
   if (shm_) WALSHIP_RETURN_IF_ERROR(shm_->Truncate(0));
   WALSHIP_RETURN_IF_ERROR(LoadLastLtx());
-  WALSHIP_RETURN_IF_ERROR(ltx_index_.Load(options_.env, LtxDir()));
+  WALSHIP_RETURN_IF_ERROR(ltx_index_.Load(options_.env, LtxDir(),
+                                          env::JoinPath(dir(), kCorruptLtxDir), last_ltx_path_));
   WALSHIP_RETURN_IF_ERROR(RecoverJournal());
   WALSHIP_RETURN_IF_ERROR(RecoverWal());
   spdlog::info("database {}: opened at txid {} checksum {} ({} pages of {} bytes)", name(),

@@ -2,27 +2,59 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "ltx/format.h"
 #include "store/ltx_file_writer.h"
 
 namespace walship::store {
 
-Status LtxIndex::Load(env::Env* env, const std::string& dir) {
+Status LtxIndex::Load(env::Env* env, const std::string& dir, const std::string& aside_dir,
+                      const std::string& verified_path) {
   files_.clear();
   WALSHIP_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
+  const auto start = std::chrono::steady_clock::now();
   for (const std::string& name : names) {
     LtxFileInfo file;
     if (!ltx::ParseFileName(name, &file.min_txid, &file.max_txid)) continue;
     file.path = env::JoinPath(dir, name);
-    auto checksum = ReadLtxPostChecksum(env, file.path);
-    if (!checksum.ok()) {
-      spdlog::warn("LTX file {} is unreadable and left out of the chain: {}", file.path,
-                   checksum.status().ToString());
+    if (file.path == verified_path) {
+      WALSHIP_ASSIGN_OR_RETURN(file.post_checksum, ReadLtxPostChecksum(env, file.path));
+      Add(std::move(file));
       continue;
     }
-    file.post_checksum = *checksum;
+    ltx::Header header{};
+    ltx::Trailer trailer{};
+    Status st = VerifyLtxFile(env, file.path, &header, &trailer);
+    if (st.ok() && (header.min_txid != file.min_txid || header.max_txid != file.max_txid)) {
+      st = Status::Corruption(file.path + ": holds txids " + std::to_string(header.min_txid) +
+                              ".." + std::to_string(header.max_txid) + ", not what its name says");
+    }
+    if (!st.ok()) {
+      WALSHIP_RETURN_IF_ERROR(SetAside(env, file.path, aside_dir, name, st));
+      continue;
+    }
+    file.post_checksum = trailer.post_apply_checksum;
     Add(std::move(file));
+    if (files_.size() % 10000 == 0) {
+      spdlog::info("verifying LTX files in {}: {} so far", dir, files_.size());
+    }
   }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (!files_.empty()) {
+    spdlog::info("verified {} LTX files in {}: {} ms", files_.size(), dir, ms.count());
+  }
+  return Status::OK();
+}
+
+Status LtxIndex::SetAside(env::Env* env, const std::string& path, const std::string& aside_dir,
+                          const std::string& name, const Status& why) {
+  WALSHIP_RETURN_IF_ERROR(env->MkdirAll(aside_dir));
+  const std::string to = env::JoinPath(aside_dir, name);
+  WALSHIP_RETURN_IF_ERROR(env->Rename(path, to));
+  spdlog::error("LTX file {} failed verification and was moved to {}: {}; the chain has a gap "
+                "there, so a replica that needs it gets a snapshot", path, to, why.ToString());
   return Status::OK();
 }
 

@@ -29,10 +29,14 @@ struct LtxFileInfo {
 
 class LtxIndex {
  public:
-  // Lists `dir` and reads each LTX file's trailer. A file whose trailer
-  // cannot be read is left out with a warning naming it: the chain then has
-  // a gap there, and a replica that needs it gets a snapshot.
-  Status Load(env::Env* env, const std::string& dir);
+  // Lists `dir` and verifies every LTX file in full (ltx::Verify, streaming:
+  // bounded memory), logging progress and the total. A file that fails, or
+  // whose header disagrees with its name, is moved to `aside_dir` with an
+  // error naming it: the chain then has a gap there, and a replica that needs
+  // it gets a snapshot. The file at `verified_path` (if any) was verified
+  // by the caller already; only its trailer is read.
+  Status Load(env::Env* env, const std::string& dir, const std::string& aside_dir,
+              const std::string& verified_path = "");
   // Replaces any file with the same last TXID.
   void Add(LtxFileInfo file);
   void Remove(uint64_t max_txid);
@@ -48,6 +52,9 @@ class LtxIndex {
   size_t size() const { return files_.size(); }
 
  private:
+  static Status SetAside(env::Env* env, const std::string& path, const std::string& aside_dir,
+                         const std::string& name, const Status& why);
+
   std::map<uint64_t, LtxFileInfo> files_;  // by max_txid
 };
 

@@ -2,7 +2,11 @@
 // with an LTX frame"): the primary, started with WALSHIP_TEST_CORRUPT_LTX=n,
 // flips one byte of the n-th file it sends. The replica must reject it before
 // applying anything, never hold a position the primary did not have, and
-// converge after reconnecting.
+// converge after reconnecting. And a corrupted LTX file on disk: start-up
+// verifies every retained file, sets a bad one aside, and a replica that
+// needs it gets a snapshot instead.
+#include <filesystem>
+
 #include "cluster/cluster_util.h"
 #include "env/env.h"
 
@@ -81,6 +85,53 @@ TEST(CorruptLtxTest, ReplicaRejectsACorruptedFileAndConverges) {
 
 TEST(CorruptLtxTest, ReplicaRejectsACorruptedSnapshotAndConverges) {
   RunCorruptionScenario(1, JournalMode::kDelete);
+}
+
+TEST(CorruptLtxTest, AFileCorruptedOnDiskIsSetAsideAtStartAndTheReplicaGetsASnapshot) {
+  Cluster cluster(Nodes(2));
+  ASSERT_TRUE(cluster.Start());
+  WalshipProcess& primary = cluster.primary();
+  WalshipProcess& replica = cluster.node(1);
+  {
+    Sql sql(primary.Path(kDb));
+    ASSERT_TRUE(SetUpDb(sql, JournalMode::kWal));
+    ASSERT_TRUE(InsertRows(sql, 0, 5));
+  }
+  ASSERT_TRUE(WaitConverged(cluster, kDb));
+  ASSERT_TRUE(replica.Stop());
+  {
+    Sql sql(primary.Path(kDb));
+    ASSERT_TRUE(InsertRows(sql, 5, 5));
+  }
+  ASSERT_TRUE(primary.Stop());
+  // One byte in the middle of a file the replica still needs.
+  WALSHIP_ASSERT_OK_AND_ASSIGN(auto files, ListLtx(primary.data_dir(), kDb));
+  ASSERT_GE(files.size(), 4u);
+  const LtxFile& victim = files[files.size() - 3];
+  {
+    auto file = env::Env::Posix()->Open(victim.path, env::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.ok());
+    WALSHIP_ASSERT_OK_AND_ASSIGN(uint64_t size, (*file)->Size());
+    uint8_t byte[1];
+    ASSERT_TRUE((*file)->ReadAt(size / 2, byte).ok());
+    byte[0] ^= 0x5a;
+    ASSERT_TRUE((*file)->WriteAt(size / 2, byte).ok());
+  }
+  ASSERT_TRUE(primary.Start());
+  const std::string name = victim.path.substr(victim.path.rfind('/') + 1);
+  EXPECT_NE(LogOfLastStart(primary).find("failed verification and was moved to"),
+            std::string::npos) << LogOfLastStart(primary);
+  EXPECT_TRUE(std::filesystem::exists(primary.data_dir() + "/dbs/app.db/corrupt/" + name));
+  ASSERT_TRUE(replica.Start());
+  Pos pos;
+  ASSERT_TRUE(WaitConverged(cluster, kDb, seconds(30), &pos));
+  EXPECT_TRUE(ReplicaConsistent(replica, kDb, pos));
+  EXPECT_NE(primary.Log().find("a snapshot (replica at"), std::string::npos)
+      << "the replica crossed the gap without a snapshot";
+  Sql reader(replica.Path(kDb));
+  EXPECT_EQ(CountRows(reader), 10);
+  reader.Close();
+  EXPECT_TRUE(cluster.StopAll());
 }
 
 }  // namespace

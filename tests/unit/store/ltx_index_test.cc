@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "ltx/checksum.h"
@@ -41,7 +43,7 @@ TEST(LtxIndex, LoadReadsRangesAndChecksumsAndSkipsWhatIsNotAnLtxFile) {
   // A file with an LTX name whose trailer cannot be read.
   ASSERT_TRUE(env::Env::Posix()->WriteFileAtomic(dir / ltx::FileName(6, 6), {}, false).ok());
   LtxIndex index;
-  ASSERT_TRUE(index.Load(env::Env::Posix(), dir.path()).ok());
+  ASSERT_TRUE(index.Load(env::Env::Posix(), dir.path(), dir / "aside").ok());
   std::vector<LtxFileInfo> all = index.All();
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[1].min_txid, 3u);
@@ -52,6 +54,35 @@ TEST(LtxIndex, LoadReadsRangesAndChecksumsAndSkipsWhatIsNotAnLtxFile) {
   EXPECT_EQ(index.EndingAt(5)->post_checksum, 50u | ltx::kChecksumFlag);
   EXPECT_FALSE(index.EndingAt(3).has_value()) << "3 is inside a file, not its end";
   EXPECT_FALSE(index.EndingAt(6).has_value());
+}
+
+TEST(LtxIndex, LoadMovesAsideAFileThatFailsVerification) {
+  TempDir dir;
+  const std::string ltx_dir = dir / "ltx";
+  ASSERT_TRUE(env::Env::Posix()->MkdirAll(ltx_dir).ok());
+  WriteLtx(ltx_dir, 2, 2, 20);
+  WriteLtx(ltx_dir, 3, 3, 30);
+  WriteLtx(ltx_dir, 4, 4, 40);
+  // One byte of txid 3's page data flipped: its trailer still reads fine.
+  const std::string middle = ltx_dir + "/" + ltx::FileName(3, 3);
+  {
+    auto file = env::Env::Posix()->Open(middle, env::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.ok());
+    uint8_t byte[1];
+    ASSERT_TRUE((*file)->ReadAt(ltx::kHeaderSize + 20, byte).ok());
+    byte[0] ^= 0x5a;
+    ASSERT_TRUE((*file)->WriteAt(ltx::kHeaderSize + 20, byte).ok());
+  }
+  // A file whose name says other txids than its header.
+  ASSERT_EQ(std::rename((ltx_dir + "/" + ltx::FileName(4, 4)).c_str(),
+                        (ltx_dir + "/" + ltx::FileName(5, 5)).c_str()), 0);
+  LtxIndex index;
+  ASSERT_TRUE(index.Load(env::Env::Posix(), ltx_dir, dir / "aside").ok());
+  ASSERT_EQ(index.size(), 1u);
+  EXPECT_TRUE(index.EndingAt(2).has_value());
+  EXPECT_TRUE(std::filesystem::exists(dir / "aside/" + ltx::FileName(3, 3)));
+  EXPECT_TRUE(std::filesystem::exists(dir / "aside/" + ltx::FileName(5, 5)));
+  EXPECT_FALSE(std::filesystem::exists(middle));
 }
 
 TEST(LtxIndex, AfterStartsPastTheTxidAndStopsAtTheLimit) {
