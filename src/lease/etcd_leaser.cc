@@ -402,7 +402,33 @@ void EtcdLeaser::OpenFenceLocked() {
   fence_->OpenUntil(last_renew_sent_ + options_.ttl - Margin(options_.ttl));
 }
 
+Status EtcdLeaser::CheckRegisteredCandidate(const PrimaryInfo& to) {
+  // What a replica says of itself on its stream is not proof: only a member
+  // record in this cluster's etcd key (written by a node that holds the etcd
+  // credentials) is, and the lease goes to the address that record gives.
+  const std::string key = MemberKey(to.node_id);
+  WALSHIP_ASSIGN_OR_RETURN(auto record, client_.Get(key));
+  if (!record.has_value()) {
+    return Status::InvalidArgument("node " + to.node_id + " (" + to.hostname +
+                                   ") is not a registered member of this cluster (no " + key +
+                                   " in etcd)");
+  }
+  auto member = ParseMember(record->value);
+  auto info = ParseValue(record->value);
+  if (!member || !info || !member->candidate) {
+    return Status::InvalidArgument("node " + to.node_id + " is not a registered candidate (" +
+                                   key + ")");
+  }
+  if (info->advertise_url != to.advertise_url) {
+    return Status::InvalidArgument("node " + to.node_id + " is registered at " +
+                                   info->advertise_url + ", but the replica that claims its id "
+                                   "is at " + to.advertise_url);
+  }
+  return Status::OK();
+}
+
 Status EtcdLeaser::HandOff(const PrimaryInfo& to, const std::function<Status()>& caught_up) {
+  WALSHIP_RETURN_IF_ERROR(CheckRegisteredCandidate(to));
   int64_t lease;
   {
     std::lock_guard lock(mu_);

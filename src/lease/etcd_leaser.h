@@ -67,6 +67,8 @@ class EtcdLeaser final : public Leaser {
   Status Start(LeaseCallback on_change) override;
   void Stop() override;
   LeaseState state() const override;
+  // InvalidArgument unless `to` is a registered candidate of this cluster
+  // (KEY/members/NODEID, a candidate, at `to`'s advertise URL).
   Status HandOff(const PrimaryInfo& to, const std::function<Status()>& caught_up) override;
 
   std::string cluster_id() const;
@@ -90,6 +92,7 @@ class EtcdLeaser final : public Leaser {
   void NotifyLocked();
   void OpenFenceLocked();
   std::string MemberKey(const std::string& node_id) const;
+  Status CheckRegisteredCandidate(const PrimaryInfo& to);
   std::string Value(const PrimaryInfo& info) const;
   // Logs `message` at most every few seconds per `what` (an etcd outage
   // would otherwise log every tick).

@@ -2,11 +2,14 @@
 // --promote` asks a replica's /promote, which asks the primary's /handoff,
 // which checks the replica caught up through its /info. With
 // http.auth-token set every hop needs it; without the token the command is
-// refused and the primary stays.
+// refused and the primary stays. And a node that merely opens a stream,
+// claiming to be a candidate, is not a registered member: no handoff to it.
 #include <filesystem>
 
 #include "cluster/cluster_util.h"
 #include "harness/etcd_process.h"
+#include "http/client.h"
+#include "repl/protocol.h"
 
 namespace walship::testing::security {
 namespace {
@@ -76,6 +79,40 @@ TEST(AuthHandoff, PromoteNeedsTheTokenAndWorksWithIt) {
   for (size_t i = 0; i < cluster.size(); i++) {
     EXPECT_EQ(cluster.node(i).Log().find(kToken), std::string::npos) << "node" << i + 1;
   }
+  EXPECT_TRUE(cluster.StopAll());
+}
+
+TEST(ForgedCandidate, AStreamThatClaimsToBeACandidateGetsNoHandoff) {
+  TempDir etcd_dir("walship-etcd");
+  EtcdProcess etcd;
+  ASSERT_TRUE(etcd.Start(etcd_dir.path()));
+  ClusterOptions options = cluster::Nodes(2);
+  options.etcd_endpoint = etcd.endpoint();
+  Cluster cluster(options);
+  ASSERT_TRUE(cluster.Start());
+  const int p = PrimaryByMount(cluster, seconds(15));
+  ASSERT_GE(p, 0) << "no single primary was elected";
+
+  // Anyone who reaches the port can open a stream and say anything of itself.
+  repl::StreamRequest forged;
+  forged.node_id = "00000000deadbeef";
+  forged.hostname = "intruder";
+  forged.advertise_url = "http://127.0.0.1:9";
+  forged.candidate = true;
+  http::Client client(cluster.Url(p), seconds(5));
+  auto stream = client.OpenStream("POST", "/stream", repl::EncodeStreamRequest(forged), http::kJson);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  ASSERT_EQ((*stream)->status(), 200);
+  ASSERT_TRUE(cluster::WaitForLog(cluster.node(p), "replica intruder (00000000deadbeef) connected"));
+
+  http::Client api(cluster.Url(p), seconds(10));
+  auto resp = api.Post("/handoff?nodeID=00000000deadbeef", "", http::kJson);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 409) << resp->body;
+  EXPECT_NE(resp->body.find("not a registered member of this cluster"), std::string::npos)
+      << resp->body;
+  EXPECT_EQ(PrimaryByMount(cluster, seconds(1)), p) << "the lease moved";
+  (*stream)->Close();
   EXPECT_TRUE(cluster.StopAll());
 }
 
