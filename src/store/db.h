@@ -189,8 +189,10 @@ class Db {
   };
   // `ranges` sorted, with overlapping or touching ones joined.
   static std::vector<ByteRange> Merged(std::vector<ByteRange> ranges);
-  // How many files of `batch` continue this position and each other.
-  Result<size_t> ContinuingRun(std::span<const ReceivedLtx> batch) const;
+  // How many files of `batch` continue this position and each other; when
+  // fewer than all, `why_not` says why (PosMismatch, or InvalidArgument for
+  // a snapshot after the first file, which makes the run empty).
+  size_t ContinuingRun(std::span<const ReceivedLtx> batch, Status* why_not) const;
   // Into ltx/ (not synced) and the index; a snapshot replaces every earlier file.
   Result<std::string> AdoptReceivedLtx(ReceivedLtx& ltx);
   // Decodes an LTX from `reader` into the database file (no sync) and the

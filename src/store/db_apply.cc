@@ -136,21 +136,22 @@ Status Db::WriteReceivedPages(const ReceivedLtx& ltx, const std::string& path,
   return Status::OK();
 }
 
-Result<size_t> Db::ContinuingRun(std::span<const ReceivedLtx> batch) const {
+size_t Db::ContinuingRun(std::span<const ReceivedLtx> batch, Status* why_not) const {
   std::lock_guard lock(mu_);
   Position at = pos_;
   for (size_t i = 0; i < batch.size(); i++) {
     const ltx::Header& h = batch[i].header;
     if (h.IsSnapshot() && i > 0) {
-      return Status::InvalidArgument("database " + name() +
-                                     ": a snapshot must be the first file of a batch");
+      *why_not = Status::InvalidArgument("database " + name() +
+                                         ": a snapshot must be the first file of a batch");
+      return 0;
     }
     if (!h.IsSnapshot() && (h.min_txid != at.txid + 1 || h.pre_apply_checksum != at.checksum)) {
-      if (i > 0) return i;
-      return Status::PosMismatch("database " + name() + " is at txid " + std::to_string(at.txid) +
-                                 " checksum " + Hex16(at.checksum) + "; the primary sent txid " +
-                                 std::to_string(h.min_txid) + " after checksum " +
-                                 Hex16(h.pre_apply_checksum));
+      *why_not = Status::PosMismatch(
+          "database " + name() + " is at txid " + std::to_string(at.txid) + " checksum " +
+          Hex16(at.checksum) + "; the primary sent txid " + std::to_string(h.min_txid) +
+          " after checksum " + Hex16(h.pre_apply_checksum));
+      return i;
     }
     at = {h.max_txid, batch[i].trailer.post_apply_checksum};
   }
@@ -209,7 +210,9 @@ std::vector<Db::ByteRange> Db::Merged(std::vector<ByteRange> ranges) {
 Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   // Only this thread applies, so the run checked here still continues the
   // position once the locks are taken.
-  WALSHIP_ASSIGN_OR_RETURN(const size_t run, ContinuingRun(batch));
+  Status stopped;  // why the run ends before the batch does
+  const size_t run = ContinuingRun(batch, &stopped);
+  if (run == 0) return stopped;
   // 1. Every file into ltx/, made durable together before any page of
   //    the run is written: whatever part of the run reaches the database
   //    file, recovery can replay it (ReplayAfterMarker).
@@ -271,8 +274,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     spdlog::error("database {}: applying {} failed: {}", name(), failed, st.ToString());
     return st;
   }
-  if (run < batch.size()) return ContinuingRun(batch.subspan(run)).status();
-  return Status::OK();
+  return stopped;
 }
 
 }  // namespace walship::store

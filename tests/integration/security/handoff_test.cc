@@ -5,6 +5,8 @@
 // refused and the primary stays. And a node that merely opens a stream,
 // claiming to be a candidate, is not a registered member: no handoff to it.
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "cluster/cluster_util.h"
 #include "harness/etcd_process.h"
@@ -41,17 +43,35 @@ int PrimaryByMount(Cluster& cluster, milliseconds timeout) {
   return -1;
 }
 
-TEST(AuthHandoff, PromoteNeedsTheTokenAndWorksWithIt) {
-  TempDir etcd_dir("walship-etcd");
-  EtcdProcess etcd;
-  ASSERT_TRUE(etcd.Start(etcd_dir.path()));
-  ClusterOptions options = cluster::Nodes(2);
-  options.etcd_endpoint = etcd.endpoint();
-  options.http_yaml = [](size_t) { return "  auth-token: " + kToken + "\n"; };
-  Cluster cluster(options);
-  ASSERT_TRUE(cluster.Start());
-  const int p = PrimaryByMount(cluster, seconds(15));
-  ASSERT_GE(p, 0) << "no single primary was elected";
+// A real etcd and two walship nodes on it, for one test.
+class TwoNodesOnEtcd : public ::testing::Test {
+ protected:
+  // Starts etcd and both nodes (`http_yaml` under each one's http: key, when
+  // set) and waits for a single primary, whose index goes to p_.
+  void StartNodes(std::function<std::string(size_t)> http_yaml = nullptr) {
+    ASSERT_TRUE(etcd_.Start(etcd_dir_.path()));
+    ClusterOptions options = cluster::Nodes(2);
+    options.etcd_endpoint = etcd_.endpoint();
+    options.http_yaml = std::move(http_yaml);
+    cluster_ = std::make_unique<Cluster>(options);
+    ASSERT_TRUE(cluster_->Start());
+    p_ = PrimaryByMount(*cluster_, seconds(15));
+    ASSERT_GE(p_, 0) << "no single primary was elected";
+  }
+
+  TempDir etcd_dir_{"walship-etcd"};
+  EtcdProcess etcd_;
+  std::unique_ptr<Cluster> cluster_;
+  int p_ = -1;
+};
+
+class AuthHandoff : public TwoNodesOnEtcd {};
+class ForgedCandidate : public TwoNodesOnEtcd {};
+
+TEST_F(AuthHandoff, PromoteNeedsTheTokenAndWorksWithIt) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes([](size_t) { return "  auth-token: " + kToken + "\n"; }));
+  Cluster& cluster = *cluster_;
+  const int p = p_;
   const int r = 1 - p;
   {
     Sql sql(cluster.node(p).Path(kDb));
@@ -82,16 +102,10 @@ TEST(AuthHandoff, PromoteNeedsTheTokenAndWorksWithIt) {
   EXPECT_TRUE(cluster.StopAll());
 }
 
-TEST(ForgedCandidate, AStreamThatClaimsToBeACandidateGetsNoHandoff) {
-  TempDir etcd_dir("walship-etcd");
-  EtcdProcess etcd;
-  ASSERT_TRUE(etcd.Start(etcd_dir.path()));
-  ClusterOptions options = cluster::Nodes(2);
-  options.etcd_endpoint = etcd.endpoint();
-  Cluster cluster(options);
-  ASSERT_TRUE(cluster.Start());
-  const int p = PrimaryByMount(cluster, seconds(15));
-  ASSERT_GE(p, 0) << "no single primary was elected";
+TEST_F(ForgedCandidate, AStreamThatClaimsToBeACandidateGetsNoHandoff) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  Cluster& cluster = *cluster_;
+  const int p = p_;
 
   // Anyone who reaches the port can open a stream and say anything of itself.
   repl::StreamRequest forged;
