@@ -40,7 +40,7 @@ Archiver::~Archiver() { Stop(); }
 
 void Archiver::Start() {
   listener_id_ = store_->AddCommitListener(
-      [this](const std::string& db, const ltx::Header& header, uint64_t, const std::string&) {
+      [this](const std::string& db, const ltx::Header& header, uint64_t) {
         OnCommit(db, header);
       });
   spdlog::info("backup: archiving to {}{}", target_->Describe(),
@@ -191,12 +191,19 @@ walship::Status Archiver::ShipPending(store::Db* db) {
         (bytes >= options_.max_batch_bytes && !batch.empty())) {
       break;
     }
-    WALSHIP_ASSIGN_OR_RETURN(std::string data, env->ReadFile(f.path));
+    const std::string what =
+        f.bytes ? "txid " + std::to_string(f.max_txid) + " of " + name + " (in memory)" : f.path;
+    std::string data;
+    if (f.bytes) {
+      data = *f.bytes;  // a recent transaction, held in memory
+    } else {
+      WALSHIP_ASSIGN_OR_RETURN(data, env->ReadFile(f.path));
+    }
     auto summary = SummarizeLtx(data);
-    if (!summary.ok()) return summary.status().WithContext(f.path);
+    if (!summary.ok()) return summary.status().WithContext(what);
     const LtxSummary& s = *summary;
     if (!batch.empty() && !s.header.NoChecksum() && s.header.pre_apply_checksum != prev_post) {
-      return walship::Status::Corruption("local LTX file " + f.path +
+      return walship::Status::Corruption("local LTX " + what +
                                          " does not continue the checksum of the file before it");
     }
     prev_post = s.trailer.post_apply_checksum;

@@ -5,6 +5,7 @@
 
 #include "backup/archiver.h"
 #include "backup/bundle.h"
+#include "ltx/merge.h"
 
 namespace walship::backup {
 
@@ -67,7 +68,7 @@ walship::Status Archiver::CompactLevel(const std::string& db, int level) {
     if (!entries.ok()) return entries.status().WithContext("object " + o->Describe());
     files.insert(files.end(), entries->begin(), entries->end());
   }
-  auto merged = MergeLtx(files);
+  auto merged = ltx::Merge(files);
   if (!merged.ok()) {
     return merged.status().WithContext("merging " + run.front()->Describe() + " .. " +
                                        run.back()->Describe());

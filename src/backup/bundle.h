@@ -3,10 +3,7 @@
 // L0 object holds the consecutive transactions of one upload batch, so a
 // restore can stop at any TXID inside it; compacted levels and snapshots hold
 // exactly one LTX file.
-//
-// MergeLtx folds a run of consecutive LTX files into one: TXIDs min..max, the
-// last version of each page, the pre-apply checksum of the first and the
-// post-apply checksum of the last (docs/backup.md, "Compaction").
+// Compaction merges them with ltx::Merge.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -33,11 +30,5 @@ struct LtxSummary {
   ltx::Trailer trailer;
 };
 Result<LtxSummary> SummarizeLtx(std::string_view file);
-
-// Merges consecutive LTX files (each verified completely; each must start
-// right after the previous one and, unless a file tracks no checksums, its
-// pre-apply checksum must equal the previous post-apply checksum).
-// Corruption or InvalidArgument naming the file index at fault.
-Result<std::string> MergeLtx(const std::vector<std::string_view>& files);
 
 }  // namespace walship::backup

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/coding.h"
+#include "base/crash_point.h"
 #include "cli/node_info.h"
 #include "http/client.h"
 #include "http/url.h"
@@ -146,6 +147,11 @@ Status Node::Start() {
   store::StoreOptions store_options;
   store_options.data_dir = config_.data.dir;
   store_options.compress = config_.data.compress;
+  // Test hook: WALSHIP_TEST_SEAL_TXIDS=<n> seals the LTX log every n
+  // transactions, so tests reach the seal's crash points quickly.
+  if (static const long seal = TestHookNumber("WALSHIP_TEST_SEAL_TXIDS"); seal > 0) {
+    store_options.seal_txids = size_t(seal);
+  }
   store_ = std::make_unique<store::Store>(store_options);
   WALSHIP_RETURN_IF_ERROR(store_->Open().WithContext("data directory " + config_.data.dir));
   WALSHIP_RETURN_IF_ERROR(StartLease());

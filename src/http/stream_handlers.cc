@@ -72,8 +72,7 @@ void NodeApi::HandleEvents(Request& req, Response& resp) {
   if (!resp.BeginChunked(200, kNdjson).ok()) return;
   auto queue = std::make_shared<EventQueue>();
   int listener = store_->AddCommitListener(
-      [queue](const std::string& db, const ltx::Header& h, uint64_t checksum,
-              const std::string&) {
+      [queue](const std::string& db, const ltx::Header& h, uint64_t checksum) {
         nlohmann::json e = {{"type", "tx"},
                             {"data",
                              {{"db", db},

@@ -164,7 +164,7 @@ Status Streamer::SendChain(store::Db* db, store::Position* sent, FrameSink* sink
         return Status::NotFound("gap before txid " + std::to_string(f.min_txid));
       }
       // NotFound (a file gone behind walship's back) also means a snapshot.
-      Result<bool> appended = AppendSmallLtxFrame(db->name(), f.path, &out);
+      Result<bool> appended = AppendLtxFrame(db->name(), f, &out);
       if (!appended.ok()) {
         WALSHIP_RETURN_IF_ERROR(flush());
         return appended.status();
@@ -193,19 +193,29 @@ std::string Streamer::LtxFramePrefix(const std::string& db, uint64_t file_size) 
   return prefix;
 }
 
-Result<bool> Streamer::AppendSmallLtxFrame(const std::string& db, const std::string& path,
-                                           std::vector<uint8_t>* out) {
-  WALSHIP_ASSIGN_OR_RETURN(auto file, env::Env::Posix()->Open(path, env::OpenMode::kRead));
-  WALSHIP_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  if (size > kChunkSize) return false;
+Result<bool> Streamer::AppendLtxFrame(const std::string& db, const store::LtxFileInfo& ltx,
+                                      std::vector<uint8_t>* out) {
+  std::unique_ptr<env::File> file;
+  uint64_t size = 0;
+  if (ltx.bytes) {
+    size = ltx.bytes->size();
+  } else {
+    WALSHIP_ASSIGN_OR_RETURN(file, env::Env::Posix()->Open(ltx.path, env::OpenMode::kRead));
+    WALSHIP_ASSIGN_OR_RETURN(size, file->Size());
+    if (size > kChunkSize) return false;
+  }
   const std::string prefix = LtxFramePrefix(db, size);
   const size_t at = out->size();
   out->insert(out->end(), prefix.begin(), prefix.end());
-  out->resize(at + prefix.size() + size);
-  std::span<uint8_t> body(out->data() + at + prefix.size(), size);
-  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, body));
-  if (n != size) return Status::IOError(path + ": shorter than its size while sending");
-  if (CorruptThisOne() && n > 200) body[n / 2] ^= 0x5a;
+  if (ltx.bytes) {
+    out->insert(out->end(), ltx.bytes->begin(), ltx.bytes->end());
+  } else {
+    out->resize(at + prefix.size() + size);
+    std::span<uint8_t> body(out->data() + at + prefix.size(), size);
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, body));
+    if (n != size) return Status::IOError(ltx.path + ": shorter than its size while sending");
+  }
+  if (CorruptThisOne() && size > 200) (*out)[at + prefix.size() + size / 2] ^= 0x5a;
   return true;
 }
 

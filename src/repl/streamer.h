@@ -69,10 +69,11 @@ class Streamer {
   Status SendSnapshot(store::Db* db, store::Position* sent, FrameSink* sink);
   // Streams the LTX file at `path` in one kLtx frame, in kChunkSize pieces.
   Status SendLtxFile(const std::string& db, const std::string& path, FrameSink* sink);
-  // Appends the whole kLtx frame of the file at `path` to `out` if it is at
-  // most kChunkSize bytes; false (and `out` unchanged) if it is larger.
-  Result<bool> AppendSmallLtxFrame(const std::string& db, const std::string& path,
-                                   std::vector<uint8_t>* out);
+  // Appends the whole kLtx frame of `ltx` to `out`: from memory when it is
+  // held there (a recent transaction), else from its file when that is at
+  // most kChunkSize bytes; false (and `out` unchanged) for a larger file.
+  Result<bool> AppendLtxFrame(const std::string& db, const store::LtxFileInfo& ltx,
+                              std::vector<uint8_t>* out);
   // The kLtx frame header and database name before a file of `file_size` bytes.
   static std::string LtxFramePrefix(const std::string& db, uint64_t file_size);
   Status SendFrame(FrameType type, std::span<const uint8_t> payload, FrameSink* sink);

@@ -298,6 +298,7 @@ Result<uint32_t> Db::DatabasePageSize() const {
 }
 
 Status Db::SyncPendingLtx() {
+  WALSHIP_RETURN_IF_ERROR(log_.Sync());
   WALSHIP_RETURN_IF_ERROR(SyncNewFiles(options_.env, LtxDir(), unsynced_ltx_));
   unsynced_ltx_.clear();
   return Status::OK();

@@ -6,9 +6,11 @@
 //
 // On the primary every file operation the FUSE layer forwards passes through
 // here; the capture state machines (WalCapture, RollbackCapture) watch them and,
-// at each commit point, the transaction's pages become the next LTX file
-// (CommitTransaction, db_commit.cc). Open() first reconciles the files after a
-// crash (db_recovery.cc).
+// at each commit point, the transaction's pages become the next LTX: appended
+// to the LTX log (ltx_log.h) and held in memory, or, when large, written as
+// its own file (CommitTransaction, db_commit.cc). The log is sealed into one
+// multi-TXID LTX file in ltx/ every few thousand transactions. Open() first
+// reconciles the files after a crash (db_recovery.cc).
 //
 // Thread-safety: all public methods are thread-safe; one mutex guards the state
 // and is never held across network I/O. Commit listeners run with it held and
@@ -32,6 +34,7 @@
 #include "ltx/format.h"
 #include "ltx/io.h"
 #include "store/ltx_index.h"
+#include "store/ltx_log.h"
 #include "store/mount_access.h"
 #include "store/page_checksums.h"
 #include "store/position.h"
@@ -52,6 +55,13 @@ inline constexpr const char* kAppliedFile = "applied";
 // In a database's directory: LTX files that failed verification at start-up.
 inline constexpr const char* kCorruptLtxDir = "corrupt";
 
+// When the LTX log is sealed into one LTX file: at this many transactions or
+// bytes, whichever comes first; and how many bytes of sealed transactions
+// stay in memory for replicas and the archiver a little behind.
+inline constexpr size_t kSealTxids = 4096;
+inline constexpr uint64_t kSealBytes = 8 << 20;
+inline constexpr uint64_t kRecentBytes = 16 << 20;
+
 struct DbOptions {
   std::string name;
   std::string dir;  // DATA/dbs/NAME
@@ -61,12 +71,14 @@ struct DbOptions {
   uint64_t node_id = 0;
   // Commits are refused while it is closed (etcd lease); null: always open.
   const WriteFence* fence = nullptr;
+  size_t seal_txids = kSealTxids;
+  uint64_t seal_bytes = kSealBytes;
 };
 
-// Called after each commit (or apply) with the new LTX's header, the
-// database checksum after it, and the LTX file's path.
-using CommitListener = std::function<void(const std::string& db, const ltx::Header& header,
-                                          uint64_t checksum, const std::string& ltx_path)>;
+// Called after each commit (or apply) with the new LTX's header and the
+// database checksum after it.
+using CommitListener =
+    std::function<void(const std::string& db, const ltx::Header& header, uint64_t checksum)>;
 
 struct DbStats {
   uint64_t commits = 0;
@@ -139,11 +151,13 @@ class Db {
   Result<uint64_t> ExportTo(const std::string& path);
   // LTX files on disk, ascending by TXID (from memory: LtxIndex).
   Result<std::vector<LtxFileInfo>> ListLtxFiles() const;
-  // The LTX files after `txid`, ascending, at most `limit` of them.
+  // The chain after `txid`, ascending, at most `limit` entries: recent
+  // transactions from memory (`bytes` set) where it holds them, else files.
   std::vector<LtxFileInfo> LtxFilesAfter(uint64_t txid, size_t limit) const;
-  // Post-apply checksum of the LTX file ending at `txid`; NotFound if none.
+  // Post-apply checksum of the LTX ending at `txid`; NotFound if none.
   Result<uint64_t> ChecksumAt(uint64_t txid) const;
-  // Deletes the LTX file ending at `txid` (retention). NotFound if none.
+  // Deletes the LTX file ending at `txid`, and the recent transactions up to
+  // it held in memory (retention). NotFound if none.
   Status RemoveLtxFile(uint64_t max_txid);
   // Moves the LTX file ending at `max_txid` out of the chain, to `to_path`
   // (a diverged replica keeps its unreplicated files aside).
@@ -168,7 +182,14 @@ class Db {
   Status CommitWithoutJournal();
   // EPERM unless every committed WAL frame's page is in the database file.
   Status CheckWalCheckpointed() const;
+  // Makes the LTX log and any LTX file written since the last sync durable.
   Status SyncPendingLtx();
+  // Seals the transactions in the LTX log into one LTX file in ltx/ (tmp,
+  // fsync, rename, fsync dir), then empties the log. REQUIRES: mu_ held.
+  Status SealLog();
+  // Whether the log holds kSealTxids transactions or kSealBytes (and no
+  // failed seal is waiting for more). REQUIRES: mu_ held.
+  bool LogFull() const;
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
   Status CommitTransaction(const TxSpec& tx, bool durable);
@@ -218,6 +239,9 @@ class Db {
 
   // db_recovery.cc
   Status LoadLastLtx();
+  // Reads the LTX log back: the transactions that continue the position
+  // become recent ones, and the log is sealed.
+  Status LoadLog();
   Status RecoverJournal();
   Status RecoverWal();
   Status RebuildChecksums(uint32_t page_size, uint32_t page_count);
@@ -247,8 +271,11 @@ class Db {
   ltx::Header last_ltx_{};  // header of the newest LTX file (zero when none)
   std::string last_ltx_path_;  // set at start-up when an LTX file exists
   LtxIndex ltx_index_;
-  // LTX files written since the last sync; once more than kSyncEachUpTo,
-  // only that there are more (SyncNewFiles then syncs the file system).
+  LtxLog log_;
+  size_t seal_backoff_ = 0;  // after a failed seal: log entries to wait for
+  // LTX files written since the last sync (large transactions); once more
+  // than kSyncEachUpTo, only that there are more (SyncNewFiles then syncs
+  // the file system).
   std::vector<std::string> unsynced_ltx_;
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;

@@ -180,7 +180,7 @@ Result<std::string> Db::AdoptReceivedLtx(ReceivedLtx& ltx) {
     ltx_index_.Clear();
   }
   ltx_index_.Add({ltx.header.min_txid, ltx.header.max_txid, path,
-                  ltx.trailer.post_apply_checksum});
+                  ltx.trailer.post_apply_checksum, nullptr});
   return path;
 }
 
@@ -266,7 +266,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
       stats_.commits++;
       stats_.ltx_bytes += batch[i].file_size;
       if (listener_) {
-        listener_(name(), batch[i].header, batch[i].trailer.post_apply_checksum, paths[i]);
+        listener_(name(), batch[i].header, batch[i].trailer.post_apply_checksum);
       }
     }
   }

@@ -1,13 +1,18 @@
-// The commit pipeline: one captured transaction becomes the next LTX file.
+// The commit pipeline: one captured transaction becomes the next LTX.
 //
 //   CommitTransaction
 //     ExpandToAllPages   (first commit, or the page size changed)
-//     EncodeLtx          (read pages, checksum them, encode into ltx/*.tmp)
+//     SealLog            (before a large transaction, which gets its own file)
+//     EncodeLtx          (read pages, checksum them, encode into memory, or
+//                         into ltx/*.tmp when the transaction is large)
 //     skip if no page changed (a rolled-back or replayed transaction)
-//     apply checksums, Finish, rename into place, advance the position
+//     apply checksums; append to the LTX log (or finish and rename the file);
+//     advance the position; SealLog when the log is full
 #include <spdlog/spdlog.h>
 
 #include "base/crash_point.h"
+#include "ltx/encoder.h"
+#include "ltx/merge.h"
 #include "store/db.h"
 #include "store/ltx_file_writer.h"
 
@@ -82,9 +87,22 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   header.wal_salt2 = tx.wal_salt2;
   header.node_id = options_.node_id;
 
+  // A small transaction is encoded in memory and appended to the LTX log; a
+  // large one gets a file of its own, after the log is sealed so the files
+  // stay in TXID order (a failure there leaves the transaction out cleanly).
+  const bool large = uint64_t(tx.pages.size()) * tx.page_size > ReceivedLtx::kInMemoryLimit;
+  if (large) WALSHIP_RETURN_IF_ERROR(SealLog());
   const std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
-  LtxFileWriter writer(options_.env, path);
-  WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
+  std::string bytes;
+  ltx::StringWriter memory(&bytes);
+  ltx::Encoder encoder(&memory);
+  std::optional<LtxFileWriter> file;
+  if (large) {
+    file.emplace(options_.env, path);
+    WALSHIP_RETURN_IF_ERROR(file->Begin(header));
+  } else {
+    WALSHIP_RETURN_IF_ERROR(encoder.EncodeHeader(header));
+  }
 
   const uint32_t lock_pgno = ltx::LockPgno(tx.page_size);
   std::vector<uint8_t> page(tx.page_size);
@@ -97,19 +115,20 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
     uint64_t checksum = ltx::PageChecksum(source.pgno, page);
     changed = changed || checksum != checksums_.Get(source.pgno);
     encoded.push_back({source.pgno, checksum});
-    WALSHIP_RETURN_IF_ERROR(writer.AddPage(source.pgno, page));
+    WALSHIP_RETURN_IF_ERROR(file ? file->AddPage(source.pgno, page)
+                                 : encoder.EncodePage(source.pgno, page));
   }
   if (!changed) {
     // Nothing differs from the last LTX: SQLite rolled back a hot journal, or
     // the frames were padding. No new TXID.
-    writer.Abandon();
+    if (file) file->Abandon();
     return Status::OK();
   }
   if (tx.wal_size == 0) {
     // Rollback mode commits here (the journal is being finalized). Refusing
     // leaves a hot journal, which SQLite rolls back, restoring committed pages.
     if (Status fenced = CheckFence("a commit"); !fenced.ok()) {
-      writer.Abandon();
+      if (file) file->Abandon();
       return fenced;
     }
   }
@@ -120,17 +139,68 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   const uint64_t post = checksums_.DatabaseChecksum();
 
   CrashPoint("commit-before-ltx-finish");
-  WALSHIP_RETURN_IF_ERROR(writer.Finish(post, durable));
-  if (!durable && unsynced_ltx_.size() <= kSyncEachUpTo) unsynced_ltx_.push_back(path);
+  if (file) {
+    WALSHIP_RETURN_IF_ERROR(file->Finish(post, durable));
+    if (!durable && unsynced_ltx_.size() <= kSyncEachUpTo) unsynced_ltx_.push_back(path);
+    ltx_index_.Add({header.min_txid, header.max_txid, path, post, nullptr});
+    stats_.ltx_bytes += file->bytes_written();
+  } else {
+    WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext(path));
+    WALSHIP_RETURN_IF_ERROR(log_.Append(bytes));
+    if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());
+    stats_.ltx_bytes += bytes.size();
+    ltx_index_.AddRecent({header.min_txid, header.max_txid, "", post,
+                          std::make_shared<const std::string>(std::move(bytes))});
+  }
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
-  ltx_index_.Add({header.min_txid, header.max_txid, path, post});
   stats_.commits++;
-  stats_.ltx_bytes += writer.bytes_written();
   CrashPoint("commit-after-ltx");
   spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
                 encoded.size(), tx.commit);
-  if (listener_) listener_(name(), header, post, path);
+  if (listener_) listener_(name(), header, post);
+  if (LogFull()) {
+    // The transaction stands in the log whatever happens here.
+    if (Status st = SealLog(); !st.ok()) {
+      seal_backoff_ = log_.entries() + options_.seal_txids;
+      spdlog::error("database {}: could not seal the LTX log: {}; its transactions stay in "
+                    "the log, and sealing is tried again after {} more", name(), st.ToString(),
+                    options_.seal_txids);
+    }
+  }
+  return Status::OK();
+}
+
+bool Db::LogFull() const {
+  if (log_.entries() < seal_backoff_) return false;
+  return log_.entries() >= options_.seal_txids || log_.bytes() >= options_.seal_bytes;
+}
+
+Status Db::SealLog() {
+  if (log_.entries() == 0) return Status::OK();
+  const std::vector<LtxFileInfo> run = ltx_index_.After(ltx_index_.LastFileTxid(), SIZE_MAX);
+  std::vector<std::string_view> files;
+  for (const LtxFileInfo& t : run) {
+    if (!t.bytes) {
+      return Status::Corruption("database " + name() + ": sealing the LTX log: txid " +
+                                std::to_string(t.max_txid) + " is not held in memory");
+    }
+    files.push_back(*t.bytes);
+  }
+  if (files.empty()) return log_.Clear();
+  const uint64_t min = run.front().min_txid, max = run.back().max_txid;
+  const std::string path = env::JoinPath(LtxDir(), ltx::FileName(min, max));
+  Result<std::string> merged = ltx::Merge(files);
+  if (!merged.ok()) return merged.status().WithContext("database " + name() + ": sealing " + path);
+  WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(
+      path, {reinterpret_cast<const uint8_t*>(merged->data()), merged->size()}, /*sync=*/true));
+  ltx_index_.Add({min, max, path, run.back().post_checksum, nullptr});
+  CrashPoint("seal-before-log-clear");
+  WALSHIP_RETURN_IF_ERROR(log_.Clear());
+  seal_backoff_ = 0;
+  ltx_index_.TrimRecent(max, kRecentBytes);
+  spdlog::debug("database {}: sealed txids {}..{} into {} ({} bytes)", name(), min, max, path,
+                merged->size());
   return Status::OK();
 }
 

@@ -4,6 +4,8 @@
 //   Open
 //     LoadLastLtx       newest LTX that verifies gives the position
 //     LtxIndex::Load    every other retained LTX verified; a bad one set aside
+//     LoadLog           the transactions in the LTX log after that position
+//                       (a torn tail cut off), sealed into one file
 //     RecoverJournal    a hot journal whose transaction has no LTX is rolled back
 //     RecoverWal        committed WAL frames without an LTX become LTX files;
 //                       an uncommitted WAL tail is cut off
@@ -40,6 +42,7 @@ Status Db::Open() {
   WALSHIP_RETURN_IF_ERROR(LoadLastLtx());
   WALSHIP_RETURN_IF_ERROR(ltx_index_.Load(options_.env, LtxDir(),
                                           env::JoinPath(dir(), kCorruptLtxDir), last_ltx_path_));
+  WALSHIP_RETURN_IF_ERROR(LoadLog());
   WALSHIP_RETURN_IF_ERROR(RecoverJournal());
   WALSHIP_RETURN_IF_ERROR(RecoverWal());
   spdlog::info("database {}: opened at txid {} checksum {} ({} pages of {} bytes)", name(),
@@ -78,6 +81,33 @@ Status Db::LoadLastLtx() {
                  st.ToString());
     WALSHIP_RETURN_IF_ERROR(env->Remove(path));
   }
+  return Status::OK();
+}
+
+Status Db::LoadLog() {
+  const std::string path = env::JoinPath(dir(), LtxLog::kFileName);
+  WALSHIP_ASSIGN_OR_RETURN(std::vector<ReceivedLtx> entries, log_.Open(options_.env, path, name()));
+  size_t taken = 0;
+  for (ReceivedLtx& e : entries) {
+    if (e.header.max_txid <= pos_.txid) continue;  // sealed before a crash emptied the log
+    if (e.header.min_txid != pos_.txid + 1 || e.header.pre_apply_checksum != pos_.checksum) {
+      spdlog::warn("database {}: {} holds txid {} after txid {}, which it does not continue; "
+                   "ignoring it and the {} entries after it", name(), path, e.header.min_txid,
+                   pos_.txid, entries.size() - taken - 1);
+      break;
+    }
+    pos_ = {e.header.max_txid, e.trailer.post_apply_checksum};
+    last_ltx_ = e.header;
+    ltx_index_.AddRecent({e.header.min_txid, e.header.max_txid, "", pos_.checksum,
+                          std::make_shared<const std::string>(std::move(e.bytes))});
+    taken++;
+  }
+  if (taken) spdlog::info("database {}: read txids up to {} from {}", name(), pos_.txid, path);
+  // The log starts empty: whatever it held is now in a file, or was not
+  // part of the chain.
+  WALSHIP_RETURN_IF_ERROR(SealLog());
+  WALSHIP_RETURN_IF_ERROR(log_.Clear());
+  if (taken) last_ltx_path_ = ltx_index_.All().back().path;
   return Status::OK();
 }
 
@@ -232,16 +262,28 @@ Status Db::ReplayLtxFilesAfter(uint64_t txid) {
   const std::vector<LtxFileInfo> files = ltx_index_.After(txid, SIZE_MAX);
   for (size_t i = 0; i < files.size(); i++) {
     const LtxFileInfo& f = files[i];
-    WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(f.path, env::OpenMode::kRead));
+    // A recent transaction (from the LTX log) is read from memory.
+    std::unique_ptr<env::File> file;
+    std::unique_ptr<ltx::Reader> reader;
+    std::string_view head;
     uint8_t raw[ltx::kHeaderSize];
-    WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, raw));
-    auto peek = ltx::ParseHeader({raw, n});
+    if (f.bytes) {
+      head = std::string_view(*f.bytes).substr(0, ltx::kHeaderSize);
+      reader = std::make_unique<ltx::SpanReader>(*f.bytes);
+    } else {
+      WALSHIP_ASSIGN_OR_RETURN(file, env->Open(f.path, env::OpenMode::kRead));
+      WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, raw));
+      head = std::string_view(reinterpret_cast<const char*>(raw), n);
+      reader = std::make_unique<ltx::FileReader>(file.get());
+    }
+    auto peek = ltx::ParseHeader({reinterpret_cast<const uint8_t*>(head.data()), head.size()});
     const bool continues =
         peek.ok() && (!at || peek->IsSnapshot() ||
                       (peek->min_txid == at->txid + 1 && peek->pre_apply_checksum == at->checksum));
     if (!continues) {
       // Written after the last sync and not all made durable: never applied.
       for (size_t j = i; j < files.size(); j++) {
+        if (files[j].path.empty()) continue;
         spdlog::warn("database {}: removing {}: it does not continue txid {}", name(),
                      files[j].path, at ? at->txid : txid);
         (void)env->Remove(files[j].path);
@@ -249,13 +291,12 @@ Status Db::ReplayLtxFilesAfter(uint64_t txid) {
       }
       break;
     }
-    ltx::FileReader reader(file.get());
     ltx::Header header{};
-    WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(&reader, &header, &ignored));
+    WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader.get(), &header, &ignored));
     at = Position{header.max_txid, trailer.post_apply_checksum};
     pos_ = *at;
     last_ltx_ = header;
-    last_ltx_path_ = f.path;
+    if (!f.path.empty()) last_ltx_path_ = f.path;
   }
   return database_->Sync();
 }
@@ -315,7 +356,7 @@ Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {
   WALSHIP_RETURN_IF_ERROR(WriteEveryPageLocked(path, header, computed, /*durable=*/true));
   pos_ = {header.max_txid, computed};
   last_ltx_ = header;
-  ltx_index_.Add({header.min_txid, header.max_txid, path, computed});
+  ltx_index_.Add({header.min_txid, header.max_txid, path, computed, nullptr});
   return Status::OK();
 }
 

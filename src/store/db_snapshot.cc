@@ -88,17 +88,22 @@ Result<uint64_t> Db::ChecksumAt(uint64_t txid) const {
 
 Status Db::RemoveLtxFile(uint64_t max_txid) {
   std::lock_guard lock(mu_);
-  auto file = ltx_index_.EndingAt(max_txid);
+  auto file = ltx_index_.FileEndingAt(max_txid);
   if (!file) return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
                                      std::to_string(max_txid));
   Status st = options_.env->Remove(file->path);
-  if (st.ok() || st.IsNotFound()) ltx_index_.Remove(max_txid);
+  if (st.ok() || st.IsNotFound()) {
+    ltx_index_.Remove(max_txid);
+    // Nothing outlives retention in memory either: a replica that far
+    // behind gets a snapshot.
+    ltx_index_.TrimRecent(max_txid, 0);
+  }
   return st;
 }
 
 Status Db::SetLtxFileAside(uint64_t max_txid, const std::string& to_path) {
   std::lock_guard lock(mu_);
-  auto file = ltx_index_.EndingAt(max_txid);
+  auto file = ltx_index_.FileEndingAt(max_txid);
   if (!file) return Status::NotFound("database " + name() + ": no LTX file ends at txid " +
                                      std::to_string(max_txid));
   WALSHIP_RETURN_IF_ERROR(options_.env->Rename(file->path, to_path));

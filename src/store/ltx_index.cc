@@ -65,6 +65,26 @@ void LtxIndex::Add(LtxFileInfo file) {
 
 void LtxIndex::Remove(uint64_t max_txid) { files_.erase(max_txid); }
 
+void LtxIndex::AddRecent(LtxFileInfo transaction) {
+  recent_bytes_ += transaction.bytes->size();
+  const uint64_t key = transaction.max_txid;
+  if (auto old = recent_.find(key); old != recent_.end()) recent_bytes_ -= old->second.bytes->size();
+  recent_[key] = std::move(transaction);
+}
+
+void LtxIndex::TrimRecent(uint64_t sealed_through, uint64_t budget) {
+  while (!recent_.empty() && recent_bytes_ > budget && recent_.begin()->first <= sealed_through) {
+    recent_bytes_ -= recent_.begin()->second.bytes->size();
+    recent_.erase(recent_.begin());
+  }
+}
+
+void LtxIndex::Clear() {
+  files_.clear();
+  recent_.clear();
+  recent_bytes_ = 0;
+}
+
 std::vector<LtxFileInfo> LtxIndex::All() const {
   std::vector<LtxFileInfo> out;
   out.reserve(files_.size());
@@ -74,13 +94,25 @@ std::vector<LtxFileInfo> LtxIndex::All() const {
 
 std::vector<LtxFileInfo> LtxIndex::After(uint64_t txid, size_t limit) const {
   std::vector<LtxFileInfo> out;
-  for (auto it = files_.upper_bound(txid); it != files_.end() && out.size() < limit; ++it) {
-    out.push_back(it->second);
+  while (out.size() < limit) {
+    if (auto it = recent_.find(txid + 1); it != recent_.end()) {
+      out.push_back(it->second);
+    } else if (auto file = files_.upper_bound(txid); file != files_.end()) {
+      out.push_back(file->second);
+    } else {
+      break;
+    }
+    txid = out.back().max_txid;
   }
   return out;
 }
 
 std::optional<LtxFileInfo> LtxIndex::EndingAt(uint64_t txid) const {
+  if (auto it = recent_.find(txid); it != recent_.end()) return it->second;
+  return FileEndingAt(txid);
+}
+
+std::optional<LtxFileInfo> LtxIndex::FileEndingAt(uint64_t txid) const {
   auto it = files_.find(txid);
   if (it == files_.end()) return std::nullopt;
   return it->second;

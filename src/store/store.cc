@@ -57,14 +57,15 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   opts.env = options_.env;
   opts.clock = options_.clock;
   opts.compress = options_.compress;
+  opts.seal_txids = options_.seal_txids;
   opts.node_id = node_id_;
   opts.fence = &fence_;
   auto db = std::make_unique<Db>(std::move(opts));
   WALSHIP_RETURN_IF_ERROR(db->Open());
-  db->SetCommitListener([this](const std::string& name, const ltx::Header& header,
-                               uint64_t checksum, const std::string& path) {
-    NotifyCommit(name, header, checksum, path);
-  });
+  db->SetCommitListener(
+      [this](const std::string& name, const ltx::Header& header, uint64_t checksum) {
+        NotifyCommit(name, header, checksum);
+      });
   Db* raw = db.get();
   {
     // No mount: the kernel has seen nothing of a database just opened.
@@ -124,11 +125,10 @@ void Store::RemoveCommitListener(int id) {
   listeners_.erase(id);
 }
 
-void Store::NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum,
-                         const std::string& path) {
+void Store::NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum) {
   {
     std::lock_guard lock(listeners_mu_);
-    for (const auto& [id, listener] : listeners_) listener(db, header, checksum, path);
+    for (const auto& [id, listener] : listeners_) listener(db, header, checksum);
   }
   BumpChangeCount();
 }

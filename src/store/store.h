@@ -37,6 +37,8 @@ struct StoreOptions {
   env::Env* env = env::Env::Posix();
   Clock* clock = Clock::Real();
   bool compress = true;
+  // Transactions per sealed LTX file (DbOptions::seal_txids).
+  size_t seal_txids = kSealTxids;
 };
 
 class Store {
@@ -92,8 +94,7 @@ class Store {
  private:
   Status LoadNodeId();
   Result<Db*> OpenDb(const std::string& name);
-  void NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum,
-                    const std::string& path);
+  void NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum);
   void BumpChangeCount();
 
   StoreOptions options_;

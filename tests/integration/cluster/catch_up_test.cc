@@ -154,6 +154,7 @@ TEST_F(CatchUpTest, ReplicaRestartsWhileThePrimaryWrites) {
 TEST(RetentionTest, OldFilesGoAndLateReplicasGetASnapshot) {
   ClusterOptions options;
   options.primary_data_yaml = "  retention: 1s\n  retention-monitor-interval: 200ms\n";
+  options.primary_env = {{"WALSHIP_TEST_SEAL_TXIDS", "1"}};  // a file per transaction
   Cluster cluster(options);
   ASSERT_TRUE(cluster.StartNode(0));
   ASSERT_TRUE(cluster.StartNode(1));

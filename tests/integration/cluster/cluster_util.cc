@@ -302,6 +302,14 @@ Result<std::map<uint64_t, uint64_t>> LtxChecksums(const std::string& data_dir,
     }
     out[header.max_txid] = trailer.post_apply_checksum;
   }
+  WALSHIP_ASSIGN_OR_RETURN(const auto entries, ReadLtxLog(LtxLogPath(data_dir, db)));
+  for (const std::string& entry : entries) {
+    ltx::SpanReader reader(entry);
+    ltx::Header header;
+    ltx::Trailer trailer;
+    WALSHIP_RETURN_IF_ERROR(ltx::Verify(&reader, &header, &trailer).WithContext("LTX log"));
+    out[header.max_txid] = trailer.post_apply_checksum;
+  }
   return out;
 }
 

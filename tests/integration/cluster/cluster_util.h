@@ -161,8 +161,9 @@ class Cluster {
                                          milliseconds timeout = seconds(60),
                                          Pos* pos_out = nullptr);
 
-// (TXID -> post-apply checksum) of every LTX file of `db` under `data_dir`,
-// each verified in full. A snapshot file counts for its max TXID.
+// (TXID -> post-apply checksum) at the end of every LTX file of `db` under
+// `data_dir` and every entry of its LTX log, each verified in full. A
+// snapshot or multi-TXID file counts for its max TXID.
 Result<std::map<uint64_t, uint64_t>> LtxChecksums(const std::string& data_dir,
                                                   const std::string& db);
 

@@ -90,6 +90,20 @@ std::vector<std::pair<uint64_t, int64_t>> LtxOrigins(const std::string& dir) {
   return out;
 }
 
+// The same for the transactions in a database's LTX log.
+std::vector<std::pair<uint64_t, int64_t>> LogOrigins(const std::string& data_dir) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  auto entries = ReadLtxLog(LtxLogPath(data_dir, kDb));
+  EXPECT_TRUE(entries.ok()) << entries.status().ToString();
+  if (!entries.ok()) return out;
+  for (const std::string& entry : *entries) {
+    auto header = ltx::ParseHeader(
+        {reinterpret_cast<const uint8_t*>(entry.data()), std::min(entry.size(), ltx::kHeaderSize)});
+    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
+  }
+  return out;
+}
+
 TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   MakeCluster();
   const int p = StartAndElect();
@@ -178,7 +192,9 @@ TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
   const uint64_t new_id = std::stoull(NodeId(q), nullptr, 16);
   auto origins = LtxOrigins(cluster_->node(q).data_dir() + "/dbs/" + kDb + "/ltx");
   auto diverged = LtxOrigins(cluster_->node(p).data_dir() + "/dbs/" + kDb + "/diverged");
+  auto logged = LogOrigins(cluster_->node(q).data_dir());
   origins.insert(origins.end(), diverged.begin(), diverged.end());
+  origins.insert(origins.end(), logged.begin(), logged.end());
   int64_t old_last = std::numeric_limits<int64_t>::min();
   int64_t new_first = std::numeric_limits<int64_t>::max();
   size_t new_count = 0;
@@ -195,7 +211,10 @@ TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResync
   ClusterOptions options;
   // node1 dies right after making its 30th transaction durable, before any
   // replica hears of it (and maybe before they got the one or two before).
-  options.primary_env = {{"WALSHIP_CRASH_AT", "commit-after-ltx:30"}};
+  // A file per transaction (the LTX log sealed after each), so the files it
+  // sets aside name each unreplicated transaction.
+  options.primary_env = {{"WALSHIP_CRASH_AT", "commit-after-ltx:30"},
+                         {"WALSHIP_TEST_SEAL_TXIDS", "1"}};
   MakeCluster(options);
   ASSERT_TRUE(cluster_->StartNode(0));
   ASSERT_EQ(cluster_->PrimaryIndex(), 0);
@@ -224,10 +243,9 @@ TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResync
   ASSERT_TRUE(Converge(q, &final_pos));
   // What the old primary committed that the new one never got: usually the
   // crashed transaction alone, one or two more when replication lagged.
-  auto old_files = ListLtx(cluster_->primary().data_dir(), kDb);
-  ASSERT_TRUE(old_files.ok());
-  ASSERT_FALSE(old_files->empty());
-  const uint64_t old_last = old_files->back().max_txid;
+  WALSHIP_ASSERT_OK_AND_ASSIGN(const LtxChain old_chain,
+                               VerifyLtxChain(cluster_->primary().data_dir(), kDb));
+  const uint64_t old_last = old_chain.last_txid;
   ASSERT_GT(old_last, elected_at->txid);
   std::vector<std::string> unreplicated;
   for (uint64_t t = elected_at->txid + 1; t <= old_last; t++) {

@@ -1,6 +1,7 @@
 // Commit capture through the mount (DESIGN.md §2.1): every transaction SQLite
-// commits becomes exactly one LTX file with the next TXID; rollbacks and
-// checkpoints become none; the chain of checksums always matches the bytes.
+// commits becomes exactly one LTX with the next TXID, appended to the LTX
+// log (no file per commit); rollbacks and checkpoints become none; the chain
+// of checksums always matches the bytes.
 #include <sys/stat.h>
 
 #include "fuse/fuse_test_util.h"
@@ -24,9 +25,10 @@ TEST_P(CommitTest, EachCommittedTransactionIsExactlyOneLtx) {
   const uint64_t base = SetUpTxids(mode());
   WALSHIP_ASSERT_OK_AND_ASSIGN(Pos pos, Position());
   ASSERT_EQ(pos.txid, base);
-  ASSERT_EQ(CountLtx(walship_, kDb), int64_t(base));
+  ASSERT_EQ(CountTxids(walship_, kDb), int64_t(base));
 
   const std::string db_file = walship_.data_dir() + "/dbs/app.db/database";
+  WALSHIP_ASSERT_OK_AND_ASSIGN(const auto files_before, ListLtx(walship_.data_dir(), kDb));
   constexpr int kRows = 40;
   for (int i = 0; i < kRows; i++) {
     ASSERT_TRUE(InsertRow(sql, 1, i));
@@ -39,7 +41,10 @@ TEST_P(CommitTest, EachCommittedTransactionIsExactlyOneLtx) {
       ASSERT_EQ(sum.checksum, pos.checksum) << "after row " << i;
     }
   }
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(base + kRows));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(base + kRows));
+  // Appended to the LTX log: not one file was created for them.
+  WALSHIP_ASSERT_OK_AND_ASSIGN(const auto files_after, ListLtx(walship_.data_dir(), kDb));
+  EXPECT_EQ(files_after.size(), files_before.size());
 
   // A transaction of many statements is still one TXID.
   ASSERT_TRUE(sql.Exec("BEGIN"));
@@ -47,7 +52,7 @@ TEST_P(CommitTest, EachCommittedTransactionIsExactlyOneLtx) {
   ASSERT_TRUE(sql.Exec("COMMIT"));
   // And so is one statement changing many pages.
   ASSERT_TRUE(sql.Exec("UPDATE t SET payload = randomblob(3000) WHERE writer = 1"));
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(base + kRows + 2));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(base + kRows + 2));
 
   // The sqlite3 CLI, another process: three statements, three TXIDs.
   CliResult cli = RunSqliteCli(DbPath(),
@@ -65,7 +70,7 @@ TEST_P(CommitTest, EachCommittedTransactionIsExactlyOneLtx) {
   EXPECT_EQ(final_pos.txid, want);
   EXPECT_EQ(CountRows(sql), kRows + 13);
   // The consistency check's checkpoint wrote no LTX either.
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(want));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(want));
 }
 
 TEST_P(CommitTest, RolledBackTransactionsWriteNoLtx) {
@@ -74,13 +79,13 @@ TEST_P(CommitTest, RolledBackTransactionsWriteNoLtx) {
   ASSERT_TRUE(SetUpDb(sql, mode()));
   for (int i = 0; i < 5; i++) ASSERT_TRUE(InsertRow(sql, 1, i));
   WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos before, Position());
-  const int64_t files = CountLtx(walship_, kDb);
+  const int64_t files = CountTxids(walship_, kDb);
 
   ASSERT_TRUE(sql.Exec("BEGIN"));
   for (int i = 5; i < 10; i++) ASSERT_TRUE(InsertRow(sql, 1, i));
   ASSERT_TRUE(sql.Exec("ROLLBACK"));
   EXPECT_EQ(CurrentPos(), before);
-  EXPECT_EQ(CountLtx(walship_, kDb), files);
+  EXPECT_EQ(CountTxids(walship_, kDb), files);
 
   // A transaction too big for a 2-page cache spills its pages into the
   // database file (rollback modes) or the WAL before it ends.
@@ -93,7 +98,7 @@ TEST_P(CommitTest, RolledBackTransactionsWriteNoLtx) {
   EXPECT_GT(FileSize(spill_file), size_before + 100 * 1024) << "the transaction did not spill";
   ASSERT_TRUE(sql.Exec("ROLLBACK"));
   EXPECT_EQ(CurrentPos(), before);
-  EXPECT_EQ(CountLtx(walship_, kDb), files);
+  EXPECT_EQ(CountTxids(walship_, kDb), files);
   EXPECT_EQ(CountRows(sql), 5);
 
   // The next commit continues the chain.
@@ -101,7 +106,7 @@ TEST_P(CommitTest, RolledBackTransactionsWriteNoLtx) {
   Pos after;
   ASSERT_TRUE(Consistent(&after));
   EXPECT_EQ(after.txid, before.txid + 1);
-  EXPECT_EQ(CountLtx(walship_, kDb), files + 1);
+  EXPECT_EQ(CountTxids(walship_, kDb), files + 1);
 }
 
 TEST_P(CommitTest, SwitchingJournalModesKeepsOneLtxPerCommit) {
@@ -129,7 +134,7 @@ TEST_P(CommitTest, SwitchingJournalModesKeepsOneLtxPerCommit) {
       ASSERT_TRUE(Consistent());
     }
   }
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(want));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(want));
   Pos pos;
   ASSERT_TRUE(Consistent(&pos));
   EXPECT_EQ(pos.txid, want);
@@ -152,7 +157,7 @@ TEST_P(CommitTest, BigSpilledTransactionIsOneLtx) {
   Pos after;
   ASSERT_TRUE(Consistent(&after));
   EXPECT_EQ(after.txid, before.txid + 1);
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(before.txid + 1));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(before.txid + 1));
   EXPECT_EQ(CountRows(sql), 305);
 }
 
@@ -229,8 +234,8 @@ TEST_P(CommitTest, DatabasesHaveIndependentTxids) {
   ASSERT_TRUE(CheckConsistent(walship_.mount_dir(), walship_.data_dir(), "b.db", &pb));
   EXPECT_EQ(pa.txid, SetUpTxids(mode()) + 6);
   EXPECT_EQ(pb.txid, SetUpTxids(mode()) + 3);
-  EXPECT_EQ(CountLtx(walship_, "a.db"), int64_t(pa.txid));
-  EXPECT_EQ(CountLtx(walship_, "b.db"), int64_t(pb.txid));
+  EXPECT_EQ(CountTxids(walship_, "a.db"), int64_t(pa.txid));
+  EXPECT_EQ(CountTxids(walship_, "b.db"), int64_t(pb.txid));
 }
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, CommitTest, ::testing::ValuesIn(kAllJournalModes),
@@ -247,7 +252,7 @@ TEST_P(CheckpointTest, ExplicitCheckpointsWriteNoLtx) {
   ASSERT_TRUE(sql.Exec("PRAGMA wal_autocheckpoint=0"));
   for (int i = 0; i < 20; i++) ASSERT_TRUE(InsertRow(sql, 1, i, 500));
   WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos before, Position());
-  const int64_t files = CountLtx(walship_, kDb);
+  const int64_t files = CountTxids(walship_, kDb);
   const std::string dir = walship_.data_dir() + "/dbs/app.db/";
 
   for (const char* kind : {"PASSIVE", "FULL", "RESTART", "TRUNCATE"}) {
@@ -255,7 +260,7 @@ TEST_P(CheckpointTest, ExplicitCheckpointsWriteNoLtx) {
     ASSERT_TRUE(busy.ok()) << busy.status().ToString();
     EXPECT_EQ(*busy, 0) << kind;
     EXPECT_EQ(CurrentPos(), before) << kind;
-    EXPECT_EQ(CountLtx(walship_, kDb), files) << kind;
+    EXPECT_EQ(CountTxids(walship_, kDb), files) << kind;
   }
   // TRUNCATE left every page in the database file and an empty WAL.
   EXPECT_EQ(FileSize(dir + "wal"), 0);
@@ -271,7 +276,7 @@ TEST_P(CheckpointTest, ExplicitCheckpointsWriteNoLtx) {
   sql.Close();
   EXPECT_EQ(FileSize(dir + "wal"), -1) << "the last close did not delete the WAL";
   EXPECT_EQ(CurrentPos(), open_pos);
-  EXPECT_EQ(CountLtx(walship_, kDb), files + 5);
+  EXPECT_EQ(CountTxids(walship_, kDb), files + 5);
   ASSERT_TRUE(Consistent());
 }
 
@@ -292,7 +297,7 @@ TEST_P(CheckpointTest, AutomaticCheckpointsDuringALoadWriteNoLtx) {
   }
   WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos after, Position());
   EXPECT_EQ(after.txid, before.txid + kCommits);
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(before.txid + kCommits));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(before.txid + kCommits));
   // Checkpoints ran: the database file grew (only checkpoints write it in WAL
   // mode) while the WAL kept restarting instead of growing to ~300 frames.
   EXPECT_GT(FileSize(dir + "database"), db_size_before + 100 * 1024);

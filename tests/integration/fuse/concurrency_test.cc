@@ -103,7 +103,7 @@ TEST_P(ConcurrencyTest, WriterProcessesCliAndReadersTogether) {
   Pos pos;
   ASSERT_TRUE(Consistent(&pos));
   EXPECT_EQ(pos.txid, base + kTotalRows);
-  EXPECT_EQ(CountLtx(walship_, kDb), int64_t(base + kTotalRows));
+  EXPECT_EQ(CountTxids(walship_, kDb), int64_t(base + kTotalRows));
 }
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, ConcurrencyTest, ::testing::ValuesIn(kAllJournalModes),

@@ -142,8 +142,14 @@ TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   WalshipProcess walship;
   PrepareDatabase(walship, durability.mode);
   if (HasFatalFailure()) return;
-  ASSERT_TRUE(walship.Restart(
-      {{"WALSHIP_CRASH_AT", std::string(point) + ":" + std::to_string(kCrashAtCommit)}}));
+  // Sealing the LTX log after every transaction, the first seal is at
+  // start-up (of the setup's transactions), the n+1-th at the writer's n-th
+  // commit, after its LTX is in the log.
+  const bool seal = std::string(point).starts_with("seal-");
+  const int hit = seal ? kCrashAtCommit + 1 : kCrashAtCommit;
+  EnvVars env = {{"WALSHIP_CRASH_AT", std::string(point) + ":" + std::to_string(hit)}};
+  if (seal) env.emplace_back("WALSHIP_TEST_SEAL_TXIDS", "1");
+  ASSERT_TRUE(walship.Restart(env));
 
   WriterOutcome writer = RunWriterUntilFailure(
       walship, std::string("PRAGMA synchronous=") + durability.synchronous, 200);
@@ -155,7 +161,7 @@ TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   // before walship is asked to sync or unlock); in the rollback modes a
   // transaction without an LTX is rolled back from its still-hot journal.
   const bool wal = durability.mode == JournalMode::kWal;
-  const bool stands = wal || std::string(point) == "commit-after-ltx";
+  const bool stands = wal || std::string(point) == "commit-after-ltx" || seal;
   const int64_t want_rows = stands ? kCrashAtCommit : kCrashAtCommit - 1;
   if (wal && std::string(durability.synchronous) == "NORMAL") {
     // The LTX is written when the writer releases the WAL lock, after its
@@ -180,8 +186,9 @@ std::string CommitCrashName(
 INSTANTIATE_TEST_SUITE_P(CrashPoints, CommitCrashTest,
                          ::testing::Combine(::testing::ValuesIn(kDurabilities),
                                             ::testing::Values("commit-before-ltx-finish",
-                                                              "ltx-before-rename",
-                                                              "commit-after-ltx")),
+                                                              "ltx-log-torn",
+                                                              "commit-after-ltx",
+                                                              "seal-before-log-clear")),
                          CommitCrashName);
 
 // --- walship killed while a VACUUM shrinks the database. ------------------
@@ -326,7 +333,7 @@ TEST_P(WriterKillTest, UncommittedTransactionLeavesNoTrace) {
     ASSERT_TRUE(sql.Exec("COMMIT"));
   }
   WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos before, ReadPos(walship.mount_dir(), kDb));
-  const int64_t files = CountLtx(walship, kDb);
+  const int64_t files = CountTxids(walship, kDb);
   WALSHIP_ASSERT_OK_AND_ASSIGN(const LtxChain chain, VerifyLtxChain(walship.data_dir(), kDb));
   const uint32_t committed_pages = chain.commit;
 
@@ -378,7 +385,7 @@ TEST_P(WriterKillTest, UncommittedTransactionLeavesNoTrace) {
   Pos pos;
   ASSERT_TRUE(CheckConsistent(walship.mount_dir(), walship.data_dir(), kDb, &pos));
   EXPECT_EQ(pos, before);
-  EXPECT_EQ(CountLtx(walship, kDb), files);
+  EXPECT_EQ(CountTxids(walship, kDb), files);
 
   ASSERT_TRUE(InsertRow(sql, 2, 0));
   ASSERT_TRUE(CheckConsistent(walship.mount_dir(), walship.data_dir(), kDb, &pos));

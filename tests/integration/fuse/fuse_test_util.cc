@@ -47,10 +47,10 @@ int64_t CountRows(Sql& sql, const std::string& where) {
   return n.ok() ? *n : -1;
 }
 
-int64_t CountLtx(const WalshipProcess& walship, const std::string& db) {
-  auto files = ListLtx(walship.data_dir(), db);
-  EXPECT_TRUE(files.ok()) << files.status().ToString();
-  return files.ok() ? int64_t(files->size()) : -1;
+int64_t CountTxids(const WalshipProcess& walship, const std::string& db) {
+  auto chain = VerifyLtxChain(walship.data_dir(), db);
+  EXPECT_TRUE(chain.ok()) << chain.status().ToString();
+  return chain.ok() ? int64_t(chain->transactions) : -1;
 }
 
 Pos MountTest::CurrentPos() const {

@@ -57,8 +57,9 @@ int WriterChild(const std::string& path, const WriterSpec& spec);
 // SELECT count(*) FROM t WHERE `where`; -1 (with a test failure) on error.
 int64_t CountRows(Sql& sql, const std::string& where = "1");
 
-// Number of LTX files of `db`, or -1 (with a test failure) on error.
-int64_t CountLtx(const WalshipProcess& walship, const std::string& db);
+// Number of transactions recorded for `db` (TXIDs in its LTX files and its
+// LTX log, which must form one verified chain), or -1 (with a test failure).
+int64_t CountTxids(const WalshipProcess& walship, const std::string& db);
 
 // A single walship per test, started in SetUp, stopped (and checked to stop
 // cleanly) in TearDown unless the test already stopped or killed it.

@@ -25,28 +25,60 @@ std::string LtxDir(const std::string& data_dir, const std::string& db) {
   return data_dir + "/dbs/" + db + "/ltx";
 }
 
+// Checks that a verified LTX (`what` names it) extends the chain so far,
+// and extends it.
+Status ExtendChain(const std::string& what, const ltx::Header& header,
+                   const ltx::Trailer& trailer, LtxChain* chain) {
+  auto fail = [&](const std::string& why) { return Status::Corruption(what + ": " + why); };
+  const uint64_t want = chain->last_txid + 1;
+  if (header.min_txid != want || header.max_txid < want) {
+    return fail("TXIDs " + std::to_string(header.min_txid) + "-" +
+                std::to_string(header.max_txid) + ", expected a run starting at " +
+                std::to_string(want) + " after " + std::to_string(chain->last_txid));
+  }
+  if (header.pre_apply_checksum != chain->last_checksum) {
+    return fail("pre-apply checksum " + Hex(header.pre_apply_checksum) +
+                " != previous post-apply checksum " + Hex(chain->last_checksum));
+  }
+  chain->transactions += header.max_txid - header.min_txid + 1;
+  chain->last_txid = header.max_txid;
+  chain->last_checksum = trailer.post_apply_checksum;
+  chain->page_size = header.page_size;
+  chain->commit = header.commit;
+  return Status::OK();
+}
+
 // Verifies one file and checks it extends the chain so far.
-Status CheckChainLink(const LtxFile& file, const LtxChain& chain, ltx::Header* header,
-                      ltx::Trailer* trailer) {
+Status CheckChainLink(const LtxFile& file, LtxChain* chain) {
   auto f = env::Env::Posix()->Open(file.path, env::OpenMode::kRead);
   if (!f.ok()) return f.status();
   ltx::FileReader reader(f->get());
-  Status st = ltx::Verify(&reader, header, trailer);
+  ltx::Header header;
+  ltx::Trailer trailer;
+  Status st = ltx::Verify(&reader, &header, &trailer);
   if (!st.ok()) return st.WithContext(file.path);
-  auto fail = [&](const std::string& what) { return Status::Corruption(file.path + ": " + what); };
-  if (header->min_txid != file.min_txid || header->max_txid != file.max_txid) {
-    return fail("header says TXIDs " + std::to_string(header->min_txid) + "-" +
-                std::to_string(header->max_txid) + ", the name disagrees");
+  if (header.min_txid != file.min_txid || header.max_txid != file.max_txid) {
+    return Status::Corruption(file.path + ": header says TXIDs " +
+                              std::to_string(header.min_txid) + "-" +
+                              std::to_string(header.max_txid) + ", the name disagrees");
   }
-  const uint64_t want = chain.last_txid + 1;
-  if (header->min_txid != want || header->max_txid != want) {
-    return fail("TXIDs " + std::to_string(header->min_txid) + "-" +
-                std::to_string(header->max_txid) + ", expected exactly " + std::to_string(want) +
-                " after " + std::to_string(chain.last_txid));
-  }
-  if (header->pre_apply_checksum != chain.last_checksum) {
-    return fail("pre-apply checksum " + Hex(header->pre_apply_checksum) +
-                " != previous post-apply checksum " + Hex(chain.last_checksum));
+  chain->files++;
+  return ExtendChain(file.path, header, trailer, chain);
+}
+
+// Verifies the LTX log's entries and extends the chain with those after it
+// (entries the files already hold are skipped).
+Status CheckLogEntries(const std::string& path, LtxChain* chain) {
+  WALSHIP_ASSIGN_OR_RETURN(const std::vector<std::string> entries, ReadLtxLog(path));
+  for (size_t i = 0; i < entries.size(); i++) {
+    const std::string what = path + " entry " + std::to_string(i);
+    ltx::SpanReader reader(entries[i]);
+    ltx::Header header;
+    ltx::Trailer trailer;
+    if (Status st = ltx::Verify(&reader, &header, &trailer); !st.ok()) return st.WithContext(what);
+    if (header.max_txid > chain->last_txid) {
+      WALSHIP_RETURN_IF_ERROR(ExtendChain(what, header, trailer, chain));
+    }
   }
   return Status::OK();
 }
@@ -74,6 +106,26 @@ Result<Pos> ReadPos(const std::string& mount_dir, const std::string& db) {
   return ParsePos(*text);
 }
 
+Result<std::vector<std::string>> ReadLtxLog(const std::string& path) {
+  auto log = env::Env::Posix()->ReadFile(path);
+  if (!log.ok() && log.status().IsNotFound()) return std::vector<std::string>{};
+  if (!log.ok()) return log.status();
+  std::vector<std::string> entries;
+  size_t at = 0;
+  while (log->size() - at >= 8) {
+    uint64_t length = 0;
+    for (int i = 0; i < 8; i++) length = length << 8 | uint8_t((*log)[at + i]);
+    if (length > log->size() - at - 8) break;
+    entries.push_back(log->substr(at + 8, length));
+    at += 8 + length;
+  }
+  return entries;
+}
+
+std::string LtxLogPath(const std::string& data_dir, const std::string& db) {
+  return data_dir + "/dbs/" + db + "/ltx.log";
+}
+
 Result<std::vector<LtxFile>> ListLtx(const std::string& data_dir, const std::string& db) {
   const std::string dir = LtxDir(data_dir, db);
   auto names = env::Env::Posix()->ListDir(dir);
@@ -95,17 +147,8 @@ Result<LtxChain> VerifyLtxChain(const std::string& data_dir, const std::string& 
   auto files = ListLtx(data_dir, db);
   if (!files.ok()) return files.status();
   LtxChain chain;
-  for (const LtxFile& file : *files) {
-    ltx::Header header;
-    ltx::Trailer trailer;
-    Status st = CheckChainLink(file, chain, &header, &trailer);
-    if (!st.ok()) return st;
-    chain.files++;
-    chain.last_txid = header.max_txid;
-    chain.last_checksum = trailer.post_apply_checksum;
-    chain.page_size = header.page_size;
-    chain.commit = header.commit;
-  }
+  for (const LtxFile& file : *files) WALSHIP_RETURN_IF_ERROR(CheckChainLink(file, &chain));
+  WALSHIP_RETURN_IF_ERROR(CheckLogEntries(LtxLogPath(data_dir, db), &chain));
   return chain;
 }
 

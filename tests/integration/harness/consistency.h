@@ -38,18 +38,27 @@ struct LtxFile {
 // that are not LTX file names (e.g. *.tmp) are left out.
 Result<std::vector<LtxFile>> ListLtx(const std::string& data_dir, const std::string& db);
 
+// The whole entries of the LTX log at `path` (a big-endian u64 length, then
+// one LTX file, repeated; docs/operations.md), not verified; an incomplete
+// last entry is left out (walship cuts it off at start). None when absent.
+Result<std::vector<std::string>> ReadLtxLog(const std::string& path);
+// DATA/dbs/DB/ltx.log
+std::string LtxLogPath(const std::string& data_dir, const std::string& db);
+
 struct LtxChain {
   size_t files = 0;
+  uint64_t transactions = 0;  // TXIDs in the files and the LTX log
   uint64_t last_txid = 0;
   uint64_t last_checksum = 0;  // post-apply checksum of the newest file
   uint32_t page_size = 0;      // of the newest file
   uint32_t commit = 0;         // database size in pages after the newest file
 };
 
-// Verifies every LTX file of `db` with ltx::Verify and checks the chain: the
-// first starts at TXID 1 with pre-apply checksum 0; each next file has
-// min = max = previous max + 1 and pre-apply checksum = previous post-apply
-// checksum; the file name matches the header. Corruption names the file.
+// Verifies every LTX file of `db` with ltx::Verify, then the entries of its
+// LTX log (DATA/dbs/DB/ltx.log) after them, and checks the chain: the first
+// starts at TXID 1 with pre-apply checksum 0; each next file or entry has
+// min = previous max + 1 and pre-apply checksum = previous post-apply
+// checksum; a file's name matches its header. Corruption names the file.
 Result<LtxChain> VerifyLtxChain(const std::string& data_dir, const std::string& db);
 
 struct FileChecksum {

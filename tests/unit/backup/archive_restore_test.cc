@@ -31,10 +31,20 @@ class ArchiveRestoreTest : public ::testing::Test {
   void SetUp() override {
     std::string tmpl = (fs::temp_directory_path() / "walship-ar-XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
+    OpenStore(store::kSealTxids);
+  }
+  // Reopens the store so each transaction gets a file of its own (the LTX
+  // log is sealed after each).
+  void SealEveryTransaction() { OpenStore(1); }
+  void OpenStore(size_t seal_txids) {
+    store_.reset();
     store::StoreOptions o;
     o.data_dir = dir_ + "/data";
+    o.seal_txids = seal_txids;
     store_ = std::make_unique<store::Store>(o);
     ASSERT_TRUE(store_->Open().ok());
+    db_ = store_->Find("x.db");
+    if (db_) return;
     auto db = store_->Create("x.db");
     ASSERT_TRUE(db.ok());
     db_ = *db;
@@ -215,6 +225,7 @@ TEST_F(ArchiveRestoreTest, EncryptedArchiveNeedsTheRightKey) {
 }
 
 TEST_F(ArchiveRestoreTest, RetentionKeepsUnarchivedLtxFiles) {
+  SealEveryTransaction();
   StartArchiver();
   Commit(3);
   archiver_->RunOnce();

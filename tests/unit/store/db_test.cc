@@ -8,6 +8,7 @@
 #include "base/coding.h"
 #include "env/fault_env.h"
 #include "ltx/checksum.h"
+#include "store/ltx_file_writer.h"
 #include "test_util.h"
 
 namespace walship::store {
@@ -60,7 +61,135 @@ TEST(Db, RollbackCommitBecomesNextTxidWithFileChecksum) {
   ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 40)).ok());
   EXPECT_EQ(db.pos().txid, 2u);
   EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
-  EXPECT_TRUE(env::Env::Posix()->Exists(dir / "dbs/x.db/ltx/0000000000000002-0000000000000002.ltx"));
+}
+
+// The LTX of each commit is appended to the LTX log and held in memory: no
+// file is created per commit. Reopening seals the log into one file.
+TEST(Db, CommitsGoToTheLogNotToAFileEach) {
+  TempDir dir;
+  const std::string ltx_dir = dir / "dbs/x.db/ltx";
+  Position before;
+  {
+    Db db(Options(dir));
+    ASSERT_TRUE(db.Open().ok());
+    for (int rows : {3, 40, 80}) ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, rows)).ok());
+    EXPECT_TRUE(env::Env::Posix()->ListDir(ltx_dir)->empty());
+    EXPECT_TRUE(db.ListLtxFiles()->empty());
+    const std::vector<LtxFileInfo> chain = db.LtxFilesAfter(0, 10);
+    ASSERT_EQ(chain.size(), 3u);
+    for (size_t i = 0; i < chain.size(); i++) {
+      EXPECT_EQ(chain[i].min_txid, i + 1);
+      EXPECT_EQ(chain[i].max_txid, i + 1);
+      ASSERT_TRUE(chain[i].bytes);
+      EXPECT_TRUE(ReceivedLtxFromBytes(*chain[i].bytes, "txid").ok());
+    }
+    EXPECT_EQ(*db.ChecksumAt(2), chain[1].post_checksum);
+    before = db.pos();
+  }
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  EXPECT_EQ(db.pos(), before);
+  EXPECT_EQ(*env::Env::Posix()->ListDir(ltx_dir),
+            std::vector<std::string>{"0000000000000001-0000000000000003.ltx"});
+  EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
+  // Recent transactions stay in memory after sealing: a replica a little
+  // behind still gets each on its own.
+  EXPECT_EQ(db.LtxFilesAfter(1, 10).front().max_txid, 2u);
+}
+
+TEST(Db, AFullLogIsSealedIntoOneMultiTxidFile) {
+  TempDir dir;
+  DbOptions options = Options(dir);
+  options.seal_txids = 2;
+  Db db(options);
+  ASSERT_TRUE(db.Open().ok());
+  for (int rows : {3, 40, 80, 90, 100}) ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, rows)).ok());
+  const std::vector<LtxFileInfo> files = *db.ListLtxFiles();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].min_txid, 1u);
+  EXPECT_EQ(files[0].max_txid, 2u);
+  EXPECT_EQ(files[1].min_txid, 3u);
+  EXPECT_EQ(files[1].max_txid, 4u);
+  ltx::Header header{};
+  ltx::Trailer trailer{};
+  ASSERT_TRUE(VerifyLtxFile(env::Env::Posix(), files[1].path, &header, &trailer).ok());
+  EXPECT_EQ(header.pre_apply_checksum, *db.ChecksumAt(2));
+  EXPECT_EQ(trailer.post_apply_checksum, *db.ChecksumAt(4));
+  // A replica applying the sealed files alone reaches the same database.
+  DbOptions replica_options = Options(dir);
+  replica_options.dir = dir / "replica/x.db";
+  replica_options.node_id = 2;
+  Db replica(replica_options);
+  ASSERT_TRUE(replica.Open().ok());
+  ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
+  std::vector<ReceivedLtx> batch;
+  for (const LtxFileInfo& f : files) {
+    batch.push_back(*ReceivedLtxFromBytes(*env::Env::Posix()->ReadFile(f.path), f.path));
+  }
+  batch.push_back(*ReceivedLtxFromBytes(*db.LtxFilesAfter(4, 1).front().bytes, "txid 5"));
+  ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
+  EXPECT_EQ(replica.pos(), db.pos());
+  EXPECT_EQ(FileChecksum(replica_options.dir + "/database"), db.pos().checksum);
+}
+
+// A transaction larger than what is held in memory gets a file of its own,
+// after the log before it is sealed, so the files stay in TXID order.
+TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
+  TempDir dir;
+  Position before;
+  {
+    Db db(Options(dir));
+    ASSERT_TRUE(db.Open().ok());
+    ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
+    ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 40)).ok());
+    sqlite3* big = nullptr;
+    sqlite3_open((dir / "big.db").c_str(), &big);
+    Exec(big, "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+              "WHERE i < 12000) INSERT INTO t SELECT randomblob(1000) FROM c;");
+    sqlite3_close(big);
+    const std::vector<uint8_t> bytes = ReadAll(dir / "big.db");
+    ASSERT_GT(bytes.size(), ReceivedLtx::kInMemoryLimit);
+    ASSERT_TRUE(CommitRollback(&db, bytes).ok());
+    const std::vector<LtxFileInfo> files = *db.ListLtxFiles();
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_EQ(files[0].max_txid, 2u);
+    EXPECT_EQ(files[1].min_txid, 3u);
+    EXPECT_EQ(files[1].max_txid, 3u);
+    EXPECT_EQ(db.LtxFilesAfter(2, 10).size(), 1u);
+    EXPECT_FALSE(db.LtxFilesAfter(2, 10).front().bytes) << "held in memory";
+    EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
+    EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
+    before = db.pos();
+  }
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  EXPECT_EQ(db.pos(), before);
+}
+
+// What a crash leaves in the log: whole entries, then part of one.
+TEST(Db, ATornLogTailIsCutOffAndTheWholeEntriesStand) {
+  TempDir dir;
+  Position after_two;
+  {
+    Db db(Options(dir));
+    ASSERT_TRUE(db.Open().ok());
+    ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
+    ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 40)).ok());
+    after_two = db.pos();
+  }
+  const std::string log = dir / "dbs/x.db/ltx.log";
+  const std::string whole = *env::Env::Posix()->ReadFile(log);
+  ASSERT_GT(whole.size(), 200u);
+  // Half of a copy of the first entry, as if the next append was cut short.
+  std::string torn = whole + whole.substr(0, whole.size() / 4);
+  ASSERT_TRUE(env::Env::Posix()
+                  ->WriteFileAtomic(log, {reinterpret_cast<const uint8_t*>(torn.data()),
+                                          torn.size()}, false)
+                  .ok());
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  EXPECT_EQ(db.pos(), after_two);
+  EXPECT_EQ(db.ListLtxFiles()->size(), 1u);
 }
 
 TEST(Db, UnchangedPagesSpendNoTxid) {
@@ -94,7 +223,7 @@ TEST(Db, FailedLtxStopsWritesUntilRestart) {
     Db db(Options(dir, &faults));
     ASSERT_TRUE(db.Open().ok());
     ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 2)).ok());
-    faults.FailFrom(env::FaultOp::kRename, ".ltx");
+    faults.FailFrom(env::FaultOp::kWrite, "ltx.log");
     Status st = CommitRollback(&db, RealDatabase(dir, 30));
     EXPECT_EQ(st.err(), ENOSPC) << st.ToString();
     faults.Heal();
@@ -117,11 +246,16 @@ TEST(Db, FailedLtxStopsWritesUntilRestart) {
 namespace walship::store {
 namespace {
 
-// Applies the LTX file at `path` as a replica receives it: a batch of one.
-Status ApplyFile(Db* replica, const std::string& path) {
-  auto bytes = env::Env::Posix()->ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  auto received = ReceivedLtxFromBytes(std::move(*bytes), path);
+void WriteFile(const std::string& path, const std::string& bytes) {
+  ASSERT_TRUE(env::Env::Posix()
+                  ->WriteFileAtomic(path, {reinterpret_cast<const uint8_t*>(bytes.data()),
+                                           bytes.size()}, false)
+                  .ok());
+}
+
+// Applies one LTX as a replica receives it: a batch of one.
+Status ApplyBytes(Db* replica, const std::string& bytes) {
+  auto received = ReceivedLtxFromBytes(bytes, "ltx");
   if (!received.ok()) return received.status();
   std::vector<ReceivedLtx> batch;
   batch.push_back(std::move(*received));
@@ -143,12 +277,11 @@ TEST(Db, ReplicaCompletesAnApplyInterruptedByACrash) {
     Db replica(replica_options);
     ASSERT_TRUE(replica.Open().ok());
     ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
-    auto files = primary.ListLtxFiles();
-    ASSERT_TRUE(files.ok());
-    ASSERT_EQ(files->size(), 2u);
-    ASSERT_TRUE(ApplyFile(&replica, (*files)[0].path).ok());
+    const std::vector<LtxFileInfo> files = primary.LtxFilesAfter(0, 10);
+    ASSERT_EQ(files.size(), 2u);
+    ASSERT_TRUE(ApplyBytes(&replica, *files[0].bytes).ok());
     // The second file arrives and is made durable; the process dies before applying it.
-    std::filesystem::copy_file((*files)[1].path, ltx_dir + "0000000000000002-0000000000000002.ltx");
+    WriteFile(ltx_dir + "0000000000000002-0000000000000002.ltx", *files[1].bytes);
   }
   Db replica(replica_options);
   ASSERT_TRUE(replica.Open().ok());
@@ -181,7 +314,7 @@ History MakeHistory(const TempDir& dir, int n) {
   EXPECT_TRUE(primary.Write(FileKind::kJournal, 0, std::vector<uint8_t>(512, 0)).ok());
   EXPECT_TRUE(primary.Write(FileKind::kDatabase, 4096, page2).ok());
   EXPECT_TRUE(primary.Remove(FileKind::kJournal).ok());
-  h.files = *primary.ListLtxFiles();
+  h.files = primary.LtxFilesAfter(0, SIZE_MAX);  // each commit, from memory
   h.pos = primary.pos();
   EXPECT_EQ(h.files.size(), size_t(n));
   return h;
@@ -197,8 +330,7 @@ DbOptions ReplicaOptions(const TempDir& dir) {
 std::vector<ReceivedLtx> Received(const History& h, size_t from, size_t to) {
   std::vector<ReceivedLtx> out;
   for (size_t i = from; i < to; i++) {
-    auto bytes = env::Env::Posix()->ReadFile(h.files[i].path);
-    out.push_back(*ReceivedLtxFromBytes(std::move(*bytes), h.files[i].path));
+    out.push_back(*ReceivedLtxFromBytes(*h.files[i].bytes, "txid " + std::to_string(i + 1)));
   }
   return out;
 }
@@ -209,8 +341,7 @@ std::vector<ReceivedLtx> Received(const History& h, size_t from, size_t to) {
 void CrashMidBatch(const DbOptions& replica, const History& h, size_t from, size_t to,
                    const std::vector<uint8_t>& torn) {
   for (size_t i = from; i < to; i++) {
-    std::filesystem::copy_file(h.files[i].path,
-                               replica.dir + "/ltx/" + ltx::FileName(i + 1, i + 1));
+    WriteFile(replica.dir + "/ltx/" + ltx::FileName(i + 1, i + 1), *h.files[i].bytes);
   }
   auto file = env::Env::Posix()->Open(replica.dir + "/database", env::OpenMode::kReadWrite);
   ASSERT_TRUE((*file)->WriteAt(0, torn).ok());
@@ -234,8 +365,9 @@ TEST(Db, ReplicaAppliesABatchWithOneMarkerOfWhereItsDatabaseWasSynced) {
   Db replica(ReplicaOptions(dir));
   ASSERT_TRUE(replica.Open().ok());
   std::vector<uint64_t> told;
-  replica.SetCommitListener([&](const std::string&, const ltx::Header& header, uint64_t,
-                                const std::string&) { told.push_back(header.max_txid); });
+  replica.SetCommitListener([&](const std::string&, const ltx::Header& header, uint64_t) {
+    told.push_back(header.max_txid);
+  });
   auto batch = Received(h, 0, 5);
   ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
   EXPECT_EQ(replica.pos(), h.pos);
@@ -332,8 +464,8 @@ TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
   replica_options.dir = dir / "replica/x.db";
   Db replica(replica_options);
   ASSERT_TRUE(replica.Open().ok());
-  auto files = primary.ListLtxFiles();
-  Status st = ApplyFile(&replica, (*files)[1].path);  // txid 2 onto an empty replica
+  const std::vector<LtxFileInfo> files = primary.LtxFilesAfter(0, 10);
+  Status st = ApplyBytes(&replica, *files[1].bytes);  // txid 2 onto an empty replica
   EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
   EXPECT_EQ(replica.pos().txid, 0u);
 }

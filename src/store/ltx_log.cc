@@ -1,0 +1,88 @@
+#include "store/ltx_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/coding.h"
+#include "base/crash_point.h"
+
+namespace walship::store {
+
+Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& path,
+                                              const std::string& db) {
+  env_ = env;
+  WALSHIP_ASSIGN_OR_RETURN(file_, env->Open(path, env::OpenMode::kCreate));
+  WALSHIP_ASSIGN_OR_RETURN(const uint64_t size, file_->Size());
+  std::vector<ReceivedLtx> out;
+  uint64_t at = 0;
+  Status torn;
+  while (at < size) {
+    uint8_t raw[8];
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(at, raw));
+    const uint64_t length = n == sizeof raw ? GetBE64(raw) : 0;
+    if (n != sizeof raw || length == 0 || length > size - at - 8) {
+      torn = Status::Corruption("entry length cut off or past the end");
+      break;
+    }
+    std::string bytes(length, '\0');
+    WALSHIP_ASSIGN_OR_RETURN(n, file_->ReadAt(at + 8, {reinterpret_cast<uint8_t*>(bytes.data()),
+                                                        bytes.size()}));
+    if (n != length) {
+      torn = Status::Corruption("short read");
+      break;
+    }
+    auto entry = ReceivedLtxFromBytes(std::move(bytes), path + " at offset " + std::to_string(at));
+    if (!entry.ok()) {
+      torn = entry.status();
+      break;
+    }
+    out.push_back(std::move(*entry));
+    at += 8 + length;
+  }
+  if (at < size) {
+    spdlog::warn("database {}: cutting {} bytes off the end of {} at offset {} ({}): an entry "
+                 "never made durable; its transaction is recovered from the WAL or rolled back",
+                 db, size - at, path, at, torn.ToString());
+    WALSHIP_RETURN_IF_ERROR(file_->Truncate(at));
+  }
+  size_ = at;
+  entries_ = out.size();
+  return out;
+}
+
+Status LtxLog::Append(std::string_view ltx) {
+  std::string entry(8, '\0');
+  PutBE64(reinterpret_cast<uint8_t*>(entry.data()), ltx.size());
+  entry += ltx;
+  const auto* data = reinterpret_cast<const uint8_t*>(entry.data());
+  // Half an entry, then the crash point: the torn tail Open must cut off.
+  const size_t half = entry.size() / 2;
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_, {data, half}));
+  CrashPoint("ltx-log-torn");
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_ + half, {data + half, entry.size() - half}));
+  size_ += entry.size();
+  entries_++;
+  dirty_ = true;
+  return Status::OK();
+}
+
+Status LtxLog::Sync() {
+  if (!dirty_) return Status::OK();
+  WALSHIP_RETURN_IF_ERROR(file_->Sync().WithContext(file_->path()));
+  if (!dir_synced_) {
+    // The log's own name, created at the first Open, must survive too.
+    WALSHIP_RETURN_IF_ERROR(env_->SyncDir(env::DirName(file_->path())));
+    dir_synced_ = true;
+  }
+  dirty_ = false;
+  return Status::OK();
+}
+
+Status LtxLog::Clear() {
+  WALSHIP_RETURN_IF_ERROR(file_->Truncate(0).WithContext(file_->path()));
+  size_ = 0;
+  entries_ = 0;
+  dirty_ = false;
+  return Status::OK();
+}
+
+}  // namespace walship::store

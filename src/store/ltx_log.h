@@ -1,0 +1,57 @@
+// LtxLog: the LTX files of a database's newest transactions, back to back in
+// one append-only file, DATA/dbs/NAME/ltx.log, so that a commit appends a few
+// hundred bytes to an open file instead of creating, writing and renaming one
+// (DESIGN.md §1.5, §2.1). Each entry is a big-endian u64 length and one whole
+// single-transaction LTX file. Db seals the entries into one multi-TXID LTX
+// file in ltx/ now and then and empties the log (Db::SealLog).
+//
+// Crash safety: an entry stands once all its bytes are in the file (kill -9
+// keeps the page cache); Sync makes the entries durable, no later than SQLite's
+// own sync of its WAL or journal. Open reads back every whole, verified entry
+// and cuts a torn or corrupt tail off, which only an entry that was never
+// made durable can have (its transaction is still in the WAL, or the journal
+// rolls it back).
+//
+// Not thread-safe: the owning Db's mutex guards it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "env/env.h"
+#include "store/received_ltx.h"
+
+namespace walship::store {
+
+class LtxLog {
+ public:
+  static constexpr const char* kFileName = "ltx.log";
+
+  // Opens (creating) the log at `path` and returns its whole, verified entries
+  // in file order; `db` names the database in messages.
+  Result<std::vector<ReceivedLtx>> Open(env::Env* env, const std::string& path,
+                                        const std::string& db);
+  // Appends one LTX file (not synced).
+  Status Append(std::string_view ltx);
+  // Makes every appended entry durable (a no-op when nothing changed).
+  Status Sync();
+  // Empties the log, once its entries are sealed into a durable LTX file.
+  Status Clear();
+
+  size_t entries() const { return entries_; }
+  uint64_t bytes() const { return size_; }
+
+ private:
+  env::Env* env_ = nullptr;
+  std::unique_ptr<env::File> file_;
+  uint64_t size_ = 0;
+  size_t entries_ = 0;
+  bool dirty_ = false;
+  bool dir_synced_ = false;
+};
+
+}  // namespace walship::store
