@@ -66,6 +66,21 @@ MUTANTS = [
      "for (size_t i = 0; i + 1 < files->size(); i++) {",
      "for (size_t i = 0; i < files->size(); i++) {",
      "Retention"),
+    ("seal-merge-drops-wal-range", "src/ltx/merge.cc",
+     "  out.wal_offset = last.wal_offset;\n"
+     "  out.wal_size = last.wal_size;\n"
+     "  out.wal_salt1 = last.wal_salt1;\n"
+     "  out.wal_salt2 = last.wal_salt2;\n",
+     "",
+     "RestartsRecordNothingNew|Merge"),
+    ("seal-empties-the-log-first", "src/store/db_commit.cc",
+     '  CrashPoint("seal-before-file");\n',
+     '  WALSHIP_RETURN_IF_ERROR(log_.Clear());\n  CrashPoint("seal-before-file");\n',
+     "CommitCrashTest.*seal"),
+    ("durable-commit-leaves-the-log-unsynced", "src/store/db_commit.cc",
+     "    if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());\n",
+     "",
+     "Db\\."),
     ("wal-removal-unchecked", "src/store/db.cc",
      "  if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());\n",
      "",

@@ -192,6 +192,7 @@ Status Db::SealLog() {
   const std::string path = env::JoinPath(LtxDir(), ltx::FileName(min, max));
   Result<std::string> merged = ltx::Merge(files);
   if (!merged.ok()) return merged.status().WithContext("database " + name() + ": sealing " + path);
+  CrashPoint("seal-before-file");
   WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(
       path, {reinterpret_cast<const uint8_t*>(merged->data()), merged->size()}, /*sync=*/true));
   ltx_index_.Add({min, max, path, run.back().post_checksum, nullptr});

@@ -238,6 +238,36 @@ TEST_P(CommitTest, DatabasesHaveIndependentTxids) {
   EXPECT_EQ(CountTxids(walship_, "b.db"), int64_t(pb.txid));
 }
 
+// Restarts record nothing new, however many: the LTX log is sealed into a file
+// at the first, and that file must still say where its transactions ended in
+// the WAL, whose frames a writer that died without closing left behind.
+TEST_P(CommitTest, RestartsRecordNothingNew) {
+  const std::string path = DbPath();
+  Child writer = Child::Fork([&] {
+    Sql sql(path);
+    if (!sql.ok() || !SetUpDb(sql, mode()) || !sql.Exec("PRAGMA wal_autocheckpoint=0")) return 2;
+    for (int i = 0; i < 20; i++) {
+      if (!InsertRow(sql, 1, i)) return 2;
+    }
+    std::_Exit(0);  // no close: no checkpoint, the WAL stays
+  });
+  auto status = writer.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(status && ExitedWith(*status, 0));
+  WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos before, Position());
+  for (int restart = 1; restart <= 3; restart++) {
+    ASSERT_TRUE(walship_.Restart());
+    WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos after, Position());
+    EXPECT_EQ(after, before) << "after restart " << restart;
+  }
+  Sql sql(path);
+  ASSERT_TRUE(sql.ok()) << sql.error();
+  EXPECT_EQ(CountRows(sql, "writer = 1"), 20);
+  ASSERT_TRUE(InsertRow(sql, 2, 0));
+  Pos next;
+  ASSERT_TRUE(Consistent(&next));
+  EXPECT_EQ(next.txid, before.txid + 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(JournalModes, CommitTest, ::testing::ValuesIn(kAllJournalModes),
                          ParamName);
 

@@ -188,6 +188,7 @@ INSTANTIATE_TEST_SUITE_P(CrashPoints, CommitCrashTest,
                                             ::testing::Values("commit-before-ltx-finish",
                                                               "ltx-log-torn",
                                                               "commit-after-ltx",
+                                                              "seal-before-file",
                                                               "seal-before-log-clear")),
                          CommitCrashName);
 

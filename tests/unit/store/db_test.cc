@@ -166,6 +166,18 @@ TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
   EXPECT_EQ(db.pos(), before);
 }
 
+// A commit point that is a sync (every rollback-mode commit) makes the log
+// durable before the commit returns: a log that cannot be synced fails it.
+TEST(Db, ADurableCommitSyncsTheLog) {
+  TempDir dir;
+  env::FaultEnv faults(env::Env::Posix());
+  Db db(Options(dir, &faults));
+  ASSERT_TRUE(db.Open().ok());
+  ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
+  faults.FailFrom(env::FaultOp::kSync, "ltx.log");
+  EXPECT_FALSE(CommitRollback(&db, RealDatabase(dir, 40)).ok());
+}
+
 // What a crash leaves in the log: whole entries, then part of one.
 TEST(Db, ATornLogTailIsCutOffAndTheWholeEntriesStand) {
   TempDir dir;
