@@ -48,6 +48,8 @@ class Server::Impl {
   void AddConnection(tcp::socket socket);
   // Joins and drops connections whose threads have finished. REQUIRES: mu_ held.
   void ReapLocked();
+  // Closes the oldest idle connection; false when none is idle. REQUIRES: mu_.
+  bool CloseAnIdleConnectionLocked();
 
   ServerOptions options_;
   Router router_;
@@ -154,8 +156,9 @@ void Server::Impl::AddConnection(tcp::socket socket) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;  // the socket closes as it goes out of scope
   ReapLocked();
-  if (connections_.size() >= static_cast<size_t>(std::max(1, options_.max_connections))) {
-    spdlog::warn("http: {} connections open; refusing another", connections_.size());
+  if (connections_.size() >= static_cast<size_t>(std::max(1, options_.max_connections)) &&
+      !CloseAnIdleConnectionLocked()) {
+    spdlog::warn("http: {} connections open, none idle; refusing another", connections_.size());
     return;
   }
   auto on_done = [this] {
@@ -167,6 +170,18 @@ void Server::Impl::AddConnection(tcp::socket socket) {
   auto connection = std::make_shared<Connection>(std::move(socket), router_, options_, on_done);
   connections_.push_back(connection);
   connection->Start();
+}
+
+bool Server::Impl::CloseAnIdleConnectionLocked() {
+  // The oldest first: connections_ is in the order they were accepted.
+  for (const auto& connection : connections_) {
+    if (connection->done() || !connection->idle()) continue;
+    spdlog::info("http: {} connections open; closing an idle one from {} to make room",
+                 connections_.size(), connection->remote_address());
+    connection->Cancel();
+    return true;
+  }
+  return false;
 }
 
 void Server::Impl::ReapLocked() {

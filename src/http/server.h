@@ -7,8 +7,9 @@
 // handler may block (stream a 200 MB upload to disk, or write an event stream
 // for hours) without starving anyone else; its reads and writes are handed to
 // the io_context and it waits for them. Connections are kept alive between
-// requests. At most `max_connections` are open at once; beyond that new
-// connections are closed at once. See docs/http.md.
+// requests. At most `max_connections` are open at once; a new connection
+// beyond that closes the oldest idle one (waiting for a request to begin),
+// or is closed itself when none is idle. See docs/http.md.
 //
 // Thread rules: call Handle() before Start(). Start() and Stop() from one
 // owning thread, never from inside a handler. port() is safe after Start().

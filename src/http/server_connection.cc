@@ -59,6 +59,7 @@ void Connection::Start() {
 }
 
 void Connection::Cancel() {
+  idle_.store(false);  // no longer a candidate to close for room
   thread_.request_stop();
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
@@ -125,10 +126,12 @@ bool Connection::Authorized(const Exchange& exchange) const {
 }
 
 bool Connection::ReadRequestHeader(RequestParser& parser) {
+  idle_.store(buffer_.size() == 0);
   IoResult r = Await([&](auto done) {
     stream_.expires_after(options_.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, parser, std::move(done));
   });
+  idle_.store(false);
   if (!r.ec) return true;
   if (!IsParseError(r.ec)) {
     spdlog::debug("http: connection {} ends: {}", remote_, r.ec.message());

@@ -58,6 +58,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Waits for the serving thread. REQUIRES: not called from that thread.
   void Join();
   bool done() const { return done_.load(); }
+  // Waiting for a request to begin (a keep-alive connection between
+  // requests, or a new one that has sent nothing yet): closing it loses no
+  // work in progress.
+  bool idle() const { return idle_.load(); }
 
   const std::string& remote_address() const { return remote_; }
   const ServerOptions& options() const { return options_; }
@@ -95,6 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::function<void()> on_done_;
   std::string remote_;
   std::atomic<bool> done_{false};
+  std::atomic<bool> idle_{true};
   std::jthread thread_;
 };
 
