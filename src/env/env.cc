@@ -21,8 +21,12 @@ Status Env::WriteFileAtomic(const std::string& path, std::span<const uint8_t> da
   std::string tmp = path + ".tmp";
   {
     WALSHIP_ASSIGN_OR_RETURN(auto file, Open(tmp, OpenMode::kCreateTruncate));
-    WALSHIP_RETURN_IF_ERROR(file->WriteAt(0, data));
-    if (sync) WALSHIP_RETURN_IF_ERROR(file->Sync());
+    Status st = file->WriteAt(0, data);
+    if (st.ok() && sync) st = file->Sync();
+    if (!st.ok()) {
+      (void)Remove(tmp);  // a full disk gets its space back
+      return st;
+    }
   }
   CrashPoint("atomic-write-before-rename");
   WALSHIP_RETURN_IF_ERROR(Rename(tmp, path));

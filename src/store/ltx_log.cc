@@ -1,6 +1,10 @@
 #include "store/ltx_log.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -46,7 +50,23 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
   }
   size_ = at;
   entries_ = out.size();
+  reserved_to_ = 0;
+  Reserve();
   return out;
+}
+
+void LtxLog::Reserve() {
+  if (reserved_to_ >= size_ + kReserveBytes / 2 || file_->fd() < 0) return;
+  if (::fallocate(file_->fd(), FALLOC_FL_KEEP_SIZE, off_t(size_), off_t(kReserveBytes)) == 0) {
+    reserved_to_ = size_ + kReserveBytes;
+    reserve_warned_ = false;
+    return;
+  }
+  if (!reserve_warned_) {
+    spdlog::warn("{}: cannot keep {} KiB allocated ahead for commits: {}", file_->path(),
+                 kReserveBytes >> 10, std::strerror(errno));
+    reserve_warned_ = true;
+  }
 }
 
 Status LtxLog::Append(std::string_view ltx) {
@@ -62,6 +82,7 @@ Status LtxLog::Append(std::string_view ltx) {
   size_ += entry.size();
   entries_++;
   dirty_ = true;
+  Reserve();
   return Status::OK();
 }
 
@@ -82,6 +103,8 @@ Status LtxLog::Clear() {
   size_ = 0;
   entries_ = 0;
   dirty_ = false;
+  reserved_to_ = 0;  // truncating freed the reserve too
+  Reserve();
   return Status::OK();
 }
 

@@ -5,6 +5,10 @@
 // single-transaction LTX file. Db seals the entries into one multi-TXID LTX
 // file in ltx/ now and then and empties the log (Db::SealLog).
 //
+// A full disk: the log keeps kReserveBytes of disk allocated past its end
+// (fallocate, size unchanged), so the append of a commit whose WAL frames or
+// database pages SQLite could still write does not fail for want of space.
+//
 // Crash safety: an entry stands once all its bytes are in the file (kill -9
 // keeps the page cache); Sync makes the entries durable, no later than SQLite's
 // own sync of its WAL or journal. Open reads back every whole, verified entry
@@ -30,6 +34,7 @@ namespace walship::store {
 class LtxLog {
  public:
   static constexpr const char* kFileName = "ltx.log";
+  static constexpr uint64_t kReserveBytes = 1 << 20;
 
   // Opens (creating) the log at `path` and returns its whole, verified entries
   // in file order; `db` names the database in messages.
@@ -46,10 +51,16 @@ class LtxLog {
   uint64_t bytes() const { return size_; }
 
  private:
+  // Keeps kReserveBytes allocated past the end (a failure is logged once
+  // and tried again at the next append).
+  void Reserve();
+
   env::Env* env_ = nullptr;
   std::unique_ptr<env::File> file_;
   uint64_t size_ = 0;
   size_t entries_ = 0;
+  uint64_t reserved_to_ = 0;   // disk allocated up to this offset
+  bool reserve_warned_ = false;
   bool dirty_ = false;
   bool dir_synced_ = false;
 };
