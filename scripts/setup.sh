@@ -15,6 +15,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   etcd-server etcd-client
   psmisc procps
+  prometheus  # promtool: the /metrics test lints the exposition
   gnuplot-nox go-dqlite valgrind  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh
 )
 

@@ -284,7 +284,8 @@ void NodeApi::HandleExport(Request& req, Response& resp) {
 
 void NodeApi::HandleMetrics(Request&, Response& resp) {
   std::ostringstream out;
-  out << "# HELP walship_commits_total Transactions recorded as LTX files since start.\n"
+  out << "# HELP walship_commits_total Transactions recorded since start (committed on a "
+         "primary, applied on a replica).\n"
          "# TYPE walship_commits_total counter\n";
   for (store::Db* db : store_->List()) {
     out << "walship_commits_total{db=\"" << LabelValue(db->name()) << "\"} "
@@ -341,7 +342,39 @@ void NodeApi::HandleMetrics(Request&, Response& resp) {
           << double(p.lag_ms) / 1000.0 << "\n";
     }
   }
+  WriteLiteFsMetrics(out);
   resp.Send(200, out.str(), "text/plain; version=0.0.4");
+}
+
+void NodeApi::WriteLiteFsMetrics(std::ostream& out) const {
+  const std::vector<store::Db*> dbs = store_->List();
+  out << "# HELP litefs_db_txid Current transaction ID (walship_txid).\n"
+         "# TYPE litefs_db_txid gauge\n";
+  for (store::Db* db : dbs) {
+    out << "litefs_db_txid{db=\"" << LabelValue(db->name()) << "\"} " << db->pos().txid << "\n";
+  }
+  // LiteFS types it a counter; promtool wants counters to end in _total.
+  out << "# HELP litefs_db_commit_count Transactions recorded since start "
+         "(walship_commits_total).\n# TYPE litefs_db_commit_count untyped\n";
+  for (store::Db* db : dbs) {
+    out << "litefs_db_commit_count{db=\"" << LabelValue(db->name()) << "\"} "
+        << db->stats().commits << "\n";
+  }
+  out << "# HELP litefs_db_ltx_count LTX files on disk.\n# TYPE litefs_db_ltx_count gauge\n";
+  for (store::Db* db : dbs) {
+    auto files = db->ListLtxFiles();
+    out << "litefs_db_ltx_count{db=\"" << LabelValue(db->name()) << "\"} "
+        << (files.ok() ? files->size() : 0) << "\n";
+  }
+  out << "# HELP litefs_db_count Databases on this node.\n# TYPE litefs_db_count gauge\n"
+         "litefs_db_count "
+      << dbs.size()
+      << "\n# HELP litefs_is_primary Whether this node is the primary (walship_primary).\n"
+         "# TYPE litefs_is_primary gauge\nlitefs_is_primary "
+      << (store_->role().primary ? 1 : 0)
+      << "\n# HELP litefs_lag_seconds Seconds behind the primary (walship_lag_seconds).\n"
+         "# TYPE litefs_lag_seconds gauge\nlitefs_lag_seconds "
+      << double(store_->LagMs()) / 1000.0 << "\n";
 }
 
 }  // namespace walship::http

@@ -85,6 +85,9 @@ class NodeApi {
   void HandleImport(Request& req, Response& resp);
   void HandleExport(Request& req, Response& resp);
   void HandleMetrics(Request& req, Response& resp);
+  // The metrics LiteFS exports that walship has an equivalent of, under
+  // LiteFS's names (docs/litefs-compat.md), so its dashboards keep working.
+  void WriteLiteFsMetrics(std::ostream& out) const;
   void HandleStream(Request& req, Response& resp);
   void HandleEvents(Request& req, Response& resp);
   void HandleHandoff(Request& req, Response& resp);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -14,6 +16,21 @@
 
 namespace walship::testing::cluster {
 namespace {
+
+// What `promtool check metrics` (Debian's prometheus package, installed by
+// scripts/setup.sh) says of an exposition; empty when it passes.
+std::string PromtoolProblems(const std::string& exposition) {
+  TempDir dir;
+  const std::string path = dir.path() + "/metrics.txt";
+  std::ofstream(path) << exposition;
+  FILE* p = ::popen(("promtool check metrics < " + path + " 2>&1").c_str(), "r");
+  if (!p) return "cannot run promtool";
+  std::string said;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) said.append(buf, n);
+  const int rc = ::pclose(p);
+  return rc == 0 ? "" : said + " (promtool exit status " + std::to_string(rc) + ")";
+}
 
 class ReplicationTest : public ::testing::TestWithParam<JournalMode> {
  protected:
@@ -198,9 +215,19 @@ TEST_F(ClusterTest, ReplicaEventsLagAndPrimaryFiles) {
               std::string::npos)
         << *metrics;
     EXPECT_NE(metrics->find("\nwalship_primary 0\n"), std::string::npos) << *metrics;
+    // LiteFS's names for the same values (docs/litefs-compat.md).
+    EXPECT_NE(metrics->find("litefs_db_txid{db=\"app.db\"} " + std::to_string(setup.txid + kTx)),
+              std::string::npos)
+        << *metrics;
+    EXPECT_NE(metrics->find("\nlitefs_is_primary 0\n"), std::string::npos) << *metrics;
+    EXPECT_EQ(PromtoolProblems(*metrics), "");
     EXPECT_EQ(metrics->find("walship_ltx_bytes_total{db=\"app.db\"} 0\n"), std::string::npos)
         << "a replica applied files but counted no bytes:\n" << *metrics;
   }
+  auto primary_metrics = HttpGet(cluster_.Url(0), "/metrics");
+  ASSERT_TRUE(primary_metrics.ok()) << primary_metrics.status().ToString();
+  EXPECT_NE(primary_metrics->find("\nlitefs_is_primary 1\n"), std::string::npos);
+  EXPECT_EQ(PromtoolProblems(*primary_metrics), "");
   auto primary_lag = ReadLag(cluster_.primary().mount_dir());
   ASSERT_TRUE(primary_lag.ok()) << primary_lag.status().ToString();
   EXPECT_EQ(*primary_lag, 0);
