@@ -63,8 +63,8 @@ MUTANTS = [
      "db->LtxFilesAfter(sent->txid + 1, kBatch)",
      "CatchUp|Replication|Stream"),
     ("retention-deletes-the-newest", "src/store/retention.cc",
-     "for (size_t i = 0; i + 1 < files->size(); i++) {",
-     "for (size_t i = 0; i < files->size(); i++) {",
+     "for (size_t i = 0; i + 1 < files.size(); i++) {",
+     "for (size_t i = 0; i < files.size(); i++) {",
      "Retention"),
     ("seal-merge-drops-wal-range", "src/ltx/merge.cc",
      "  out.wal_offset = last.wal_offset;\n"

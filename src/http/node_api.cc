@@ -362,9 +362,8 @@ void NodeApi::WriteLiteFsMetrics(std::ostream& out) const {
   }
   out << "# HELP litefs_db_ltx_count LTX files on disk.\n# TYPE litefs_db_ltx_count gauge\n";
   for (store::Db* db : dbs) {
-    auto files = db->ListLtxFiles();
     out << "litefs_db_ltx_count{db=\"" << LabelValue(db->name()) << "\"} "
-        << (files.ok() ? files->size() : 0) << "\n";
+        << db->ListLtxFiles().size() << "\n";
   }
   out << "# HELP litefs_db_count Databases on this node.\n# TYPE litefs_db_count gauge\n"
          "litefs_db_count "

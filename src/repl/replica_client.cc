@@ -99,10 +99,9 @@ StreamRequest ReplicaClient::BuildRequest() const {
   if (options_.cluster_id) request.cluster_id = options_.cluster_id();
   for (store::Db* db : store_->List()) {
     request.positions[db->name()] = db->pos();
-    auto files = db->ListLtxFiles();
-    if (!files.ok()) continue;
+    const std::vector<store::LtxFileInfo> files = db->ListLtxFiles();
     std::vector<store::Position>& recent = request.recent[db->name()];
-    for (auto f = files->rbegin(); f != files->rend() && recent.size() < kRecentPositions; ++f) {
+    for (auto f = files.rbegin(); f != files.rend() && recent.size() < kRecentPositions; ++f) {
       recent.push_back({f->max_txid, f->post_checksum});
     }
   }
@@ -249,7 +248,7 @@ Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {
   const std::string& name = db->name();
   env::Env* env = env::Env::Posix();
   const std::string dir = env::JoinPath(db->dir(), "diverged");
-  WALSHIP_ASSIGN_OR_RETURN(auto files, db->ListLtxFiles());
+  const std::vector<store::LtxFileInfo> files = db->ListLtxFiles();
   std::vector<std::string> moved;
   for (const store::LtxFileInfo& f : files) {
     if (f.max_txid <= common) continue;

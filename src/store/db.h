@@ -150,7 +150,7 @@ class Db {
   // transaction in progress is waited for first (up to 30 s; Busy after).
   Result<uint64_t> ExportTo(const std::string& path);
   // LTX files on disk, ascending by TXID (from memory: LtxIndex).
-  Result<std::vector<LtxFileInfo>> ListLtxFiles() const;
+  std::vector<LtxFileInfo> ListLtxFiles() const;
   // The chain after `txid`, ascending, at most `limit` entries: recent
   // transactions from memory (`bytes` set) where it holds them, else files.
   std::vector<LtxFileInfo> LtxFilesAfter(uint64_t txid, size_t limit) const;

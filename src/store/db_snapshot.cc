@@ -69,7 +69,7 @@ Status Db::WriteEveryPageLocked(const std::string& path, const ltx::Header& head
   return writer.Finish(post_apply_checksum, durable);
 }
 
-Result<std::vector<LtxFileInfo>> Db::ListLtxFiles() const {
+std::vector<LtxFileInfo> Db::ListLtxFiles() const {
   std::lock_guard lock(mu_);
   return ltx_index_.All();
 }

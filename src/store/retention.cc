@@ -37,13 +37,13 @@ size_t Retention::RunOnce() {
 }
 
 size_t Retention::EnforceOn(Db* db) {
-  auto files = db->ListLtxFiles();
-  if (!files.ok() || files->size() < 2) return 0;
+  const std::vector<LtxFileInfo> files = db->ListLtxFiles();
+  if (files.size() < 2) return 0;
   const auto cutoff = std::chrono::system_clock::now() - retention_;
   const uint64_t floor = floor_ ? floor_(db->name()) : UINT64_MAX;
   size_t deleted = 0;
-  for (size_t i = 0; i + 1 < files->size(); i++) {  // never the newest
-    const LtxFileInfo& f = (*files)[i];
+  for (size_t i = 0; i + 1 < files.size(); i++) {  // never the newest
+    const LtxFileInfo& f = files[i];
     if (f.max_txid > floor) break;  // not archived yet
     struct stat st;
     if (::stat(f.path.c_str(), &st) != 0) continue;

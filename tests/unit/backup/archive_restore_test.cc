@@ -237,7 +237,7 @@ TEST_F(ArchiveRestoreTest, RetentionKeepsUnarchivedLtxFiles) {
   retention.SetArchiveFloor([this](const std::string& db) { return archiver_->ArchivedTxid(db); });
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(retention.RunOnce(), 1u);
-  EXPECT_EQ(db_->ListLtxFiles()->size(), 2u);
+  EXPECT_EQ(db_->ListLtxFiles().size(), 2u);
   archiver_->RunOnce();
   EXPECT_EQ(retention.RunOnce(), 1u);  // the newest file always stays
   ExpectRestoresTo(3);

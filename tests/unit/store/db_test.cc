@@ -74,7 +74,7 @@ TEST(Db, CommitsGoToTheLogNotToAFileEach) {
     ASSERT_TRUE(db.Open().ok());
     for (int rows : {3, 40, 80}) ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, rows)).ok());
     EXPECT_TRUE(env::Env::Posix()->ListDir(ltx_dir)->empty());
-    EXPECT_TRUE(db.ListLtxFiles()->empty());
+    EXPECT_TRUE(db.ListLtxFiles().empty());
     const std::vector<LtxFileInfo> chain = db.LtxFilesAfter(0, 10);
     ASSERT_EQ(chain.size(), 3u);
     for (size_t i = 0; i < chain.size(); i++) {
@@ -104,7 +104,7 @@ TEST(Db, AFullLogIsSealedIntoOneMultiTxidFile) {
   Db db(options);
   ASSERT_TRUE(db.Open().ok());
   for (int rows : {3, 40, 80, 90, 100}) ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, rows)).ok());
-  const std::vector<LtxFileInfo> files = *db.ListLtxFiles();
+  const std::vector<LtxFileInfo> files = db.ListLtxFiles();
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].min_txid, 1u);
   EXPECT_EQ(files[0].max_txid, 2u);
@@ -150,7 +150,7 @@ TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
     const std::vector<uint8_t> bytes = ReadAll(dir / "big.db");
     ASSERT_GT(bytes.size(), ReceivedLtx::kInMemoryLimit);
     ASSERT_TRUE(CommitRollback(&db, bytes).ok());
-    const std::vector<LtxFileInfo> files = *db.ListLtxFiles();
+    const std::vector<LtxFileInfo> files = db.ListLtxFiles();
     ASSERT_EQ(files.size(), 2u);
     EXPECT_EQ(files[0].max_txid, 2u);
     EXPECT_EQ(files[1].min_txid, 3u);
@@ -201,7 +201,7 @@ TEST(Db, ATornLogTailIsCutOffAndTheWholeEntriesStand) {
   Db db(Options(dir));
   ASSERT_TRUE(db.Open().ok());
   EXPECT_EQ(db.pos(), after_two);
-  EXPECT_EQ(db.ListLtxFiles()->size(), 1u);
+  EXPECT_EQ(db.ListLtxFiles().size(), 1u);
 }
 
 TEST(Db, UnchangedPagesSpendNoTxid) {
@@ -387,7 +387,7 @@ TEST(Db, ReplicaAppliesABatchWithOneMarkerOfWhereItsDatabaseWasSynced) {
   EXPECT_EQ(told, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(*env::Env::Posix()->ReadFile(ReplicaOptions(dir).dir + "/applied"),
             h.pos.PosFileText());
-  EXPECT_EQ(replica.ListLtxFiles()->size(), 5u);
+  EXPECT_EQ(replica.ListLtxFiles().size(), 5u);
 }
 
 TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
@@ -401,7 +401,7 @@ TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
   EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
   EXPECT_EQ(replica.pos().txid, 2u);
   EXPECT_EQ(FileChecksum(ReplicaOptions(dir).dir + "/database"), replica.pos().checksum);
-  EXPECT_EQ(replica.ListLtxFiles()->size(), 2u);
+  EXPECT_EQ(replica.ListLtxFiles().size(), 2u);
 }
 
 TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
@@ -463,7 +463,7 @@ TEST(Db, ReplicaDropsFilesPastAHoleThatNeverBecameDurable) {
   EXPECT_EQ(replica.pos().txid, 3u);
   EXPECT_EQ(FileChecksum(options.dir + "/database"), replica.pos().checksum);
   EXPECT_FALSE(std::filesystem::exists(options.dir + "/ltx/" + ltx::FileName(5, 5)));
-  EXPECT_EQ(replica.ListLtxFiles()->size(), 3u);
+  EXPECT_EQ(replica.ListLtxFiles().size(), 3u);
 }
 
 TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
