@@ -16,6 +16,7 @@ packages=(
   etcd-server etcd-client
   psmisc procps
   prometheus  # promtool: the /metrics test lints the exposition
+  groff-base  # the install test renders the man pages
   gnuplot-nox go-dqlite valgrind  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh
 )
 
