@@ -4,8 +4,16 @@
 // the same total; readers on the replica sum the rows in their own read
 // transactions while the transfers arrive. The replica pauses after each page
 // it applies (WALSHIP_TEST_APPLY_PAGE_DELAY_US) so that a reader let in
-// during an apply would read one page before and one after.
+// during an apply would read one page before and one after. Each read
+// transaction sums the two halves of the table in two statements, a few
+// milliseconds apart: an apply that does not wait for readers to leave lands
+// between them. And the test keeps dropping the kernel's cached pages of the
+// replica's database file, so reads reach the file being written.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "cluster/cluster_util.h"
@@ -31,18 +39,38 @@ TEST(ApplyIsolation, ReadersSeeOnlyWholeTransactions) {
   ASSERT_TRUE(WaitConverged(cluster, kDb, seconds(30)));
 
   std::atomic<bool> done{false};
+  std::thread cache_dropper([&] {
+    const int fd = ::open(cluster.node(1).Path(kDb).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    while (!done) {
+      (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ::close(fd);
+  });
   std::atomic<int64_t> reads{0}, torn{0};
   std::string reader_error;
   std::thread reader([&] {
     Sql sql(cluster.node(1).Path(kDb), 30000);
+    const std::string half = std::to_string(kAccounts / 2);
     while (!done) {
-      auto sum = sql.QueryInt("SELECT sum(balance) FROM accounts");
-      if (!sum.ok()) {
-        reader_error = sum.status().ToString();
+      if (auto began = sql.Exec("BEGIN"); !began) {
+        reader_error = began.message();
+        return;
+      }
+      auto low = sql.QueryInt("SELECT sum(balance) FROM accounts WHERE id <= " + half);
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      auto high = sql.QueryInt("SELECT sum(balance) FROM accounts WHERE id > " + half);
+      if (!low.ok() || !high.ok()) {
+        reader_error = (low.ok() ? high : low).status().ToString();
+        return;
+      }
+      if (auto ended = sql.Exec("COMMIT"); !ended) {
+        reader_error = ended.message();
         return;
       }
       reads++;
-      if (*sum != kAccounts * kBalance) torn++;
+      if (*low + *high != kAccounts * kBalance) torn++;
     }
   });
   for (int i = 0; i < 60; i++) {
@@ -55,6 +83,7 @@ TEST(ApplyIsolation, ReadersSeeOnlyWholeTransactions) {
   ASSERT_TRUE(WaitConverged(cluster, kDb, seconds(60)));
   done = true;
   reader.join();
+  cache_dropper.join();
   EXPECT_EQ(reader_error, "") << "a reader failed (busy or corrupt) while transactions arrived";
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " sums, " << torn.load()
