@@ -360,12 +360,14 @@ void NodeApi::WriteLiteFsMetrics(std::ostream& out) const {
     out << "litefs_db_commit_count{db=\"" << LabelValue(db->name()) << "\"} "
         << db->stats().commits << "\n";
   }
-  out << "# HELP litefs_db_ltx_count LTX files on disk.\n# TYPE litefs_db_ltx_count gauge\n";
+  // LiteFS types this and litefs_db_count gauges; promtool wants no _count
+  // suffix on a gauge.
+  out << "# HELP litefs_db_ltx_count LTX files on disk.\n# TYPE litefs_db_ltx_count untyped\n";
   for (store::Db* db : dbs) {
     out << "litefs_db_ltx_count{db=\"" << LabelValue(db->name()) << "\"} "
         << db->ListLtxFiles().size() << "\n";
   }
-  out << "# HELP litefs_db_count Databases on this node.\n# TYPE litefs_db_count gauge\n"
+  out << "# HELP litefs_db_count Databases on this node.\n# TYPE litefs_db_count untyped\n"
          "litefs_db_count "
       << dbs.size()
       << "\n# HELP litefs_is_primary Whether this node is the primary (walship_primary).\n"

@@ -31,13 +31,14 @@ using std::chrono::seconds;
 const std::string kMetricsAttack = "q\"} 0\nfake_metric{x=\".db";
 
 // Every line of a Prometheus text body is a comment or one well-formed
-// sample of a walship_ metric; the offending line otherwise.
+// sample of a walship_ metric (or of its LiteFS name); the offending line
+// otherwise.
 ::testing::AssertionResult IsCleanMetrics(const std::string& body) {
   static const std::regex kSample(
-      R"(^walship_[a-z_]+(\{[a-z_]+="(\\[\\"n]|[^"\\\n])*"\})? -?[0-9]+(\.[0-9]+)?$)");
+      R"(^(walship|litefs)_[a-z_]+(\{[a-z_]+="(\\[\\"n]|[^"\\\n])*"\})? -?[0-9]+(\.[0-9]+)?$)");
   std::istringstream lines(body);
   for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("# HELP walship_") || line.starts_with("# TYPE walship_")) continue;
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
     if (!std::regex_match(line, kSample)) {
       return ::testing::AssertionFailure() << "bad /metrics line: " << line;
     }
