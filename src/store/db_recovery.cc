@@ -88,12 +88,13 @@ Status Db::LoadLog() {
   const std::string path = env::JoinPath(dir(), LtxLog::kFileName);
   WALSHIP_ASSIGN_OR_RETURN(std::vector<ReceivedLtx> entries, log_.Open(options_.env, path, name()));
   size_t taken = 0;
-  for (ReceivedLtx& e : entries) {
+  for (size_t i = 0; i < entries.size(); i++) {
+    ReceivedLtx& e = entries[i];
     if (e.header.max_txid <= pos_.txid) continue;  // sealed before a crash emptied the log
     if (e.header.min_txid != pos_.txid + 1 || e.header.pre_apply_checksum != pos_.checksum) {
       spdlog::warn("database {}: {} holds txid {} after txid {}, which it does not continue; "
                    "ignoring it and the {} entries after it", name(), path, e.header.min_txid,
-                   pos_.txid, entries.size() - taken - 1);
+                   pos_.txid, entries.size() - i - 1);
       break;
     }
     pos_ = {e.header.max_txid, e.trailer.post_apply_checksum};
