@@ -2,11 +2,13 @@
 // status.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/node_info.h"
+#include "cli/progress.h"
 #include "env/env.h"
 #include "http/client.h"
 #include "http/url.h"
@@ -49,8 +51,11 @@ int RunImport(const CommandLine& cl) {
   http::Client client(cl.url, kApiTimeout);
   client.SetAuthToken(cl.auth_token);
   std::string body;
+  std::optional<TerminalProgress> progress(std::in_place, "import " + cl.name);
+  client.SetTransferProgress([&](uint64_t done, uint64_t total) { progress->Update(done, total); });
   auto status = client.PostFile("/import?name=" + http::UrlEncode(cl.name), cl.file,
                                 http::kOctetStream, &body);
+  progress.reset();  // the upload is done; the line ends before any message
   if (!status.ok()) return Fail("import: " + status.status().message());
   if (*status != 200) return Fail(ErrorOf(body));
   auto json = nlohmann::json::parse(body, nullptr, false);
@@ -67,7 +72,10 @@ int RunExport(const CommandLine& cl) {
   client.SetAuthToken(cl.auth_token);
   const std::string tmp = cl.file + ".tmp";
   std::string error;
+  std::optional<TerminalProgress> progress(std::in_place, "export " + cl.name);
+  client.SetTransferProgress([&](uint64_t done, uint64_t total) { progress->Update(done, total); });
   auto status = client.GetToFile("/export?name=" + http::UrlEncode(cl.name), tmp, &error);
+  progress.reset();
   if (!status.ok()) {
     (void)env::Env::Posix()->Remove(tmp);
     return Fail("export: " + status.status().message());

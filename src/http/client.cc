@@ -95,6 +95,10 @@ class Client::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     headers_.emplace_back(std::move(name), std::move(value));
   }
+  void SetTransferProgress(TransferProgress progress) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = std::move(progress);
+  }
 
   Result<ClientResponse> Request(std::string_view method, std::string_view path,
                                  std::string body, std::string_view content_type);
@@ -133,6 +137,7 @@ class Client::Impl {
   std::chrono::milliseconds timeout_;
   std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> headers_;  // GUARDED_BY(mu_)
+  TransferProgress progress_;                                 // GUARDED_BY(mu_)
   std::unique_ptr<ClientConn> conn_;                          // GUARDED_BY(mu_)
 };
 
@@ -227,6 +232,7 @@ Result<int> Client::Impl::PostFile(std::string_view path, const std::string& fil
       if (n == 0) return Status::IOError(file + " shrank while being sent");
       write_ec = conn.WriteBuffer(boost::asio::const_buffer(piece.data(), static_cast<size_t>(n)));
       sent += static_cast<uint64_t>(n);
+      if (progress_) progress_(sent, size);
     }
     // Even after a failed write the server may have answered (say, 413).
     bhttp::response_parser<bhttp::string_body> parser;
@@ -281,6 +287,8 @@ Result<int> Client::Impl::GetToFile(std::string_view path, const std::string& fi
     Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) return Status::FromErrno("create " + file, errno);
     std::vector<uint8_t> piece(kPieceSize);
+    const uint64_t total = parser.content_length().value_or(0);
+    uint64_t received = 0;
     for (;;) {
       Result<size_t> got = ReadBodySome(conn, parser, piece.data(), piece.size(), timeout_, what);
       Status st = got.ok() ? WriteAll(fd.get(), piece.data(), *got, file) : got.status();
@@ -289,6 +297,8 @@ Result<int> Client::Impl::GetToFile(std::string_view path, const std::string& fi
         return st;
       }
       if (*got == 0) break;
+      received += *got;
+      if (progress_) progress_(received, total);
     }
     info->keep_alive = parser.get().keep_alive();
     return status;
@@ -332,6 +342,10 @@ void Client::SetHeader(std::string name, std::string value) {
 
 void Client::SetAuthToken(std::string_view token) {
   if (!token.empty()) SetHeader("Authorization", BearerAuthorization(token));
+}
+
+void Client::SetTransferProgress(TransferProgress progress) {
+  impl_->SetTransferProgress(std::move(progress));
 }
 
 Result<ClientResponse> Client::Get(std::string_view path_and_query) {

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,6 +68,10 @@ class StreamReader {
   std::string pending_;  // bytes read past the last line ReadLine returned
 };
 
+// Called as a file body moves (PostFile, GetToFile): the bytes so far and the
+// whole size (0 when the response does not say).
+using TransferProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 class Client {
  public:
   Client(std::string base_url, std::chrono::milliseconds timeout);
@@ -79,6 +84,8 @@ class Client {
   // Sends "Authorization: Bearer TOKEN" with every request (the node API's
   // http.auth-token); nothing when `token` is empty.
   void SetAuthToken(std::string_view token);
+  // Reports the progress of PostFile and GetToFile after each piece.
+  void SetTransferProgress(TransferProgress progress);
 
   Result<ClientResponse> Get(std::string_view path_and_query);
   Result<ClientResponse> Post(std::string_view path_and_query, std::string body,
