@@ -1,5 +1,6 @@
 // TerminalProgress: one line on standard error, rewritten in place, that
-// shows how a long transfer (import, export) is going: bytes, total and rate.
+// shows how long work (import, export, restore) is going: bytes, total and
+// rate.
 // Only on a terminal: when standard error is a file or a pipe (a log, a
 // systemd journal) it prints nothing, so logs stay quiet.
 //
@@ -18,8 +19,9 @@ class TerminalProgress {
   explicit TerminalProgress(std::string what);
   ~TerminalProgress();  // ends the line, if one was started
 
-  // `total` 0: unknown. Redraws at most five times a second.
-  void Update(uint64_t done, uint64_t total);
+  // `total` 0: unknown. `note` (if any) goes in parentheses after `what`.
+  // Redraws at most five times a second.
+  void Update(uint64_t done, uint64_t total, const std::string& note = "");
 
  private:
   std::string what_;

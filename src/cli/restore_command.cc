@@ -8,12 +8,15 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "backup/envelope.h"
 #include "backup/restore.h"
 #include "backup/target.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/progress.h"
 
 namespace walship::cli {
 namespace {
@@ -93,19 +96,15 @@ int RunRestore(const CommandLine& cl) {
   options.db = cl.name;
   options.point = *point;
   options.output_path = cl.file;
-  const bool tty = ::isatty(STDERR_FILENO);
-  auto last = std::chrono::steady_clock::now();
+  // Large restores show where they are on a terminal; logs stay quiet.
+  std::optional<TerminalProgress> progress(std::in_place, "restore " + cl.name);
   options.progress = [&](const backup::RestoreProgress& p) {
-    // Large restores show where they are: each second, or every object on a terminal.
-    auto now = std::chrono::steady_clock::now();
-    if (!tty && now - last < std::chrono::seconds(1)) return;
-    last = now;
-    std::fprintf(stderr, "%srestore %s: TXID %" PRIu64 " of ~%" PRIu64 ", %" PRIu64
-                 " objects, %.1f MB%s", tty ? "\r" : "", cl.name.c_str(), p.txid, p.target_txid,
-                 p.objects, p.bytes / 1e6, tty ? "" : "\n");
+    progress->Update(p.bytes, 0,
+                     "TXID " + std::to_string(p.txid) + " of ~" + std::to_string(p.target_txid) +
+                         ", " + std::to_string(p.objects) + " objects");
   };
   auto result = backup::Restore(target->get(), *codec, options);
-  if (tty) std::fputs("\n", stderr);
+  progress.reset();
   if (!result.ok()) return Fail(result.status().message());
   std::printf("restored %s at TXID %" PRIu64 " (checksum %016" PRIx64 ", committed %s) to %s: "
               "%u pages of %u bytes from %" PRIu64 " objects\n",

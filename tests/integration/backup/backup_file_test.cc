@@ -76,6 +76,12 @@ TEST_F(BackupFileTest, ArchivesContinuouslyAndRestoresAnyTxid) {
                                 out, rec[txid].pos.checksum))
         << "txid " << txid;
   }
+  // On a terminal, the restore shows where it is.
+  CliResult shown = RunWalshipCliOnTerminal(
+      {"restore", "--name", "app.db", "--latest", "--backup", archive_dir(), scratch_ / "shown.db"});
+  EXPECT_TRUE(shown.ok()) << shown.output;
+  EXPECT_NE(shown.output.find("restore app.db (TXID "), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("MB/s"), std::string::npos) << shown.output;
   ASSERT_TRUE(RestoreAndCheck({"--name", "app.db", "--latest", "--backup", "file://" + archive_dir()},
                               out, rec[last].pos.checksum));
 }

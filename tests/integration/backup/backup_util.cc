@@ -152,6 +152,9 @@ int64_t NowMs() {
     return ::testing::AssertionFailure() << "walship restore failed (" << DescribeWaitStatus(r.wait_status)
                                          << "): " << r.output;
   }
+  if (r.output.find("MB/s") != std::string::npos) {
+    return ::testing::AssertionFailure() << "progress shown, not on a terminal: " << r.output;
+  }
   auto sum = DatabaseFileChecksum(output);
   if (!sum.ok()) return ::testing::AssertionFailure() << sum.status().ToString();
   if (sum->checksum != want) {

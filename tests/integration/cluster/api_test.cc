@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -122,30 +121,19 @@ TEST_F(ApiTest, ImportIsOneTransactionOnEveryNode) {
   ExpectEveryNodeAt(kDb, pos);
 }
 
-// Runs `command` with a pseudo-terminal as its standard streams (script(1));
-// what it printed.
-std::string OnTerminal(const std::string& command) {
-  FILE* p = ::popen(("script -qec '" + command + "' /dev/null 2>&1").c_str(), "r");
-  if (!p) return "cannot run script(1)";
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
 // On a terminal, import and export show bytes, total and rate as they go.
 TEST_F(ApiTest, ImportAndExportShowProgressOnATerminal) {
   const std::string file = cluster_.Scratch("big.db");
   ASSERT_TRUE(MakeDatabaseFile(file, 4000, 2000));
   const std::string url = cluster_.Url(0);
-  std::string out = OnTerminal(WalshipBinary() + " import --name big.db --url " + url + " " + file);
+  std::string out =
+      RunWalshipCliOnTerminal({"import", "--name", "big.db", "--url", url, file}).output;
   EXPECT_NE(out.find("import big.db: "), std::string::npos) << out;
   EXPECT_NE(out.find("MB (100%)"), std::string::npos) << out;
   EXPECT_NE(out.find("MB/s"), std::string::npos) << out;
   EXPECT_NE(out.find("imported big.db as txid 1"), std::string::npos) << out;
   const std::string copy = cluster_.Scratch("copy.db");
-  out = OnTerminal(WalshipBinary() + " export --name big.db --url " + url + " " + copy);
+  out = RunWalshipCliOnTerminal({"export", "--name", "big.db", "--url", url, copy}).output;
   EXPECT_NE(out.find("export big.db: "), std::string::npos) << out;
   EXPECT_NE(out.find("MB/s"), std::string::npos) << out;
   EXPECT_NE(out.find("exported big.db to " + copy), std::string::npos) << out;

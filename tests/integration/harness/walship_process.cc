@@ -149,4 +149,19 @@ CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env
   return WaitForCli(child, output, timeout, "walship CLI");
 }
 
+CliResult RunWalshipCliOnTerminal(const std::vector<std::string>& args,
+                                  std::chrono::milliseconds timeout) {
+  TempDir scratch("walship-cli");
+  const std::string output = scratch / "output";
+  std::string command = "'" + WalshipBinary() + "'";
+  for (const std::string& arg : args) {
+    std::string quoted;
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " '" + quoted + "'";
+  }
+  // script(1) gives the command a pseudo-terminal and passes its exit status on.
+  Child child = Child::Exec({"script", "-qec", command, "/dev/null"}, "", output, {});
+  return WaitForCli(child, output, timeout, "walship CLI on a terminal");
+}
+
 }  // namespace walship::testing

@@ -105,5 +105,9 @@ std::string WalshipBinary();
 // the environment; output is its stdout and stderr together.
 CliResult RunWalshipCli(const std::vector<std::string>& args, const EnvVars& env = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+// The same with a pseudo-terminal as its standard streams (script(1)), for
+// what the CLI shows only on a terminal.
+CliResult RunWalshipCliOnTerminal(const std::vector<std::string>& args,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 }  // namespace walship::testing
