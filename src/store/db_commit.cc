@@ -92,7 +92,9 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   // stay in TXID order (a failure there leaves the transaction out cleanly).
   const bool large = uint64_t(tx.pages.size()) * tx.page_size > ReceivedLtx::kInMemoryLimit;
   if (large) WALSHIP_RETURN_IF_ERROR(SealLog());
-  const std::string path = env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid));
+  // Only a large transaction has a file of its own to name.
+  const std::string path =
+      large ? env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid)) : "";
   std::string bytes;
   ltx::StringWriter memory(&bytes);
   ltx::Encoder encoder(&memory);
@@ -145,7 +147,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
     ltx_index_.Add({header.min_txid, header.max_txid, path, post, nullptr});
     stats_.ltx_bytes += file->bytes_written();
   } else {
-    WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext(path));
+    WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext(
+        "database " + name() + ": txid " + std::to_string(header.max_txid)));
     WALSHIP_RETURN_IF_ERROR(log_.Append(bytes));
     if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());
     stats_.ltx_bytes += bytes.size();

@@ -70,16 +70,14 @@ void LtxLog::Reserve() {
 }
 
 Status LtxLog::Append(std::string_view ltx) {
-  std::string entry(8, '\0');
-  PutBE64(reinterpret_cast<uint8_t*>(entry.data()), ltx.size());
-  entry += ltx;
-  const auto* data = reinterpret_cast<const uint8_t*>(entry.data());
-  // Half an entry, then the crash point: the torn tail Open must cut off.
-  const size_t half = entry.size() / 2;
-  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_, {data, half}));
+  uint8_t length[8];
+  PutBE64(length, ltx.size());
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_, length));
+  // The length without its entry: the torn tail Open must cut off.
   CrashPoint("ltx-log-torn");
-  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_ + half, {data + half, entry.size() - half}));
-  size_ += entry.size();
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(
+      size_ + sizeof length, {reinterpret_cast<const uint8_t*>(ltx.data()), ltx.size()}));
+  size_ += sizeof length + ltx.size();
   entries_++;
   dirty_ = true;
   Reserve();
