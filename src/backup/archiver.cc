@@ -43,6 +43,8 @@ void Archiver::Start() {
       [this](const std::string& db, const ltx::Header& header, uint64_t) {
         OnCommit(db, header);
       });
+  delete_listener_id_ = store_->AddDeleteListener(
+      [this](const std::string& db, const store::Position&) { OnDelete(db); });
   spdlog::info("backup: archiving to {}{}", target_->Describe(),
                codec_.encrypted() ? " (AES-256-GCM, key id " + codec_.key_id_hex() + ")" : "");
   thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
@@ -55,8 +57,10 @@ void Archiver::Stop() {
   // What committed up to now goes up before the node stops (best effort;
   // compaction and retention wait for the next start).
   for (store::Db* db : store_->List()) SyncDb(db, /*force=*/true);
+  SetAsideDeletedAll();
   if (listener_id_) store_->RemoveCommitListener(listener_id_);
-  listener_id_ = 0;
+  if (delete_listener_id_) store_->RemoveDeleteListener(delete_listener_id_);
+  listener_id_ = delete_listener_id_ = 0;
 }
 
 void Archiver::OnCommit(const std::string& db, const ltx::Header& header) {
@@ -66,6 +70,38 @@ void Archiver::OnCommit(const std::string& db, const ltx::Header& header) {
   st.local_txid = header.max_txid;
   st.pending.emplace_back(header.max_txid, header.timestamp_ms);
   if (!st.dirty_since) st.dirty_since = Clock::now();
+}
+
+void Archiver::OnDelete(const std::string& db) {
+  {
+    std::lock_guard lock(mu_);
+    dbs_.erase(db);
+    deleted_[db] = Clock::now();
+  }
+  cv_.notify_all();
+}
+
+void Archiver::SetAsideDeletedAll() {
+  constexpr auto kRetry = std::chrono::seconds(5);
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, when] : deleted_) {
+      if (Clock::now() >= when) due.push_back(name);
+    }
+  }
+  for (const std::string& name : due) {
+    walship::Status st = SetAsideDeleted(name);
+    std::lock_guard lock(mu_);
+    if (st.ok()) {
+      deleted_.erase(name);
+      continue;
+    }
+    stats_.errors++;
+    deleted_[name] = Clock::now() + kRetry;
+    spdlog::warn("backup: {} was deleted, but its archive in {} could not be set aside (retrying "
+                 "in 5 s): {}", name, target_->Describe(), st.ToString());
+  }
 }
 
 void Archiver::Loop(std::stop_token stop) {
@@ -80,6 +116,8 @@ void Archiver::Loop(std::stop_token stop) {
 void Archiver::RunOnce() { Pass(/*force=*/true); }
 
 void Archiver::Pass(bool force) {
+  // First: a database created again under a deleted name starts afresh.
+  SetAsideDeletedAll();
   for (store::Db* db : store_->List()) SyncDb(db, force);
   CompactAll(force);
   if (force || Clock::now() >= next_retention_) {
@@ -89,6 +127,7 @@ void Archiver::Pass(bool force) {
 }
 
 void Archiver::SyncDb(store::Db* db, bool force) {
+  if (db->deleted()) return;  // listed before it was deleted
   const std::string& name = db->name();
   const auto now = Clock::now();
   bool initialized, has_snapshot, due, snapshot_due;
@@ -127,6 +166,14 @@ walship::Status Archiver::InitDb(store::Db* db) {
   uint64_t tail = 0;
   for (const auto& o : objects) {
     if (o.snapshot() || o.level == 0) tail = std::max(tail, o.max_txid);
+  }
+  if (tail > 0) {
+    WALSHIP_ASSIGN_OR_RETURN(bool deleted, EndsAtTombstone(db, objects, tail));
+    if (deleted) {
+      WALSHIP_RETURN_IF_ERROR(SetAsideDeleted(name));
+      objects.clear();
+      tail = 0;
+    }
   }
   // An archive ahead of this database, or whose last transaction is not this
   // database's: a former primary archived commits that never replicated.

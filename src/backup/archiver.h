@@ -10,7 +10,10 @@
 //  - compacts: every level_intervals[n-1], the L(n-1) objects not yet covered
 //    by level n are merged into one L(n) object (archiver_compact.cc);
 //  - applies retention: objects no restore point inside `retention` needs
-//    are deleted.
+//    are deleted;
+//  - records a database's deletion: its objects move to NAME/deleted/<unix
+//    ms>/ (nothing is removed), so a database created again under the name
+//    starts an archive of its own (archiver_diverged.cc).
 // Failed uploads are retried with backoff; the local LTX files stay until
 // archived because Retention consults ArchivedTxid() (store/retention.h).
 //
@@ -110,6 +113,9 @@ class Archiver {
            ObjectCodec codec);
   void Loop(std::stop_token stop);
   void OnCommit(const std::string& db, const ltx::Header& header);
+  void OnDelete(const std::string& db);
+  // Sets aside the archives of the databases deleted since the last pass.
+  void SetAsideDeletedAll();
   void Pass(bool force);
   // Each returns whether it did something; failures are recorded in the state.
   void SyncDb(store::Db* db, bool force);
@@ -119,10 +125,27 @@ class Archiver {
   // telling).
   walship::Result<bool> EndsOnHistory(store::Db* db, const std::vector<ArchivedObject>& objects,
                                       uint64_t txid);
+  // The post-apply checksum of the level-0 object or snapshot ending at
+  // `txid`; nullopt when there is none.
+  walship::Result<std::optional<uint64_t>> ArchivedChecksumAt(
+      const std::vector<ArchivedObject>& objects, uint64_t txid);
+  // Whether the archive, ending at `tail`, ends where this database's name
+  // was last deleted (Store::Deleted): the deleted database's archive, which
+  // the archiver did not see deleted (it was stopped).
+  walship::Result<bool> EndsAtTombstone(store::Db* db, const std::vector<ArchivedObject>& objects,
+                                        uint64_t tail);
   // Moves every object past the newest point the archive shares with this
   // database to NAME/diverged/<unix ms>/...; removes them from `objects`.
   // InvalidArgument when they share no point at all (another history).
+  // When they share no point and the store has a tombstone for the name
+  // (a deletion the archiver did not see: it was stopped), the objects are
+  // the deleted database's and are set aside as such instead.
   walship::Status SetAsideDiverged(store::Db* db, std::vector<ArchivedObject>* objects);
+  // Moves every archive object of database `name` to NAME/deleted/<unix ms>/.
+  walship::Status SetAsideDeleted(const std::string& name);
+  // Moves `objects` to the prefix `aside` (which ends in '/').
+  walship::Status MoveObjects(const std::string& name, const std::vector<ArchivedObject>& objects,
+                              const std::string& aside);
   walship::Status ShipPending(store::Db* db);
   walship::Status TakeSnapshot(store::Db* db, bool resets_chain);
   walship::Status PutObject(const std::string& key, const std::string& payload);
@@ -138,10 +161,14 @@ class Archiver {
   ArchiverOptions options_;
   ObjectCodec codec_;
   int listener_id_ = 0;
+  int delete_listener_id_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   std::map<std::string, DbState> dbs_;  // guarded by mu_
+  // Deleted databases whose archive is not set aside yet, with when to try
+  // (again). Guarded by mu_.
+  std::map<std::string, std::chrono::steady_clock::time_point> deleted_;
   ArchiverStats stats_;                 // guarded by mu_
   std::vector<std::chrono::steady_clock::time_point> next_compaction_;  // thread only
   std::chrono::steady_clock::time_point next_retention_{};             // thread only

@@ -24,6 +24,10 @@ constexpr double kInfoFileTimeout = 0.0;
 
 store::Db* FileSystem::DbOf(const Node& node) const { return store_->ById(node.db_id); }
 
+int FileSystem::NoDbErrno(const Node& node) const {
+  return store_->IsDeletedId(node.db_id) ? ESTALE : ENOENT;
+}
+
 int FileSystem::Log(int err, const char* op, const Node& node, const Status& status) {
   if (err == 0 || err == ENOENT) return err;
   store::Db* db = DbOf(node);
@@ -35,7 +39,7 @@ int FileSystem::Log(int err, const char* op, const Node& node, const Status& sta
 
 int FileSystem::StatSqliteFile(const Node& node, struct stat* st) {
   store::Db* db = DbOf(node);
-  if (!db) return ENOENT;
+  if (!db) return NoDbErrno(node);
   auto real = db->Stat(FileKindOf(node.kind));
   if (!real.ok()) return ToErrno(real.status());
   *st = *real;
@@ -53,6 +57,8 @@ int FileSystem::Stat(const Node& node, struct stat* st, double* timeout) {
   } else if (IsSqliteFile(node.kind)) {
     if (int err = StatSqliteFile(node, st)) return err;
     *timeout = kSqliteFileTimeout;
+  } else if (node.kind == NodeKind::kLocalFile) {
+    if (int err = StatLocalFile(node, st)) return err;
   } else {
     std::string text;
     if (int err = InfoFileText(node, &text)) return err;
@@ -81,7 +87,11 @@ int FileSystem::DoLookup(fuse_ino_t parent, const std::string& name, fuse_entry_
   if (parent != kRootIno) return ENOENT;
   ParsedName parsed = ParseName(name);
   Node node{parsed.kind, 0};
-  if (!parsed.db.empty()) {
+  if (parsed.kind == NodeKind::kLocalFile) {
+    std::optional<size_t> number = local_.Find(name);
+    if (!number) return ENOENT;
+    node.db_id = *number;
+  } else if (!parsed.db.empty()) {
     store::Db* db = store_->Find(parsed.db);
     if (!db) return ENOENT;
     node.db_id = store_->IdOf(db);
@@ -107,10 +117,14 @@ int FileSystem::DoSetattr(fuse_ino_t ino, const struct stat* attr, int to_set, s
                           double* timeout) {
   auto node = NodeOf(ino);
   if (!node) return ENOENT;
-  if (to_set & FUSE_SET_ATTR_SIZE) {
+  if ((to_set & FUSE_SET_ATTR_SIZE) && node->kind == NodeKind::kLocalFile) {
+    if (int err = LocalErrno(local_.Truncate(node->db_id, uint64_t(attr->st_size)), node->db_id)) {
+      return err;
+    }
+  } else if (to_set & FUSE_SET_ATTR_SIZE) {
     if (!IsSqliteFile(node->kind)) return EACCES;
     store::Db* db = DbOf(*node);
-    if (!db) return ENOENT;
+    if (!db) return NoDbErrno(*node);
     Status st = db->Truncate(FileKindOf(node->kind), uint64_t(attr->st_size));
     if (int err = Log(ToErrno(st), "truncate", *node, st)) return err;
   }
@@ -135,6 +149,9 @@ int FileSystem::DoReaddir(fuse_ino_t ino, size_t size, off_t offset, fuse_req_t 
       if (IsSqliteFile(kind) && !db->Exists(FileKindOf(kind))) continue;
       entries.push_back({NameOf(db->name(), kind), {kind, id}});
     }
+  }
+  for (const auto& [name, number] : local_.List()) {
+    entries.push_back({name, {NodeKind::kLocalFile, number}});
   }
   for (size_t i = size_t(offset); i < entries.size(); i++) {
     struct stat st {};
@@ -171,6 +188,13 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
                          fuse_entry_param* entry) {
   if (parent != kRootIno) return ENOENT;
   ParsedName parsed = ParseName(name);
+  if (parsed.kind == NodeKind::kLocalFile) {
+    auto number = local_.Create(name);
+    if (!number.ok()) return LocalErrno(number.status(), 0);
+    const Node node{NodeKind::kLocalFile, *number};
+    if (int err = DoOpen(InodeOf(node), fi)) return err;
+    return Entry(node, entry);
+  }
   if (!IsSqliteFile(parsed.kind)) return EACCES;
   store::Db* db = store_->Find(parsed.db);
   if (parsed.kind == NodeKind::kDatabase && !db) {
@@ -186,14 +210,28 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
   return Entry(node, entry);
 }
 
+int FileSystem::DeleteDatabase(const std::string& name) {
+  if (!store_->Find(name)) return ENOENT;
+  if (!store_->role().primary) {
+    spdlog::warn("fuse: cannot delete database {} on a replica (read-only): delete it on the "
+                 "primary", name);
+    return EROFS;
+  }
+  const size_t id = store_->IdOf(store_->Find(name));
+  Status st = store_->Delete(name, /*mount=*/nullptr);
+  if (!st.ok()) {
+    spdlog::warn("fuse: cannot delete database {}: {}", name, st.ToString());
+    return ToErrno(st);
+  }
+  ForgetDatabaseLater(name, id);
+  return 0;
+}
+
 int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
   if (parent != kRootIno) return ENOENT;
   ParsedName parsed = ParseName(name);
-  if (parsed.kind == NodeKind::kDatabase) {
-    spdlog::warn("fuse: refusing to delete database {}: deleting databases is not supported",
-                 JsonQuote(parsed.db));
-    return EPERM;
-  }
+  if (parsed.kind == NodeKind::kDatabase) return DeleteDatabase(parsed.db);
+  if (parsed.kind == NodeKind::kLocalFile) return ToErrno(local_.Remove(name));
   if (!IsSqliteFile(parsed.kind)) return EPERM;
   store::Db* db = store_->Find(parsed.db);
   if (!db) return ENOENT;

@@ -13,6 +13,7 @@ namespace walship::fuse {
 int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
   auto node = NodeOf(ino);
   if (!node || node->kind == NodeKind::kRoot) return node ? EISDIR : ENOENT;
+  if (node->kind == NodeKind::kLocalFile) return OpenLocalFile(*node, fi);
   if (!IsSqliteFile(node->kind)) {
     if ((fi->flags & O_ACCMODE) != O_RDONLY) return EACCES;
     std::string text;
@@ -21,7 +22,8 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
     return 0;
   }
   store::Db* db = DbOf(*node);
-  if (!db || !db->Exists(FileKindOf(node->kind))) return ENOENT;
+  if (!db) return NoDbErrno(*node);
+  if (!db->Exists(FileKindOf(node->kind))) return ENOENT;
   if ((fi->flags & O_ACCMODE) != O_RDONLY && node->kind != NodeKind::kShm && db->replica() &&
       !by_walship) {
     // SQLite retries read-only and then reports "attempt to write a readonly
@@ -47,6 +49,7 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
 int FileSystem::DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out) {
   auto node = NodeOf(ino);
   if (!node) return ENOENT;
+  if (node->kind == NodeKind::kLocalFile) return ReadLocalFile(*node, size, offset, out);
   if (!IsSqliteFile(node->kind)) {
     std::string text;
     if (int err = InfoFileText(*node, &text)) return err;
@@ -54,7 +57,7 @@ int FileSystem::DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* o
     return 0;
   }
   store::Db* db = DbOf(*node);
-  if (!db) return ENOENT;
+  if (!db) return NoDbErrno(*node);
   out->resize(size);
   auto n = db->Read(FileKindOf(node->kind), uint64_t(offset),
                     {reinterpret_cast<uint8_t*>(out->data()), size});
@@ -66,9 +69,10 @@ int FileSystem::DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* o
 int FileSystem::DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset) {
   auto node = NodeOf(ino);
   if (!node) return ENOENT;
+  if (node->kind == NodeKind::kLocalFile) return WriteLocalFile(*node, buf, size, offset);
   if (!IsSqliteFile(node->kind)) return EACCES;
   store::Db* db = DbOf(*node);
-  if (!db) return ENOENT;
+  if (!db) return NoDbErrno(*node);
   Status st = db->Write(FileKindOf(node->kind), uint64_t(offset),
                         {reinterpret_cast<const uint8_t*>(buf), size});
   return Log(ToErrno(st), "write", *node, st);
@@ -77,9 +81,12 @@ int FileSystem::DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offs
 int FileSystem::DoFsync(fuse_ino_t ino) {
   auto node = NodeOf(ino);
   if (!node) return ENOENT;
+  if (node->kind == NodeKind::kLocalFile) {
+    return LocalErrno(local_.Sync(node->db_id), node->db_id);
+  }
   if (!IsSqliteFile(node->kind)) return 0;
   store::Db* db = DbOf(*node);
-  if (!db) return ENOENT;
+  if (!db) return NoDbErrno(*node);
   Status st = db->Sync(FileKindOf(node->kind));
   return Log(ToErrno(st), "fsync", *node, st);
 }

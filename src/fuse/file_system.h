@@ -4,8 +4,9 @@
 // Each FUSE operation resolves its Node and calls a Do* helper that returns an
 // errno; the op then sends exactly one reply (the libfuse passthrough_ll
 // pattern). The helpers live in dir_ops.cc (names and attributes), file_ops.cc
-// (SQLite file I/O) and info_files.cc (-pos, .lag, .primary); session.cc
-// mounts, runs the loop and unmounts. POSIX locks are the kernel's: no request
+// (SQLite file I/O), info_files.cc (-pos, .lag, .primary) and
+// local_file_ops.cc (plain local files: LocalFiles); session.cc mounts, runs
+// the loop and unmounts. POSIX locks are the kernel's: no request
 // reaches walship for them (DESIGN.md §2.1).
 //
 // Thread-safety: Mount/Unmount from one controlling thread; the FUSE loop's
@@ -20,9 +21,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <stop_token>
 #include <thread>
+#include <vector>
 
 #include "base/status.h"
+#include "fuse/local_files.h"
 #include "fuse/node.h"
 #include "fuse/request_counter.h"
 #include "store/mount_access.h"
@@ -61,6 +65,7 @@ class FileSystem final : public store::MountAccess {
   // store::MountAccess.
   void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) override;
   void InvalidateNames(const std::string& db) override;
+  void ForgetDatabase(const std::string& db, size_t id) override;
   Result<int> OpenThroughMount(const std::string& db, store::FileKind kind) override;
 
   // Requests served, by opcode (the op table counts each one).
@@ -92,6 +97,15 @@ class FileSystem final : public store::MountAccess {
   void AbortConnection();
   // The database and file kind a node refers to; nullptr if the database is unknown.
   store::Db* DbOf(const Node& node) const;
+  // The errno for a node whose database DbOf does not find: ESTALE when it
+  // was deleted (the kernel then looks the name up again, and finds a
+  // database created since under it), else ENOENT.
+  int NoDbErrno(const Node& node) const;
+  // ForgetDatabase from a thread of its own: an unlink holds the directory
+  // that the notification needs, so it cannot be sent while the unlink is
+  // answered.
+  void ForgetDatabaseLater(const std::string& db, size_t id);
+  void RunNameInvalidator(std::stop_token stop);
   int Stat(const Node& node, struct stat* st, double* timeout);
   int StatSqliteFile(const Node& node, struct stat* st);
   // Contents of an info file (-pos, .lag, .primary); ENOENT when absent.
@@ -101,9 +115,20 @@ class FileSystem final : public store::MountAccess {
   // A new database NAME created in the mount: validated (InvalidArgument ->
   // EINVAL), refused on a replica (ReadOnly -> EROFS), logged when refused.
   Result<store::Db*> CreateDatabase(const std::string& name);
+  // `rm DB`: deletes the database on the primary (replicated), EROFS on a
+  // replica, ENOENT when there is none.
+  int DeleteDatabase(const std::string& name);
+
+  // local_file_ops.cc: the Do* helpers' part for kLocalFile nodes.
+  int LocalErrno(const Status& status, size_t number) const;
+  int StatLocalFile(const Node& node, struct stat* st);
+  int OpenLocalFile(const Node& node, fuse_file_info* fi);
+  int ReadLocalFile(const Node& node, size_t size, off_t offset, std::string* out);
+  int WriteLocalFile(const Node& node, const char* buf, size_t size, off_t offset);
 
   store::Store* store_;
   FileSystemOptions options_;
+  LocalFiles local_;
   struct fuse_session* session_ = nullptr;
   std::jthread loop_;
   // The kernel's id of this mount's FUSE connection (its device number), for
@@ -113,6 +138,10 @@ class FileSystem final : public store::MountAccess {
   std::condition_variable loop_cv_;
   bool loop_done_ = false;  // guarded by loop_mu_
   RequestCounter requests_;
+  std::mutex names_mu_;
+  std::condition_variable_any names_cv_;
+  std::vector<std::pair<std::string, size_t>> to_forget_;  // guarded by names_mu_
+  std::jthread name_invalidator_;
 };
 
 // The op table for fuse_session_new; the userdata is the FileSystem.

@@ -11,7 +11,7 @@ int FileSystem::InfoFileText(const Node& node, std::string* text) {
   switch (node.kind) {
     case NodeKind::kPos: {
       store::Db* db = DbOf(node);
-      if (!db) return ENOENT;
+      if (!db) return NoDbErrno(node);
       *text = db->pos().PosFileText();
       return 0;
     }

@@ -1,5 +1,7 @@
 #include "fuse/node.h"
 
+#include "store/db_name.h"
+
 namespace walship::fuse {
 namespace {
 
@@ -23,6 +25,7 @@ fuse_ino_t InodeOf(const Node& node) {
     case NodeKind::kRoot: return kRootIno;
     case NodeKind::kPrimaryFile: return kPrimaryIno;
     case NodeKind::kLagFile: return kLagIno;
+    case NodeKind::kLocalFile: return kFirstLocalIno + node.db_id;
     default: break;
   }
   fuse_ino_t slot = 0;
@@ -35,6 +38,7 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
   if (ino == kPrimaryIno) return Node{NodeKind::kPrimaryFile, 0};
   if (ino == kLagIno) return Node{NodeKind::kLagFile, 0};
   if (ino < kFirstDbIno) return std::nullopt;
+  if (ino >= kFirstLocalIno) return Node{NodeKind::kLocalFile, size_t(ino - kFirstLocalIno)};
   fuse_ino_t slot = (ino - kFirstDbIno) % kInodesPerDb;
   if (slot >= std::size(kDbKinds)) return std::nullopt;
   return Node{kDbKinds[slot], size_t((ino - kFirstDbIno) / kInodesPerDb)};
@@ -43,6 +47,7 @@ std::optional<Node> NodeOf(fuse_ino_t ino) {
 ParsedName ParseName(const std::string& name) {
   if (name == kPrimaryFileName) return {NodeKind::kPrimaryFile, ""};
   if (name == kLagFileName) return {NodeKind::kLagFile, ""};
+  if (store::IsSuperJournalName(name)) return {NodeKind::kLocalFile, name};
   for (const Suffix& s : kSuffixes) {
     std::string suffix = s.text;
     if (name.size() > suffix.size() && name.ends_with(suffix)) {

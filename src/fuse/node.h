@@ -18,11 +18,14 @@
 
 namespace walship::fuse {
 
-enum class NodeKind { kRoot, kPrimaryFile, kLagFile, kDatabase, kJournal, kWal, kShm, kPos };
+enum class NodeKind {
+  kRoot, kPrimaryFile, kLagFile, kDatabase, kJournal, kWal, kShm, kPos,
+  kLocalFile,  // a plain file of this node (LocalFiles): SQLite's super-journals
+};
 
 struct Node {
   NodeKind kind = NodeKind::kRoot;
-  size_t db_id = 0;  // for the per-database kinds
+  size_t db_id = 0;  // for the per-database kinds; for kLocalFile its LocalFiles number
 };
 
 inline constexpr fuse_ino_t kRootIno = FUSE_ROOT_ID;  // 1
@@ -30,6 +33,8 @@ inline constexpr fuse_ino_t kPrimaryIno = 2;
 inline constexpr fuse_ino_t kLagIno = 3;
 inline constexpr fuse_ino_t kFirstDbIno = 16;
 inline constexpr fuse_ino_t kInodesPerDb = 8;
+// Local files' inodes: kFirstLocalIno + their number, far above any database's.
+inline constexpr fuse_ino_t kFirstLocalIno = fuse_ino_t(1) << 48;
 
 inline constexpr char kPrimaryFileName[] = ".primary";
 inline constexpr char kLagFileName[] = ".lag";
@@ -39,6 +44,7 @@ std::optional<Node> NodeOf(fuse_ino_t ino);
 
 // A name in the mount split into its database and kind: "app.db-wal" is
 // {"app.db", kWal}; "app.db" is {"app.db", kDatabase}. Info files have no db.
+// A super-journal name is {the whole name, kLocalFile}.
 struct ParsedName {
   NodeKind kind;
   std::string db;

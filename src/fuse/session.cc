@@ -184,13 +184,14 @@ const fuse_lowlevel_ops& Operations() {
 }
 
 FileSystem::FileSystem(store::Store* store, FileSystemOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)), local_(store->data_dir() + "/local") {}
 
 FileSystem::~FileSystem() { Unmount(); }
 
 Status FileSystem::Mount() {
   WALSHIP_RETURN_IF_ERROR(
       PrepareMountDir({options_.mount_dir, options_.skip_unmount, options_.allow_non_empty}));
+  WALSHIP_RETURN_IF_ERROR(local_.Open());
   // The path as /proc/self/mountinfo will show it; resolved before mounting,
   // while resolving it does not ask the new mount.
   std::string real_dir = options_.mount_dir;
@@ -226,8 +227,28 @@ Status FileSystem::Mount() {
     }
     loop_cv_.notify_all();
   });
+  name_invalidator_ = std::jthread([this](std::stop_token stop) { RunNameInvalidator(stop); });
   spdlog::info("fuse: mounted {}", options_.mount_dir);
   return Status::OK();
+}
+
+void FileSystem::ForgetDatabaseLater(const std::string& db, size_t id) {
+  {
+    std::lock_guard lock(names_mu_);
+    to_forget_.emplace_back(db, id);
+  }
+  names_cv_.notify_all();
+}
+
+void FileSystem::RunNameInvalidator(std::stop_token stop) {
+  std::unique_lock lock(names_mu_);
+  while (names_cv_.wait(lock, stop, [&] { return !to_forget_.empty(); })) {
+    std::vector<std::pair<std::string, size_t>> dbs;
+    dbs.swap(to_forget_);
+    lock.unlock();
+    for (const auto& [db, id] : dbs) ForgetDatabase(db, id);
+    lock.lock();
+  }
 }
 
 void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
@@ -249,6 +270,20 @@ void FileSystem::InvalidateNames(const std::string& name) {
     int rc = fuse_lowlevel_notify_inval_entry(session_, kRootIno, entry.c_str(), entry.size());
     if (rc != 0 && rc != -ENOENT) {
       spdlog::warn("fuse: cannot invalidate the cached name {}: {}", entry, std::strerror(-rc));
+    }
+  }
+}
+
+void FileSystem::ForgetDatabase(const std::string& db, size_t id) {
+  if (!session_) return;
+  InvalidateNames(db);
+  // Not -shm: SQLite maps it, and a page it faults in again after the
+  // deletion would kill the process with SIGBUS instead of failing a read.
+  for (NodeKind kind : {NodeKind::kDatabase, NodeKind::kJournal, NodeKind::kWal, NodeKind::kPos}) {
+    const int rc = fuse_lowlevel_notify_inval_inode(session_, InodeOf({kind, id}), 0, 0);
+    if (rc != 0 && rc != -ENOENT) {
+      spdlog::warn("fuse: cannot drop the cached pages of deleted {}: {}", NameOf(db, kind),
+                   std::strerror(-rc));
     }
   }
 }
@@ -283,6 +318,10 @@ void FileSystem::AbortConnection() {
 
 void FileSystem::Unmount() {
   if (!session_) return;
+  if (name_invalidator_.joinable()) {
+    name_invalidator_.request_stop();
+    name_invalidator_.join();
+  }
   fuse_session_exit(session_);
   fuse_session_unmount(session_);
   // The lazy unmount is done, but while a process keeps a file open the

@@ -83,6 +83,17 @@ void NodeApi::HandleEvents(Request& req, Response& resp) {
         std::lock_guard lock(queue->mu);
         queue->lines.push_back(internal::JsonLine(e));
       });
+  int delete_listener = store_->AddDeleteListener(
+      [queue](const std::string& db, const store::Position& ended_at) {
+        nlohmann::json e = {{"type", "delete"},
+                            {"data",
+                             {{"db", db},
+                              {"txid", ended_at.txid},
+                              {"checksum", Hex16(ended_at.checksum)},
+                              {"timestamp", Rfc3339(Clock::Real()->NowUnixMs())}}}};
+        std::lock_guard lock(queue->mu);
+        queue->lines.push_back(internal::JsonLine(e));
+      });
   auto role_event = [&](const char* type, const store::NodeRole& role) {
     nlohmann::json e = {{"type", type},
                         {"data",
@@ -117,6 +128,7 @@ void NodeApi::HandleEvents(Request& req, Response& resp) {
     store_->WaitForChange(seen, std::chrono::seconds(1));
   }
   store_->RemoveCommitListener(listener);
+  store_->RemoveDeleteListener(delete_listener);
 }
 
 }  // namespace walship::http

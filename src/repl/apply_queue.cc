@@ -37,7 +37,16 @@ Status ApplyQueue::Push(Received item) {
   if (aborted_) return Status::Aborted("replica: applying stopped");
   queued_bytes_ += item.ltx.bytes.size();
   items_.push_back(std::move(item));
+  pushed_++;
   cv_.notify_all();
+  return Status::OK();
+}
+
+Status ApplyQueue::Drain() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !failed_.ok() || aborted_ || applied_ == pushed_; });
+  if (!failed_.ok()) return failed_;
+  if (aborted_) return Status::Aborted("replica: applying stopped");
   return Status::OK();
 }
 
@@ -74,6 +83,13 @@ void ApplyQueue::Run() {
     }
     cv_.notify_all();  // room for the receiver again
     Status st = ApplyInOrder(items);
+    if (st.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        applied_ += items.size();
+      }
+      cv_.notify_all();
+    }
     if (!st.ok()) {
       {
         std::lock_guard lock(mu_);

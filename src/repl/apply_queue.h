@@ -28,9 +28,9 @@
 namespace walship::repl {
 
 struct Received {
-  enum class Kind { kLtx, kDiverged, kReady };
+  enum class Kind { kLtx, kDiverged, kDeleted, kReady };
   Kind kind = Kind::kLtx;
-  store::Db* db = nullptr;   // kLtx, kDiverged
+  store::Db* db = nullptr;   // kLtx, kDiverged, kDeleted
   store::ReceivedLtx ltx;    // kLtx
   uint64_t common_txid = 0;  // kDiverged: the last TXID both histories share
 };
@@ -48,6 +48,8 @@ class ApplyQueue {
   ApplyQueue& operator=(const ApplyQueue&) = delete;
 
   Status Push(Received item);
+  // Waits until everything pushed so far is applied; the first error.
+  Status Drain();
   // Applies everything queued, stops the thread and returns the first error.
   Status Finish();
   // Stops the thread; what is still queued is dropped.
@@ -65,6 +67,8 @@ class ApplyQueue {
   std::condition_variable cv_;
   std::deque<Received> items_;  // guarded by mu_
   size_t queued_bytes_ = 0;     // guarded by mu_
+  uint64_t pushed_ = 0;         // guarded by mu_: items pushed
+  uint64_t applied_ = 0;        // guarded by mu_: items applied
   bool finishing_ = false;      // guarded by mu_: no more items come
   bool aborted_ = false;        // guarded by mu_
   Status failed_;               // guarded by mu_

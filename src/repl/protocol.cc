@@ -13,7 +13,7 @@ void EncodeFrameHeader(FrameHeader header, std::span<uint8_t, kFrameHeaderSize> 
 
 Result<FrameHeader> ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> in) {
   FrameHeader h{FrameType(in[0]), GetBE64(in.data() + 1)};
-  if (in[0] < uint8_t(FrameType::kLtx) || in[0] > uint8_t(FrameType::kDiverged)) {
+  if (in[0] < uint8_t(FrameType::kLtx) || in[0] > uint8_t(FrameType::kDeleted)) {
     return Status::Corruption("stream: unknown frame type " + std::to_string(in[0]));
   }
   if (h.length > kMaxFrameSize) {
@@ -46,19 +46,19 @@ Result<store::Position> ParsePosition(const std::string& name, const nlohmann::j
 
 }  // namespace
 
-std::string EncodeDiverged(const std::string& db, uint64_t common_txid) {
+std::string EncodeNamedTxid(const std::string& db, uint64_t txid) {
   std::string out;
   AppendBE16(&out, uint16_t(db.size()));
   out += db;
-  uint8_t txid[8];
-  PutBE64(txid, common_txid);
-  out.append(reinterpret_cast<const char*>(txid), 8);
+  uint8_t raw[8];
+  PutBE64(raw, txid);
+  out.append(reinterpret_cast<const char*>(raw), 8);
   return out;
 }
 
-Result<std::pair<std::string, uint64_t>> ParseDiverged(std::span<const uint8_t> payload) {
+Result<std::pair<std::string, uint64_t>> ParseNamedTxid(std::span<const uint8_t> payload) {
   if (payload.size() < 2 || payload.size() != 2u + GetBE16(payload.data()) + 8u) {
-    return Status::Corruption("stream: bad diverged frame");
+    return Status::Corruption("stream: bad frame (a database name and a TXID expected)");
   }
   const size_t n = GetBE16(payload.data());
   return std::pair{std::string(reinterpret_cast<const char*>(payload.data() + 2), n),

@@ -10,6 +10,9 @@
 //   kDiverged  u16 name length, database name, u64 TXID: the replica's history
 //              of that database leaves the primary's after this TXID (0: no
 //              common point known); a snapshot follows
+//   kDeleted   u16 name length, database name, u64 TXID: the database was
+//              deleted on the primary (at that TXID); a database of that name
+//              that follows is a new one, from TXID 1
 // Pure functions; thread-safe.
 #pragma once
 
@@ -32,6 +35,7 @@ enum class FrameType : uint8_t {
   kReady = 3,
   kError = 4,
   kDiverged = 5,
+  kDeleted = 6,
 };
 
 inline constexpr size_t kFrameHeaderSize = 9;
@@ -62,9 +66,9 @@ struct StreamRequest {
 // The header a primary answers /stream with: its cluster id (empty: none).
 inline constexpr const char* kClusterIdHeader = "Walship-Cluster-Id";
 
-// kDiverged's payload.
-std::string EncodeDiverged(const std::string& db, uint64_t common_txid);
-Result<std::pair<std::string, uint64_t>> ParseDiverged(std::span<const uint8_t> payload);
+// The payload of kDiverged and kDeleted: a database name and a TXID.
+std::string EncodeNamedTxid(const std::string& db, uint64_t txid);
+Result<std::pair<std::string, uint64_t>> ParseNamedTxid(std::span<const uint8_t> payload);
 
 std::string EncodeStreamRequest(const StreamRequest& request);
 // InvalidArgument naming the field when the JSON is not a stream request.

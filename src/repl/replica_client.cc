@@ -163,7 +163,8 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
         st = ReceiveLtx(reader.get(), frame->length, &applier);
         break;
       case FrameType::kDiverged:
-        st = ReceiveDiverged(reader.get(), frame->length, &applier);
+      case FrameType::kDeleted:
+        st = ReceiveNamedTxid(frame->type, reader.get(), frame->length, &applier);
         break;
       case FrameType::kReady:
         st = applier.Push({.kind = Received::Kind::kReady});
@@ -223,25 +224,37 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length, Ap
 }
 
 Status ReplicaClient::ApplyOther(const Received& item) {
-  if (item.kind == Received::Kind::kReady) {
-    SetSynced(true);
-    spdlog::info("replica: in sync with the primary at {}", primary_url_);
-    return Status::OK();
+  switch (item.kind) {
+    case Received::Kind::kReady:
+      SetSynced(true);
+      spdlog::info("replica: in sync with the primary at {}", primary_url_);
+      return Status::OK();
+    case Received::Kind::kDeleted:
+      spdlog::info("replica: {} was deleted on the primary; deleting it here",
+                   item.db->name());
+      return store_->Delete(item.db->name(), mount_);
+    default:
+      return SetDivergedFilesAside(item.db, item.common_txid);
   }
-  return SetDivergedFilesAside(item.db, item.common_txid);
 }
 
-Status ReplicaClient::ReceiveDiverged(http::StreamReader* reader, uint64_t length,
-                                      ApplyQueue* applier) {
-  if (length > 2 + 255 + 8) return Status::Corruption("stream: bad diverged frame");
+Status ReplicaClient::ReceiveNamedTxid(FrameType type, http::StreamReader* reader,
+                                       uint64_t length, ApplyQueue* applier) {
+  if (length > 2 + store::kMaxDbNameBytes + 8) return Status::Corruption("stream: bad frame");
   std::vector<uint8_t> payload(length);
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
-  WALSHIP_ASSIGN_OR_RETURN(auto diverged, ParseDiverged(payload));
-  const auto& [name, common] = diverged;
+  WALSHIP_ASSIGN_OR_RETURN(auto named, ParseNamedTxid(payload));
+  const auto& [name, txid] = named;
   WALSHIP_RETURN_IF_ERROR(store::ValidateDbName(name));
   store::Db* db = store_->Find(name);
   if (!db) return Status::OK();
-  return applier->Push({.kind = Received::Kind::kDiverged, .db = db, .common_txid = common});
+  if (type == FrameType::kDiverged) {
+    return applier->Push({.kind = Received::Kind::kDiverged, .db = db, .common_txid = txid});
+  }
+  // Applied before the next frame is read: a database of that name in the
+  // frames that follow is a new one, to be created here afresh.
+  WALSHIP_RETURN_IF_ERROR(applier->Push({.kind = Received::Kind::kDeleted, .db = db}));
+  return applier->Drain();
 }
 
 Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {

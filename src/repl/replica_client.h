@@ -7,7 +7,9 @@
 // reconnects with backoff and the primary resumes from the positions (sending
 // a snapshot where they no longer fit). When the primary says this node's
 // history diverged (kDiverged), the LTX files after the fork move to
-// DATA/dbs/NAME/diverged/ before the snapshot replaces the database.
+// DATA/dbs/NAME/diverged/ before the snapshot replaces the database. A
+// database deleted on the primary (kDeleted) is deleted here (Store::Delete)
+// before the next frame is read.
 //
 // Thread-safety: Start/Stop/SetPrimary from a controlling thread; synced() and
 // WaitSynced from any thread.
@@ -66,7 +68,9 @@ class ReplicaClient {
   Status StreamOnce(std::stop_token stop);
   // Receiving (the stream's thread): read and verify, then queue.
   Status ReceiveLtx(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
-  Status ReceiveDiverged(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
+  // kDiverged (queued) or kDeleted (queued and applied before it returns).
+  Status ReceiveNamedTxid(FrameType type, http::StreamReader* reader, uint64_t length,
+                          ApplyQueue* applier);
   Status ReceiveToFile(http::StreamReader* reader, uint64_t length, const std::string& path);
   StreamRequest BuildRequest() const;
   // Refuses a primary of another cluster; adopts its id when this node has none.

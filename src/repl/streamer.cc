@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -62,6 +63,7 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
   } unregister{this, connection};
   static const std::vector<store::Position> kNoRecent;
   std::map<std::string, store::Position> sent = request.positions;
+  std::map<std::string, const store::Db*> lineage;
   bool ready = false;
   auto last_frame = std::chrono::steady_clock::now();
   while (!stop.stop_requested()) {
@@ -72,7 +74,10 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
                 sink).ok();
       return Status::NotPrimary(why);
     }
+    WALSHIP_RETURN_IF_ERROR(SendDeletions(&sent, &lineage, sink));
     for (store::Db* db : store_->List()) {
+      // Deleted and created again since SendDeletions: the next pass tells.
+      if (lineage.try_emplace(db->name(), db).first->second != db) continue;
       store::Position& pos = sent[db->name()];
       if (db->pos().txid == 0 || db->pos() == pos) continue;
       auto recent = request.recent.find(db->name());
@@ -95,6 +100,41 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
     store_->WaitForChange(seen, options_.heartbeat);
   }
   return Status::Aborted("stream: stopping");
+}
+
+bool Streamer::Deleted(const std::string& name, const store::Position& pos,
+                       const std::map<std::string, const store::Db*>& lineage) const {
+  const store::Db* db = store_->Find(name);
+  if (auto streamed = lineage.find(name); streamed != lineage.end()) {
+    return db != streamed->second;  // deleted (and perhaps created again) since
+  }
+  // The replica's position as it connected: of a database deleted while it
+  // was away, or of the lineage before the one the primary has now.
+  const std::optional<store::Position> tombstone = store_->Deleted(name);
+  if (!tombstone || pos.txid == 0) return false;
+  return !db || (pos == *tombstone && db->pos() != pos);
+}
+
+Status Streamer::SendDeletions(std::map<std::string, store::Position>* sent,
+                               std::map<std::string, const store::Db*>* lineage,
+                               FrameSink* sink) {
+  for (auto it = sent->begin(); it != sent->end();) {
+    const std::string name = it->first;
+    if (!Deleted(name, it->second, *lineage)) {
+      // Checked against the tombstone once; from now on by lineage.
+      lineage->try_emplace(name, store_->Find(name));
+      ++it;
+      continue;
+    }
+    spdlog::info("stream: telling the replica that {} was deleted", name);
+    const std::string payload = EncodeNamedTxid(name, it->second.txid);
+    WALSHIP_RETURN_IF_ERROR(SendFrame(
+        FrameType::kDeleted, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()},
+        sink));
+    lineage->erase(name);
+    it = sent->erase(it);
+  }
+  return Status::OK();
 }
 
 bool Streamer::OnHistory(store::Db* db, const store::Position& pos) const {
@@ -128,7 +168,7 @@ Status Streamer::CatchUp(store::Db* db, store::Position* sent,
     }
     spdlog::warn("stream: the replica's {} diverged at txid {} (replica at {}, primary at {})",
                  db->name(), common, sent->txid, db->pos().txid);
-    const std::string payload = EncodeDiverged(db->name(), common);
+    const std::string payload = EncodeNamedTxid(db->name(), common);
     WALSHIP_RETURN_IF_ERROR(SendFrame(
         FrameType::kDiverged,
         {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}, sink));

@@ -8,6 +8,8 @@
 // A replica whose position is not on the primary's history (it was a primary
 // that committed transactions that never replicated) is sent kDiverged, with
 // the TXID where its recent positions leave the primary's, before the snapshot.
+// A database deleted on the primary is sent as kDeleted, before anything of a
+// database created again under its name.
 //
 // Thread-safety: one Streamer serves many replicas concurrently (one Serve
 // call per connection thread); the only state it keeps is the list of
@@ -60,6 +62,15 @@ class Streamer {
   std::vector<ConnectedReplica> Replicas() const;
 
  private:
+  // Whether the replica's database `name`, at `pos`, is one the primary
+  // deleted: the one this stream carried (`lineage`) is no longer the one of
+  // that name, or the replica came back with a database whose tombstone
+  // (Store::Deleted) says it is gone.
+  bool Deleted(const std::string& name, const store::Position& pos,
+               const std::map<std::string, const store::Db*>& lineage) const;
+  // Sends kDeleted for each such database and forgets its position.
+  Status SendDeletions(std::map<std::string, store::Position>* sent,
+                       std::map<std::string, const store::Db*>* lineage, FrameSink* sink);
   Status CatchUp(store::Db* db, store::Position* sent, const std::vector<store::Position>& recent,
                  FrameSink* sink);
   // Whether `pos` is a position this database passed through (or may have:

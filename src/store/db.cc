@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <cerrno>
 
 #include "base/crash_point.h"
@@ -52,6 +54,38 @@ bool Db::replica() const {
   return replica_;
 }
 
+bool Db::deleted() const {
+  std::lock_guard lock(mu_);
+  return deleted_;
+}
+
+Position Db::MarkDeleted() {
+  std::lock_guard lock(mu_);
+  deleted_ = true;
+  for (FileKind kind : {FileKind::kDatabase, FileKind::kJournal, FileKind::kWal, FileKind::kShm}) {
+    SlotFor(kind).reset();
+  }
+  applied_.reset();
+  log_ = LtxLog();
+  ltx_index_.Clear();
+  checksums_.Reset(checksums_.page_size());
+  wal_capture_ = WalCapture();
+  rollback_capture_ = RollbackCapture();
+  for (int* fd : {&mount_db_fd_, &mount_shm_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+  const Position ended = readers_see_.value_or(pos_);
+  pos_ = {};
+  readers_see_.reset();
+  return ended;
+}
+
+Status Db::CheckNotDeleted() const {
+  if (!deleted_) return Status::OK();
+  return Status::NotFound("database " + name() + " was deleted");
+}
+
 void Db::SetCommitListener(CommitListener listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
@@ -78,6 +112,7 @@ std::unique_ptr<env::File>& Db::SlotFor(FileKind kind) {
 }
 
 Status Db::CheckWritable() const {
+  WALSHIP_RETURN_IF_ERROR(CheckNotDeleted());
   if (replica_) {
     return Status::ReadOnly("database " + name() +
                             " is a read-only replica; write on the primary instead");
@@ -113,6 +148,7 @@ Result<struct stat> Db::Stat(FileKind kind) const {
 
 Status Db::Create(FileKind kind) {
   std::lock_guard lock(mu_);
+  WALSHIP_RETURN_IF_ERROR(CheckNotDeleted());
   auto& slot = SlotFor(kind);
   if (slot) return Status::OK();
   if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(CheckWritable());
@@ -123,7 +159,7 @@ Status Db::Create(FileKind kind) {
 Status Db::Remove(FileKind kind) {
   std::lock_guard lock(mu_);
   if (kind == FileKind::kDatabase) {
-    return Status::InvalidArgument("deleting database " + name() + " is not supported");
+    return Status::InvalidArgument("database " + name() + " is deleted with Store::Delete");
   }
   auto& slot = SlotFor(kind);
   if (!slot) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");

@@ -117,6 +117,14 @@ class Db {
   // A process closed its descriptor of the file.
   Status Close(FileKind kind);
 
+  // --- Deletion (Store::Delete). ------------------------------------------
+  // Closes every file and forgets the LTX chain; the Store then removes the
+  // directory. Every later file operation fails with NotFound, so a process
+  // that still has the database open gets an error, never another database's
+  // bytes. Returns the position the database ended at.
+  Position MarkDeleted();
+  bool deleted() const;
+
   // --- Replication (db_apply.cc, db_snapshot.cc). ------------------------
   // Replica mode: the SQLite files are read-only to applications, and page 1
   // reads as a rollback-journal database whose change counter is the TXID,
@@ -171,6 +179,8 @@ class Db {
   std::unique_ptr<env::File>& SlotFor(FileKind kind);
   std::string PathFor(FileKind kind) const;
   Status CheckWritable() const;
+  // NotFound once the database is deleted. REQUIRES: mu_ held.
+  Status CheckNotDeleted() const;
   // LeaseExpired when the write fence is closed. `what` names the write.
   Status CheckFence(const char* what) const;
   // db_role.cc. REQUIRES: mu_ held.
@@ -281,6 +291,7 @@ class Db {
   DbStats stats_;
   CommitListener listener_;
   bool replica_ = false;
+  bool deleted_ = false;
   // The database file and -shm opened through the mount for ApplyLock; used
   // only by the applying thread (-1: not open).
   int mount_db_fd_ = -1;

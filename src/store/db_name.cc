@@ -1,5 +1,6 @@
 #include "store/db_name.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/coding.h"
@@ -19,17 +20,25 @@ bool HasControlCharacter(std::string_view name) {
   return false;
 }
 
-// SQLite names a super-journal "DB-mj" + 8 hex digits (sqlite3VdbeCommit).
+}  // namespace
+
 bool IsSuperJournalName(std::string_view name) {
+  // "-mj%08X" in older SQLite; "-mj%06X9%02X" since 3.32 (sqlite3VdbeCommit).
   constexpr std::string_view kMarker = "-mj";
-  constexpr size_t kDigits = 8;
-  if (name.size() < kMarker.size() + kDigits) return false;
-  const std::string_view tail = name.substr(name.size() - kDigits);
-  for (char c : tail) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  for (size_t digits : {size_t(8), size_t(9)}) {
+    if (name.size() < kMarker.size() + digits) continue;
+    const std::string_view tail = name.substr(name.size() - digits);
+    const bool hex = std::all_of(tail.begin(), tail.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+    });
+    if (hex && name.substr(name.size() - digits - kMarker.size(), kMarker.size()) == kMarker) {
+      return true;
+    }
   }
-  return name.substr(name.size() - kDigits - kMarker.size(), kMarker.size()) == kMarker;
+  return false;
 }
+
+namespace {
 
 // Why NAME is not a database name, or "" when it is one.
 std::string Problem(std::string_view name) {
@@ -42,7 +51,7 @@ std::string Problem(std::string_view name) {
   for (std::string_view suffix : {"-journal", "-wal", "-shm", "-pos"}) {
     if (name.ends_with(suffix)) return "it ends in " + std::string(suffix);
   }
-  if (IsSuperJournalName(name)) return "it is an SQLite super-journal name (-mj and 8 hex digits)";
+  if (IsSuperJournalName(name)) return "it is an SQLite super-journal name (-mj and 8 or 9 hex digits)";
   return "";
 }
 

@@ -24,7 +24,12 @@ inline constexpr size_t kMaxDbNameBytes = 255;
 // not well-formed UTF-8, NUL and other control characters (C0, DEL, C1), '/',
 // a leading '.', and names ending in a suffix SQLite or walship gives its
 // own files (-journal, -wal, -shm, -pos, and SQLite's super-journal
-// "-mj" followed by 8 hex digits).
+// "-mj" followed by 8 or 9 hex digits).
 Status ValidateDbName(std::string_view name);
+
+// Whether NAME is one SQLite gives a super-journal: "DB-mj" followed by 8 hex
+// digits (older SQLite) or 9 (6, a '9', 2: SQLite 3.32 and later; see
+// sqlite3VdbeCommit). Such a file is never a database.
+bool IsSuperJournalName(std::string_view name);
 
 }  // namespace walship::store

@@ -29,6 +29,7 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
   // database first. Writers wait meanwhile (about a second per 200 MB).
   std::unique_lock lock(mu_);
   WALSHIP_RETURN_IF_ERROR(WaitForNoHalfWrittenTransaction(lock));
+  WALSHIP_RETURN_IF_ERROR(CheckNotDeleted());
   if (pos_.txid == 0) return Status::NotFound("database " + name() + " has no transaction yet");
   ltx::Header header{};
   header.page_size = checksums_.page_size();
@@ -44,6 +45,7 @@ Result<ltx::Header> Db::WriteSnapshot(const std::string& path) {
 Result<uint64_t> Db::ExportTo(const std::string& path) {
   std::unique_lock lock(mu_);
   WALSHIP_RETURN_IF_ERROR(WaitForNoHalfWrittenTransaction(lock));
+  WALSHIP_RETURN_IF_ERROR(CheckNotDeleted());
   WALSHIP_ASSIGN_OR_RETURN(auto out, options_.env->Open(path, env::OpenMode::kCreateTruncate));
   const uint32_t page_size = checksums_.page_size();
   std::vector<uint8_t> page(page_size);

@@ -7,6 +7,10 @@
 //   InvalidateNames     files of a database appeared or vanished behind the
 //                       kernel's back (a WAL folded away, a database arriving
 //                       by replication): drop cached names, positive or not.
+//   ForgetDatabase      a database was deleted: drop the cached names of its
+//                       files and the cached pages of its inodes (`id`,
+//                       Store::IdOf) but -shm's, so open descriptors read
+//                       errors, not the deleted bytes.
 //   OpenThroughMount    a descriptor of a database's file as applications see
 //                       it, so walship can take SQLite's locks on it with
 //                       fcntl as any SQLite process would: the kernel keeps
@@ -16,6 +20,7 @@
 // system to open a file or complete an invalidation). Thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,6 +34,7 @@ class MountAccess {
   virtual ~MountAccess() = default;
   virtual void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) = 0;
   virtual void InvalidateNames(const std::string& db) = 0;
+  virtual void ForgetDatabase(const std::string& db, size_t id) = 0;
   // Opens `db`'s file of this kind through the mount, read-write (write locks
   // need it; the mount lets walship itself do so on a replica). The caller
   // owns and closes the descriptor.

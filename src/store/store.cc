@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "base/coding.h"
@@ -15,7 +16,9 @@ Store::~Store() = default;
 Status Store::Open() {
   env::Env* env = options_.env;
   WALSHIP_RETURN_IF_ERROR(env->MkdirAll(env::JoinPath(options_.data_dir, "dbs")));
+  WALSHIP_RETURN_IF_ERROR(env->MkdirAll(env::JoinPath(options_.data_dir, "deleted")));
   WALSHIP_RETURN_IF_ERROR(LoadNodeId());
+  EmptyTrash();
   WALSHIP_ASSIGN_OR_RETURN(auto names, env->ListDir(env::JoinPath(options_.data_dir, "dbs")));
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
@@ -71,7 +74,7 @@ Result<Db*> Store::OpenDb(const std::string& name) {
     // No mount: the kernel has seen nothing of a database just opened.
     std::lock_guard lock(mu_);
     WALSHIP_RETURN_IF_ERROR(raw->SetReplica(!role_.primary, nullptr));
-    dbs_.push_back(std::move(db));
+    dbs_.push_back({std::move(db), false});
   }
   BumpChangeCount();
   return raw;
@@ -79,21 +82,26 @@ Result<Db*> Store::OpenDb(const std::string& name) {
 
 Db* Store::Find(const std::string& name) const {
   std::lock_guard lock(mu_);
-  for (const auto& db : dbs_) {
-    if (db->name() == name) return db.get();
+  for (const Entry& e : dbs_) {
+    if (!e.deleted && e.db->name() == name) return e.db.get();
   }
   return nullptr;
 }
 
 Db* Store::ById(size_t id) const {
   std::lock_guard lock(mu_);
-  return id < dbs_.size() ? dbs_[id].get() : nullptr;
+  return id < dbs_.size() && !dbs_[id].deleted ? dbs_[id].db.get() : nullptr;
+}
+
+bool Store::IsDeletedId(size_t id) const {
+  std::lock_guard lock(mu_);
+  return id < dbs_.size() && dbs_[id].deleted;
 }
 
 size_t Store::IdOf(const Db* db) const {
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < dbs_.size(); i++) {
-    if (dbs_[i].get() == db) return i;
+    if (dbs_[i].db.get() == db) return i;
   }
   return SIZE_MAX;
 }
@@ -109,8 +117,77 @@ Result<Db*> Store::Create(const std::string& name) {
 std::vector<Db*> Store::List() const {
   std::lock_guard lock(mu_);
   std::vector<Db*> out;
-  for (const auto& db : dbs_) out.push_back(db.get());
+  for (const Entry& e : dbs_) {
+    if (!e.deleted) out.push_back(e.db.get());
+  }
   return out;
+}
+
+std::string Store::TombstonePath(const std::string& name) const {
+  return env::JoinPath(env::JoinPath(options_.data_dir, "deleted"), name);
+}
+
+Status Store::Delete(const std::string& name, MountAccess* mount) {
+  std::lock_guard create_lock(create_mu_);
+  Db* db = Find(name);
+  if (!db) return Status::NotFound("no database " + name);
+  env::Env* env = options_.env;
+  const Position ended = db->MarkDeleted();  // no commit after this
+  {
+    std::lock_guard lock(mu_);
+    for (Entry& e : dbs_) {
+      if (e.db.get() == db) e.deleted = true;
+    }
+  }
+  // The tombstone goes before the files: after a crash the database is
+  // either still there or known to be deleted, never silently missing.
+  const std::string text = ended.PosFileText();
+  if (Status st = env->WriteFileAtomic(
+          TombstonePath(name), {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
+          /*sync=*/true);
+      !st.ok()) {
+    spdlog::error("store: deleting database {}: cannot write its tombstone ({}); replicas that "
+                  "are not connected now will keep their copy", name, st.ToString());
+  }
+  const std::string trash = env::JoinPath(options_.data_dir, "trash");
+  const size_t id = IdOf(db);
+  const std::string aside = env::JoinPath(trash, std::to_string(options_.clock->NowUnixMs()) +
+                                                     "-" + std::to_string(id));
+  Status moved = env->MkdirAll(trash);
+  if (moved.ok()) moved = env->Rename(db->dir(), aside);
+  if (moved.ok()) moved = env->SyncDir(env::JoinPath(options_.data_dir, "dbs"));
+  if (!moved.ok()) {
+    // The tombstone stands; the files are left for start-up to find.
+    spdlog::error("store: deleted database {} but could not remove {}: {}", name, db->dir(),
+                  moved.ToString());
+  }
+  EmptyTrash();
+  spdlog::info("store: deleted database {} at txid {}", name, ended.txid);
+  if (mount) mount->ForgetDatabase(name, id);
+  {
+    std::lock_guard lock(listeners_mu_);
+    for (const auto& [id, listener] : delete_listeners_) listener(name, ended);
+  }
+  BumpChangeCount();
+  return Status::OK();
+}
+
+std::optional<Position> Store::Deleted(const std::string& name) const {
+  auto text = options_.env->ReadFile(TombstonePath(name));
+  if (!text.ok()) return std::nullopt;
+  auto pos = Position::ParsePosFileText(*text);
+  if (!pos.ok()) return std::nullopt;
+  return *pos;
+}
+
+void Store::EmptyTrash() {
+  const std::string trash = env::JoinPath(options_.data_dir, "trash");
+  std::error_code ec;
+  if (!std::filesystem::exists(trash, ec)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(trash, ec)) {
+    std::filesystem::remove_all(entry.path(), ec);
+    if (ec) spdlog::warn("store: cannot remove {}: {}", entry.path().string(), ec.message());
+  }
 }
 
 int Store::AddCommitListener(CommitListener listener) {
@@ -123,6 +200,18 @@ int Store::AddCommitListener(CommitListener listener) {
 void Store::RemoveCommitListener(int id) {
   std::lock_guard lock(listeners_mu_);
   listeners_.erase(id);
+}
+
+int Store::AddDeleteListener(DeleteListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  int id = next_listener_id_++;
+  delete_listeners_[id] = std::move(listener);
+  return id;
+}
+
+void Store::RemoveDeleteListener(int id) {
+  std::lock_guard lock(listeners_mu_);
+  delete_listeners_.erase(id);
 }
 
 void Store::NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum) {
@@ -172,7 +261,9 @@ void Store::SetRole(NodeRole role) {
   {
     std::lock_guard lock(mu_);
     role_ = role;
-    for (const auto& db : dbs_) dbs.push_back(db.get());
+    for (const Entry& e : dbs_) {
+      if (!e.deleted) dbs.push_back(e.db.get());
+    }
     mount = mount_;
   }
   // Without mu_: the invalidation may call back into the mount, which looks
@@ -186,7 +277,7 @@ void Store::SetMountAccess(MountAccess* mount) {
   {
     std::lock_guard lock(mu_);
     mount_ = mount;
-    for (const auto& db : dbs_) dbs.push_back(db.get());
+    for (const Entry& e : dbs_) dbs.push_back(e.db.get());
   }
   // Descriptors in the old mount would keep it busy at unmount.
   for (Db* db : dbs) db->CloseMountFiles();

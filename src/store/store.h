@@ -2,9 +2,15 @@
 // node's identity (DATA/node.id). The FUSE layer and the node API look
 // databases up here; the store knows nothing of either (DESIGN.md §2).
 //
-// Databases are never removed while the process runs, so a Db* handed out
-// stays valid until the Store is destroyed, and each Db has a stable small id
-// (the FUSE layer derives inode numbers from it).
+// A deleted database (Delete) leaves Find, List and ById, but its Db object
+// stays until the Store is destroyed, so a Db* handed out stays valid (its
+// operations then fail with NotFound). Each Db has a stable small id, never
+// reused (the FUSE layer derives inode numbers from it): a database created
+// again under a deleted name is a new Db, a new lineage from TXID 1.
+//
+// DATA/deleted/NAME (a tombstone) keeps the position NAME ended at when it was
+// last deleted, so the stream can tell a replica that comes back at that
+// position, and the archiver an archive of it, that the database is gone.
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
@@ -13,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +30,8 @@
 #include "store/db_name.h"
 
 namespace walship::store {
+
+using DeleteListener = std::function<void(const std::string& db, const Position& ended_at)>;
 
 // What this node is in the cluster, as the lease says.
 struct NodeRole {
@@ -57,10 +66,23 @@ class Store {
   // The database with this id (0-based, in creation order); nullptr if none.
   Db* ById(size_t id) const;
   size_t IdOf(const Db* db) const;
+  // Whether id names a database that was deleted.
+  bool IsDeletedId(size_t id) const;
   // Creates (or returns the existing) database NAME. InvalidArgument for a
   // name that cannot be a database (see ValidateDbName).
   Result<Db*> Create(const std::string& name);
   std::vector<Db*> List() const;
+
+  // Deletes database NAME as one event: it stops taking writes, its
+  // tombstone is written (durable), then its directory goes (renamed into DATA/trash/, removed) and
+  // delete listeners run. NotFound when there is no such database. `mount`
+  // (may be null) has the kernel forget its names and cached pages
+  // (MountAccess::ForgetDatabase); the FUSE layer passes null from its own
+  // unlink and does that later.
+  Status Delete(const std::string& name, MountAccess* mount);
+  // Where NAME ended when it was last deleted (its tombstone); nullopt when
+  // it never was.
+  std::optional<Position> Deleted(const std::string& name) const;
 
   NodeRole role() const;
   // Changes every database's role (Db::SetReplica), dropping the kernel's
@@ -81,9 +103,13 @@ class Store {
   // the Db's mutex held (see CommitListener). Returns an id for Remove.
   int AddCommitListener(CommitListener listener);
   void RemoveCommitListener(int id);
+  // Called after a database is deleted, with the position it ended at; no
+  // Db mutex is held. Shares the id space of commit listeners.
+  int AddDeleteListener(DeleteListener listener);
+  void RemoveDeleteListener(int id);
 
-  // A counter that moves on every commit, apply, database creation and role
-  // change. WaitForChange blocks until it differs from `seen` or `timeout`
+  // A counter that moves on every commit, apply, database creation or
+  // deletion and role change. WaitForChange blocks until it differs from `seen` or `timeout`
   // passes, and returns the current value.
   uint64_t change_count() const;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
@@ -94,16 +120,24 @@ class Store {
  private:
   Status LoadNodeId();
   Result<Db*> OpenDb(const std::string& name);
+  std::string TombstonePath(const std::string& name) const;
+  // Removes what a deletion cut short by a crash left in DATA/trash/.
+  void EmptyTrash();
   void NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum);
   void BumpChangeCount();
 
   StoreOptions options_;
   uint64_t node_id_ = 0;
-  std::mutex create_mu_;  // serializes Create
+  std::mutex create_mu_;  // serializes Create and Delete
   mutable std::mutex mu_;  // guards dbs_, role_, last_frame_ms_
-  std::vector<std::unique_ptr<Db>> dbs_;  // index is the id
+  struct Entry {
+    std::unique_ptr<Db> db;
+    bool deleted = false;
+  };
+  std::vector<Entry> dbs_;  // index is the id; deleted ones stay
   mutable std::mutex listeners_mu_;
   std::map<int, CommitListener> listeners_;
+  std::map<int, DeleteListener> delete_listeners_;
   int next_listener_id_ = 1;
   mutable std::mutex change_mu_;
   mutable std::condition_variable change_cv_;

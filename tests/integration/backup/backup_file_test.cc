@@ -2,6 +2,11 @@
 // mount, restored with `walship restore`.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -122,6 +127,60 @@ TEST_F(BackupFileTest, CleanStopArchivesEverything) {
   ASSERT_TRUE(WaitArchived(&target, "s.db", rec.rbegin()->first, milliseconds(100)));
   ASSERT_TRUE(RestoreAndCheck({"--name", "s.db", "--latest", "--backup", archive_dir()},
                               scratch_ / "s.db", rec.rbegin()->second.pos.checksum));
+}
+
+// Deleting a database sets its archive aside whole (NAME/deleted/<ms>/), so
+// the database created again under the name archives and restores as a new
+// one; a restart in between (the archiver never saw the deletion) too.
+TEST_F(BackupFileTest, ADeletedDatabaseIsSetAsideAndItsNameStartsANewArchive) {
+  std::map<uint64_t, Recorded> old_rec;
+  ASSERT_TRUE(RunLoad(node_->mount_dir(), "d.db", 20, milliseconds(0), &old_rec));
+  backup::FileTarget target(archive_dir());
+  ASSERT_TRUE(WaitArchived(&target, "d.db", old_rec.rbegin()->first));
+  // The number of deletions set aside under d.db/deleted/.
+  auto set_aside = [&] {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(archive_dir() + "/d.db/deleted", ec);
+         !ec && it != std::filesystem::directory_iterator(); ++it) {
+      n++;
+    }
+    return n;
+  };
+  size_t deletions = 0;
+  for (bool restart : {false, true}) {
+    SCOPED_TRACE(restart ? "deleted while the archiver was stopped" : "deleted while archiving");
+    if (restart) ASSERT_TRUE(node_->Stop());
+    if (restart) {
+      // Delete while the node runs without its backup section, then start
+      // it again with it.
+      const std::string config = ReadFileOrEmpty(node_->config_path());
+      ASSERT_NE(config.find("backup:"), std::string::npos);
+      node_->WriteConfig(config.substr(0, config.find("backup:")));
+      ASSERT_TRUE(node_->Start());
+      ASSERT_EQ(::unlink(node_->Path("d.db").c_str()), 0) << std::strerror(errno);
+      std::map<uint64_t, Recorded> offline;
+      ASSERT_TRUE(RunLoad(node_->mount_dir(), "d.db", 3, milliseconds(0), &offline));
+      ASSERT_TRUE(node_->Stop());
+      node_->WriteConfig(config);
+      ASSERT_TRUE(node_->Start());
+    } else {
+      ASSERT_EQ(::unlink(node_->Path("d.db").c_str()), 0) << std::strerror(errno);
+    }
+    std::map<uint64_t, Recorded> rec;
+    ASSERT_TRUE(RunLoad(node_->mount_dir(), "d.db", 4, milliseconds(0), &rec, 100));
+    // Until the old archive is set aside, its objects would pass for the new.
+    deletions++;
+    for (int i = 0; i < 200 && set_aside() < deletions; i++) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    ASSERT_EQ(set_aside(), deletions) << "one directory per deletion under d.db/deleted/";
+    if (!restart) ASSERT_LT(rec.rbegin()->first, old_rec.rbegin()->first);
+    ASSERT_TRUE(WaitArchived(&target, "d.db", rec.rbegin()->first));
+    ASSERT_TRUE(RestoreAndCheck({"--name", "d.db", "--latest", "--backup", archive_dir()},
+                                scratch_ / "d.db", rec.rbegin()->second.pos.checksum));
+    old_rec = rec;
+  }
 }
 
 }  // namespace

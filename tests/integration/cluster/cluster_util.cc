@@ -476,4 +476,24 @@ std::string DescribeDifference(const std::string& a, const std::string& b) {
   return out.str();
 }
 
+EventStream::EventStream(const std::string& url) : client_(url, seconds(10)) {}
+
+::testing::AssertionResult EventStream::Open() {
+  auto opened = client_.OpenStream("GET", "/events");
+  if (!opened.ok()) return ::testing::AssertionFailure() << opened.status().ToString();
+  reader_ = std::move(*opened);
+  if (reader_->status() != 200) {
+    return ::testing::AssertionFailure() << "GET /events: " << reader_->status();
+  }
+  reader_->SetReadTimeout(seconds(15));
+  return ::testing::AssertionSuccess();
+}
+
+Result<nlohmann::json> EventStream::Next() {
+  WALSHIP_ASSIGN_OR_RETURN(std::string line, reader_->ReadLine());
+  auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return Status::Corruption("not a JSON object: " + line);
+  return json;
+}
+
 }  // namespace walship::testing::cluster

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/child_process.h"
 #include "harness/consistency.h"
 #include "harness/journal_mode.h"
@@ -27,6 +29,7 @@
 #include "harness/status_assert.h"
 #include "harness/temp_dir.h"
 #include "harness/walship_process.h"
+#include "http/client.h"
 
 namespace walship::testing::cluster {
 
@@ -222,6 +225,20 @@ class RowCountReader {
 };
 
 // --- CLI and node API ----------------------------------------------------
+
+// Reads NDJSON lines from GET /events of one node.
+class EventStream {
+ public:
+  explicit EventStream(const std::string& url);
+  ::testing::AssertionResult Open();
+  // The next line, parsed (waits up to 15 s).
+  Result<nlohmann::json> Next();
+
+ private:
+  http::Client client_;
+  std::unique_ptr<http::StreamReader> reader_;
+};
+
 
 // Runs `walship ARGS...` to completion; output is stdout and stderr.
 CliResult RunWalship(const std::vector<std::string>& args, milliseconds timeout = seconds(120));

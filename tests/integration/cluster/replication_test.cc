@@ -139,34 +139,6 @@ TEST_F(ClusterTest, DatabasesCreatedLaterAppearOnReplicas) {
   }
 }
 
-// Reads NDJSON lines from GET /events of one node.
-class EventStream {
- public:
-  explicit EventStream(const std::string& url) : client_(url, seconds(10)) {}
-
-  ::testing::AssertionResult Open() {
-    auto opened = client_.OpenStream("GET", "/events");
-    if (!opened.ok()) return ::testing::AssertionFailure() << opened.status().ToString();
-    reader_ = std::move(*opened);
-    if (reader_->status() != 200) {
-      return ::testing::AssertionFailure() << "GET /events: " << reader_->status();
-    }
-    reader_->SetReadTimeout(seconds(15));
-    return ::testing::AssertionSuccess();
-  }
-
-  Result<nlohmann::json> Next() {
-    WALSHIP_ASSIGN_OR_RETURN(std::string line, reader_->ReadLine());
-    auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object()) return Status::Corruption("not a JSON object: " + line);
-    return json;
-  }
-
- private:
-  http::Client client_;
-  std::unique_ptr<http::StreamReader> reader_;
-};
-
 TEST_F(ClusterTest, ReplicaEventsLagAndPrimaryFiles) {
   Sql sql(cluster_.primary().Path(kDb));
   ASSERT_TRUE(sql.ok()) << sql.error();

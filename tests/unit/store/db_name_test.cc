@@ -69,6 +69,7 @@ TEST(DbName, RefusesSqliteSuffixes) {
   ExpectRefused("app.db-pos", "-pos");
   ExpectRefused("app.db-mj0A1B2C9D", "super-journal");
   ExpectRefused("app.db-mjabcdef12", "super-journal");
+  ExpectRefused("app.db-mj9DAFF49ED", "super-journal");  // as SQLite 3.40 names them
 }
 
 TEST(DbName, MessageEscapesTheName) {
