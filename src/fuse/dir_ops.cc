@@ -210,27 +210,32 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
   return Entry(node, entry);
 }
 
-int FileSystem::DeleteDatabase(const std::string& name) {
+int FileSystem::DeleteDatabase(const std::string& name, size_t* id) {
   if (!store_->Find(name)) return ENOENT;
   if (!store_->role().primary) {
     spdlog::warn("fuse: cannot delete database {} on a replica (read-only): delete it on the "
                  "primary", name);
     return EROFS;
   }
-  const size_t id = store_->IdOf(store_->Find(name));
+  *id = store_->IdOf(store_->Find(name));
   Status st = store_->Delete(name, /*mount=*/nullptr);
   if (!st.ok()) {
     spdlog::warn("fuse: cannot delete database {}: {}", name, st.ToString());
     return ToErrno(st);
   }
-  ForgetDatabaseLater(name, id);
   return 0;
 }
 
-int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
+int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name,
+                         std::optional<std::pair<std::string, size_t>>* deleted) {
   if (parent != kRootIno) return ENOENT;
   ParsedName parsed = ParseName(name);
-  if (parsed.kind == NodeKind::kDatabase) return DeleteDatabase(parsed.db);
+  if (parsed.kind == NodeKind::kDatabase) {
+    size_t id = 0;
+    const int err = DeleteDatabase(parsed.db, &id);
+    if (err == 0) deleted->emplace(parsed.db, id);
+    return err;
+  }
   if (parsed.kind == NodeKind::kLocalFile) return ToErrno(local_.Remove(name));
   if (!IsSqliteFile(parsed.kind)) return EPERM;
   store::Db* db = store_->Find(parsed.db);

@@ -20,9 +20,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <stop_token>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -82,7 +83,11 @@ class FileSystem final : public store::MountAccess {
   int DoReaddir(fuse_ino_t ino, size_t size, off_t offset, fuse_req_t req, std::string* out);
   int DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
                fuse_entry_param* entry);
-  int DoUnlink(fuse_ino_t parent, const std::string& name);
+  // A database deleted (`rm DB`) leaves `deleted` set: the op must then call
+  // ForgetDatabase once it has replied (an unlink holds the directory that
+  // the kernel's invalidation needs, so it cannot be sent before).
+  int DoUnlink(fuse_ino_t parent, const std::string& name,
+               std::optional<std::pair<std::string, size_t>>* deleted);
   // `by_walship`: the caller is this process (the store opening a database
   // through the mount to take SQLite's locks, which needs write access).
   int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship = false);
@@ -101,11 +106,7 @@ class FileSystem final : public store::MountAccess {
   // was deleted (the kernel then looks the name up again, and finds a
   // database created since under it), else ENOENT.
   int NoDbErrno(const Node& node) const;
-  // ForgetDatabase from a thread of its own: an unlink holds the directory
-  // that the notification needs, so it cannot be sent while the unlink is
-  // answered.
-  void ForgetDatabaseLater(const std::string& db, size_t id);
-  void RunNameInvalidator(std::stop_token stop);
+
   int Stat(const Node& node, struct stat* st, double* timeout);
   int StatSqliteFile(const Node& node, struct stat* st);
   // Contents of an info file (-pos, .lag, .primary); ENOENT when absent.
@@ -116,8 +117,8 @@ class FileSystem final : public store::MountAccess {
   // EINVAL), refused on a replica (ReadOnly -> EROFS), logged when refused.
   Result<store::Db*> CreateDatabase(const std::string& name);
   // `rm DB`: deletes the database on the primary (replicated), EROFS on a
-  // replica, ENOENT when there is none.
-  int DeleteDatabase(const std::string& name);
+  // replica, ENOENT when there is none. Its id goes to `id`.
+  int DeleteDatabase(const std::string& name, size_t* id);
 
   // local_file_ops.cc: the Do* helpers' part for kLocalFile nodes.
   int LocalErrno(const Status& status, size_t number) const;
@@ -138,10 +139,6 @@ class FileSystem final : public store::MountAccess {
   std::condition_variable loop_cv_;
   bool loop_done_ = false;  // guarded by loop_mu_
   RequestCounter requests_;
-  std::mutex names_mu_;
-  std::condition_variable_any names_cv_;
-  std::vector<std::pair<std::string, size_t>> to_forget_;  // guarded by names_mu_
-  std::jthread name_invalidator_;
 };
 
 // The op table for fuse_session_new; the userdata is the FileSystem.

@@ -96,8 +96,13 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_fi
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Fs(req)->Count(FuseOp::kUnlink);
-  fuse_reply_err(req, Fs(req)->DoUnlink(parent, name));
+  FileSystem* fs = Fs(req);
+  fs->Count(FuseOp::kUnlink);
+  std::optional<std::pair<std::string, size_t>> deleted;
+  fuse_reply_err(req, fs->DoUnlink(parent, name, &deleted));
+  // Answered: the kernel lets go of the directory, and the names of the
+  // deleted database's other files can be dropped before anyone reuses them.
+  if (deleted) fs->ForgetDatabase(deleted->first, deleted->second);
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -227,28 +232,8 @@ Status FileSystem::Mount() {
     }
     loop_cv_.notify_all();
   });
-  name_invalidator_ = std::jthread([this](std::stop_token stop) { RunNameInvalidator(stop); });
   spdlog::info("fuse: mounted {}", options_.mount_dir);
   return Status::OK();
-}
-
-void FileSystem::ForgetDatabaseLater(const std::string& db, size_t id) {
-  {
-    std::lock_guard lock(names_mu_);
-    to_forget_.emplace_back(db, id);
-  }
-  names_cv_.notify_all();
-}
-
-void FileSystem::RunNameInvalidator(std::stop_token stop) {
-  std::unique_lock lock(names_mu_);
-  while (names_cv_.wait(lock, stop, [&] { return !to_forget_.empty(); })) {
-    std::vector<std::pair<std::string, size_t>> dbs;
-    dbs.swap(to_forget_);
-    lock.unlock();
-    for (const auto& [db, id] : dbs) ForgetDatabase(db, id);
-    lock.lock();
-  }
 }
 
 void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
@@ -318,10 +303,6 @@ void FileSystem::AbortConnection() {
 
 void FileSystem::Unmount() {
   if (!session_) return;
-  if (name_invalidator_.joinable()) {
-    name_invalidator_.request_stop();
-    name_invalidator_.join();
-  }
   fuse_session_exit(session_);
   fuse_session_unmount(session_);
   // The lazy unmount is done, but while a process keeps a file open the

@@ -2,10 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "base/crash_point.h"
 #include "sqlite/db_header.h"
@@ -171,6 +172,7 @@ Status Db::Remove(FileKind kind) {
   if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());
   WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(kind)));
   slot.reset();
+  if (kind == FileKind::kJournal) journal_hot_ = false;
   if (kind == FileKind::kWal) wal_capture_.OnTruncate(0);
   return Status::OK();
 }
@@ -195,6 +197,7 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
       // With a WAL and no journal this is a checkpoint: the logical database
       // does not change. Otherwise it is a transaction's page.
       const bool checkpoint = wal_ && !journal_;
+      WALSHIP_RETURN_IF_ERROR(CheckDatabaseWrite(offset, data));
       if (checkpoint) CrashPoint("checkpoint-before-db-write");
       WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
       if (!checkpoint) rollback_capture_.OnWrite(offset, data.size());
@@ -205,7 +208,9 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
       if (offset == 0 && rollback_capture_.dirty() && sqlite::IsZeroedHeader(data)) {
         WALSHIP_RETURN_IF_ERROR(CommitRollback());
       }
-      return file->WriteAt(offset, data);
+      WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
+      NoteJournalWrite(offset, data);
+      return Status::OK();
     case FileKind::kWal: {
       // A WAL frame is durable (committed, with its commit frame) once
       // written: check the fence on both sides of the write, so a process
@@ -237,7 +242,9 @@ Status Db::Truncate(FileKind kind, uint64_t size) {
   if (kind == FileKind::kJournal && size == 0 && rollback_capture_.dirty()) {
     WALSHIP_RETURN_IF_ERROR(CommitRollback());
   }
+  if (kind == FileKind::kDatabase) WALSHIP_RETURN_IF_ERROR(CheckDatabaseTruncate(size));
   WALSHIP_RETURN_IF_ERROR(file->Truncate(size));
+  if (kind == FileKind::kJournal && size == 0) journal_hot_ = false;
   if (kind == FileKind::kDatabase && (journal_ || !wal_)) rollback_capture_.OnTruncate();
   if (kind == FileKind::kWal) wal_capture_.OnTruncate(size);
   return Status::OK();
@@ -303,6 +310,18 @@ Status Db::CommitWal(bool durable) {
 }
 
 Status Db::CommitRollback() {
+  if (pos_.txid == 0) {
+    // Nothing is recorded for a file that holds no SQLite database (yet):
+    // a creation that was rolled back (an empty file), or a file that is
+    // not a database at all (SQLite's own test suite writes its scripts
+    // next to its databases). It stays a plain file of this node.
+    uint8_t magic[sizeof sqlite::kDbMagic] = {};
+    WALSHIP_ASSIGN_OR_RETURN(size_t n, database_->ReadAt(0, magic));
+    if (n < sizeof magic || std::memcmp(magic, sqlite::kDbMagic, sizeof magic) != 0) {
+      rollback_capture_.Clear();
+      return Status::OK();
+    }
+  }
   WALSHIP_ASSIGN_OR_RETURN(uint32_t page_size, DatabasePageSize());
   WALSHIP_ASSIGN_OR_RETURN(uint32_t commit, DatabasePageCount(page_size));
   TxSpec spec = rollback_capture_.Take(page_size, commit);

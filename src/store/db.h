@@ -192,6 +192,26 @@ class Db {
   Status CommitWithoutJournal();
   // EPERM unless every committed WAL frame's page is in the database file.
   Status CheckWalCheckpointed() const;
+
+  // db_guard.cc: what may change the database file. REQUIRES: mu_ held.
+  // EPERM for a write that is neither a transaction's (hot journal) nor a
+  // checkpoint's (bytes of a committed WAL frame of that page).
+  Status CheckDatabaseWrite(uint64_t offset, std::span<const uint8_t> data) const;
+  // EPERM for a truncation to other than the committed size outside a
+  // transaction.
+  Status CheckDatabaseTruncate(uint64_t size) const;
+  // Whether `bytes` at `in_page` of page `pgno` equal those of a committed
+  // frame of the page in the current WAL.
+  Result<bool> InCommittedFrame(uint32_t pgno, uint64_t in_page,
+                                std::span<const uint8_t> bytes) const;
+  // Calls `fn` with the offset and header of every committed frame of the
+  // current WAL, in order; stops at its first error.
+  Status ForEachCommittedFrame(
+      const std::function<Status(uint64_t, const sqlite::WalFrameHeader&)>& fn) const;
+  // Tracks whether the journal's header says a transaction is under way.
+  void NoteJournalWrite(uint64_t offset, std::span<const uint8_t> data);
+  // page_count x page_size of the committed database.
+  uint64_t CommittedSizeLocked() const;
   // Makes the LTX log and any LTX file written since the last sync durable.
   Status SyncPendingLtx();
   // Seals the transactions in the LTX log into one LTX file in ltx/ (tmp,
@@ -292,6 +312,9 @@ class Db {
   CommitListener listener_;
   bool replica_ = false;
   bool deleted_ = false;
+  // The journal starts with SQLite's magic: a transaction is under way
+  // (cleared at each commit point and when the journal goes).
+  bool journal_hot_ = false;
   // The database file and -shm opened through the mount for ApplyLock; used
   // only by the applying thread (-1: not open).
   int mount_db_fd_ = -1;

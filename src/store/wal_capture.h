@@ -62,6 +62,9 @@ class WalCapture {
   std::optional<uint64_t> FindPage(uint32_t pgno) const;
   // Every page with a committed frame in the current WAL, ascending.
   std::vector<uint32_t> IndexedPages() const;
+  // Where the committed (captured) frames of the current WAL end: every
+  // frame before this offset belongs to a committed transaction.
+  uint64_t captured_end() const { return header_ ? captured_end_ : sqlite::kWalHeaderSize; }
 
  private:
   struct VerifiedFrame {

@@ -13,6 +13,7 @@
 #include "backup/layout.h"
 #include "backup/restore.h"
 #include "ltx/checksum.h"
+#include "sqlite/journal.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -24,6 +25,14 @@ namespace fs = std::filesystem;
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A journal's first sector once SQLite's transaction is under way (magic
+// written): walship lets database pages be written only then.
+std::vector<uint8_t> HotJournalHeader() {
+  std::vector<uint8_t> header(512, 0);
+  std::copy(std::begin(sqlite::kJournalMagic), std::end(sqlite::kJournalMagic), header.begin());
+  return header;
 }
 
 class ArchiveRestoreTest : public ::testing::Test {
@@ -79,7 +88,7 @@ class ArchiveRestoreTest : public ::testing::Test {
     std::string bytes = ReadAll(src);
     auto span = std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     ASSERT_TRUE(db_->Create(store::FileKind::kJournal).ok());
-    ASSERT_TRUE(db_->Write(store::FileKind::kJournal, 0, std::vector<uint8_t>(512, 0)).ok());
+    ASSERT_TRUE(db_->Write(store::FileKind::kJournal, 0, HotJournalHeader()).ok());
     ASSERT_TRUE(db_->Write(store::FileKind::kDatabase, 0, span).ok());
     ASSERT_TRUE(db_->Truncate(store::FileKind::kDatabase, bytes.size()).ok());
     ASSERT_TRUE(db_->Remove(store::FileKind::kJournal).ok());

@@ -32,7 +32,7 @@ std::vector<uint8_t> RealDatabase(const TempDir& dir, int rows) {
 // journal created, database pages written, journal deleted (the commit point).
 Status CommitRollback(Db* db, const std::vector<uint8_t>& bytes) {
   WALSHIP_RETURN_IF_ERROR(db->Create(FileKind::kJournal));
-  WALSHIP_RETURN_IF_ERROR(db->Write(FileKind::kJournal, 0, std::vector<uint8_t>(512, 0)));
+  WALSHIP_RETURN_IF_ERROR(db->Write(FileKind::kJournal, 0, testing::HotJournalHeader()));
   WALSHIP_RETURN_IF_ERROR(db->Write(FileKind::kDatabase, 0, bytes));
   WALSHIP_RETURN_IF_ERROR(db->Truncate(FileKind::kDatabase, bytes.size()));
   return db->Remove(FileKind::kJournal);
@@ -65,6 +65,73 @@ TEST(Db, RollbackCommitBecomesNextTxidWithFileChecksum) {
 
 // The LTX of each commit is appended to the LTX log and held in memory: no
 // file is created per commit. Reopening seals the log into one file.
+// Outside a transaction only a checkpoint writes the database file: bytes of a
+// committed WAL frame of that page — any committed version, since a checkpoint
+// may copy one that a commit it has not seen yet outdated — and a cut to a
+// committed size. Anything else is refused and changes nothing.
+TEST(Db, OnlyCommittedFramesMayBeWrittenOutsideATransaction) {
+  TempDir dir;
+  sqlite3* src = nullptr;
+  sqlite3_open((dir / "w.db").c_str(), &src);
+  Exec(src, "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x);");
+  for (int i = 0; i < 3; i++) Exec(src, "INSERT INTO t VALUES(randomblob(100))");
+  const std::vector<uint8_t> wal = ReadAll(dir / "w.db-wal");
+  sqlite3_close(src);
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  ASSERT_TRUE(db.Create(FileKind::kWal).ok());
+  ASSERT_TRUE(db.Write(FileKind::kWal, 0, wal).ok());
+  ASSERT_GE(db.pos().txid, 4u);
+  const Position pos = db.pos();
+  // Every version of page 2 in the WAL, oldest first.
+  constexpr size_t kFrame = 4096 + 24;
+  std::vector<std::vector<uint8_t>> versions;
+  for (size_t at = 32; at + kFrame <= wal.size(); at += kFrame) {
+    const uint32_t pgno = uint32_t(wal[at]) << 24 | uint32_t(wal[at + 1]) << 16 |
+                          uint32_t(wal[at + 2]) << 8 | wal[at + 3];
+    if (pgno == 2) versions.emplace_back(wal.begin() + at + 24, wal.begin() + at + kFrame);
+  }
+  ASSERT_GE(versions.size(), 3u);
+  ASSERT_NE(versions.front(), versions.back());
+  EXPECT_TRUE(db.Write(FileKind::kDatabase, 4096, versions.front()).ok());
+  EXPECT_TRUE(db.Write(FileKind::kDatabase, 4096, versions.back()).ok());
+  std::vector<uint8_t> stray = versions.back();
+  stray[100] ^= 0xff;
+  Status st = db.Write(FileKind::kDatabase, 4096, stray);
+  EXPECT_NE(st.message().find("refusing a write of 4096 bytes at offset 4096"), std::string::npos)
+      << st.ToString();
+  st = db.Truncate(FileKind::kDatabase, 0);
+  EXPECT_NE(st.message().find("refusing truncating it to 0 bytes"), std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(db.pos(), pos);
+  EXPECT_EQ(ReadAll(dir / "dbs/x.db/database").size(), 8192u);
+}
+
+// A file in the mount that holds no SQLite database records nothing and
+// fails nothing: a script SQLite's test suite writes next to its databases,
+// and a database whose creating transaction was rolled back (left empty).
+TEST(Db, AFileThatIsNoDatabaseRecordsNothing) {
+  TempDir dir;
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  const std::string script = "puts {hello}\n";
+  ASSERT_TRUE(db.Write(FileKind::kDatabase, 0, {reinterpret_cast<const uint8_t*>(script.data()),
+                                                script.size()}).ok());
+  EXPECT_TRUE(db.Sync(FileKind::kDatabase).ok());
+  EXPECT_TRUE(db.Close(FileKind::kDatabase).ok());
+  EXPECT_EQ(db.pos().txid, 0u);
+  ASSERT_TRUE(db.Truncate(FileKind::kDatabase, 0).ok());
+  // A creation rolled back: the journal goes, the database stays empty.
+  ASSERT_TRUE(db.Create(FileKind::kJournal).ok());
+  ASSERT_TRUE(db.Write(FileKind::kJournal, 0, testing::HotJournalHeader()).ok());
+  EXPECT_TRUE(db.Remove(FileKind::kJournal).ok());
+  EXPECT_EQ(db.pos().txid, 0u);
+  EXPECT_TRUE(db.LtxFilesAfter(0, 10).empty());
+  // It becomes a database like any other once SQLite writes one.
+  ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, 3)).ok());
+  EXPECT_EQ(db.pos().txid, 1u);
+}
+
 TEST(Db, CommitsGoToTheLogNotToAFileEach) {
   TempDir dir;
   const std::string ltx_dir = dir / "dbs/x.db/ltx";
@@ -323,7 +390,7 @@ History MakeHistory(const TempDir& dir, int n) {
   page2[100] ^= 0xff;
   std::copy(page2.begin(), page2.end(), h.states.back().begin() + 4096);
   EXPECT_TRUE(primary.Create(FileKind::kJournal).ok());
-  EXPECT_TRUE(primary.Write(FileKind::kJournal, 0, std::vector<uint8_t>(512, 0)).ok());
+  EXPECT_TRUE(primary.Write(FileKind::kJournal, 0, testing::HotJournalHeader()).ok());
   EXPECT_TRUE(primary.Write(FileKind::kDatabase, 4096, page2).ok());
   EXPECT_TRUE(primary.Remove(FileKind::kJournal).ok());
   h.files = primary.LtxFilesAfter(0, SIZE_MAX);  // each commit, from memory

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sqlite/journal.h"
+
 namespace walship::store::testing {
 
 class TempDir {
@@ -24,6 +26,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The first sector of a rollback journal as SQLite has it once a transaction
+// is under way (its magic written): walship lets database pages be written
+// only then (db_guard.cc).
+inline std::vector<uint8_t> HotJournalHeader() {
+  std::vector<uint8_t> header(512, 0);
+  std::copy(std::begin(sqlite::kJournalMagic), std::end(sqlite::kJournalMagic), header.begin());
+  return header;
+}
 
 inline std::vector<uint8_t> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
