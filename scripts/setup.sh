@@ -18,6 +18,7 @@ packages=(
   prometheus  # promtool: the /metrics test lints the exposition
   groff-base  # the install test renders the man pages
   gnuplot-nox go-dqlite valgrind  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh
+  tcl-dev dpkg-dev  # scripts/build-testfixture.sh: SQLite's testfixture (label sqlite-tcl)
 )
 
 missing=()
