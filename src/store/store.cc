@@ -131,7 +131,6 @@ Status Store::Delete(const std::string& name, MountAccess* mount) {
   std::lock_guard create_lock(create_mu_);
   Db* db = Find(name);
   if (!db) return Status::NotFound("no database " + name);
-  env::Env* env = options_.env;
   const Position ended = db->MarkDeleted();  // no commit after this
   {
     std::lock_guard lock(mu_);
@@ -141,35 +140,42 @@ Status Store::Delete(const std::string& name, MountAccess* mount) {
   }
   // The tombstone goes before the files: after a crash the database is
   // either still there or known to be deleted, never silently missing.
-  const std::string text = ended.PosFileText();
-  if (Status st = env->WriteFileAtomic(
-          TombstonePath(name), {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
-          /*sync=*/true);
-      !st.ok()) {
+  if (Status st = WriteTombstone(name, ended); !st.ok()) {
     spdlog::error("store: deleting database {}: cannot write its tombstone ({}); replicas that "
                   "are not connected now will keep their copy", name, st.ToString());
   }
-  const std::string trash = env::JoinPath(options_.data_dir, "trash");
   const size_t id = IdOf(db);
-  const std::string aside = env::JoinPath(trash, std::to_string(options_.clock->NowUnixMs()) +
-                                                     "-" + std::to_string(id));
-  Status moved = env->MkdirAll(trash);
-  if (moved.ok()) moved = env->Rename(db->dir(), aside);
-  if (moved.ok()) moved = env->SyncDir(env::JoinPath(options_.data_dir, "dbs"));
-  if (!moved.ok()) {
-    // The tombstone stands; the files are left for start-up to find.
+  if (Status st = MoveToTrash(db->dir(), id); !st.ok()) {
+    // The tombstone stands; the files are left behind.
     spdlog::error("store: deleted database {} but could not remove {}: {}", name, db->dir(),
-                  moved.ToString());
+                  st.ToString());
   }
   EmptyTrash();
   spdlog::info("store: deleted database {} at txid {}", name, ended.txid);
   if (mount) mount->ForgetDatabase(name, id);
   {
     std::lock_guard lock(listeners_mu_);
-    for (const auto& [id, listener] : delete_listeners_) listener(name, ended);
+    for (const auto& [listener_id, listener] : delete_listeners_) listener(name, ended);
   }
   BumpChangeCount();
   return Status::OK();
+}
+
+Status Store::WriteTombstone(const std::string& name, const Position& ended) {
+  const std::string text = ended.PosFileText();
+  return options_.env->WriteFileAtomic(
+      TombstonePath(name), {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
+      /*sync=*/true);
+}
+
+Status Store::MoveToTrash(const std::string& dir, size_t id) {
+  env::Env* env = options_.env;
+  const std::string trash = env::JoinPath(options_.data_dir, "trash");
+  WALSHIP_RETURN_IF_ERROR(env->MkdirAll(trash));
+  WALSHIP_RETURN_IF_ERROR(env->Rename(
+      dir, env::JoinPath(trash, std::to_string(options_.clock->NowUnixMs()) + "-" +
+                                    std::to_string(id))));
+  return env->SyncDir(env::JoinPath(options_.data_dir, "dbs"));
 }
 
 std::optional<Position> Store::Deleted(const std::string& name) const {

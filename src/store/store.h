@@ -121,6 +121,9 @@ class Store {
   Status LoadNodeId();
   Result<Db*> OpenDb(const std::string& name);
   std::string TombstonePath(const std::string& name) const;
+  Status WriteTombstone(const std::string& name, const Position& ended);
+  // Renames a deleted database's directory into DATA/trash/ (durably).
+  Status MoveToTrash(const std::string& dir, size_t id);
   // Removes what a deletion cut short by a crash left in DATA/trash/.
   void EmptyTrash();
   void NotifyCommit(const std::string& db, const ltx::Header& header, uint64_t checksum);

@@ -183,5 +183,27 @@ TEST_F(BackupFileTest, ADeletedDatabaseIsSetAsideAndItsNameStartsANewArchive) {
   }
 }
 
+// A deleted database that is not created again is set aside as well, so the
+// archive holds no live objects under its name.
+TEST_F(BackupFileTest, ADeletedDatabaseNotCreatedAgainIsSetAsideToo) {
+  std::map<uint64_t, Recorded> rec;
+  ASSERT_TRUE(RunLoad(node_->mount_dir(), "e.db", 10, milliseconds(0), &rec));
+  backup::FileTarget target(archive_dir());
+  ASSERT_TRUE(WaitArchived(&target, "e.db", rec.rbegin()->first));
+  ASSERT_EQ(::unlink(node_->Path("e.db").c_str()), 0) << std::strerror(errno);
+  size_t live = 1;
+  for (int i = 0; i < 200 && live > 0; i++) {
+    auto objects = backup::ListDbObjects(&target, "e.db");
+    ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+    live = objects->size();
+    if (live > 0) std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(live, 0u) << "the deleted database's archive is still live";
+  EXPECT_TRUE(std::filesystem::is_directory(archive_dir() + "/e.db/deleted"));
+  CliResult r = RunWalshipCli({"restore", "--name", "e.db", "--latest", "--backup", archive_dir(),
+                               scratch_ / "e.db"});
+  EXPECT_FALSE(r.ok()) << "a deleted database was restored: " << r.output;
+}
+
 }  // namespace
 }  // namespace walship::testing
