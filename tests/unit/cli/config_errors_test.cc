@@ -20,6 +20,13 @@ TEST(ConfigErrors, UnknownKeyNamesKeyAndLine) {
             "allow-non-empty)");
 }
 
+TEST(ConfigErrors, TlsKeysSayTlsIsNotBuiltYet) {
+  EXPECT_EQ(ParseError("http:\n  tls-cert: /etc/walship/node.crt\n"),
+            "walship.yml:2: http.tls-cert: TLS is not built in walship yet: the node API and the "
+            "stream are plain HTTP. Remove the key, and firewall the node port or put it behind a "
+            "TLS-terminating proxy (docs/security.md)");
+}
+
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(
       ParseError("fuse: {dir: /x}\nlogs: {}\n"),
