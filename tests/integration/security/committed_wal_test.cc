@@ -50,5 +50,30 @@ TEST(CommittedWal, RemovingAWalWithCommittedFramesIsRefusedAndLosesNothing) {
   EXPECT_TRUE(cluster.StopAll());
 }
 
+// A VACUUM that shrinks the database leaves frames of pages past its new end
+// in the WAL: SQLite's own removal of the WAL at close must still pass
+// (SQLite's walbak.test does this).
+TEST(CommittedWal, TheWalOfADatabaseThatShrankIsRemovedAtClose) {
+  cluster::Cluster cluster(cluster::Nodes(1));
+  ASSERT_TRUE(cluster.Start());
+  const std::string path = cluster.primary().Path(cluster::kDb);
+  {
+    Sql sql(path);
+    ASSERT_TRUE(sql.ok()) << sql.error();
+    ASSERT_TRUE(cluster::SetUpDb(sql, JournalMode::kWal));
+    ASSERT_TRUE(sql.Exec("PRAGMA wal_autocheckpoint=0"));
+    ASSERT_TRUE(cluster::InsertRows(sql, 0, 40, 2000));
+    ASSERT_TRUE(sql.Exec("PRAGMA wal_checkpoint"));
+    ASSERT_TRUE(sql.Exec("DELETE FROM t; VACUUM"));
+    ASSERT_TRUE(sql.Exec("PRAGMA wal_checkpoint"));
+  }
+  EXPECT_NE(::access((path + "-wal").c_str(), F_OK), 0) << "SQLite's own removal was refused";
+  EXPECT_EQ(cluster.primary().Log().find("refusing"), std::string::npos)
+      << cluster.primary().Log();
+  EXPECT_TRUE(CheckConsistent(cluster.primary().mount_dir(), cluster.primary().data_dir(),
+                              cluster::kDb));
+  EXPECT_TRUE(cluster.StopAll());
+}
+
 }  // namespace
 }  // namespace walship::testing::security
