@@ -1,7 +1,7 @@
 // LocalFiles: the plain files of this node's mount — SQLite's super-journals
-// (`DB-mjXXXXXXXX`, written for a transaction over several rollback-journal
-// databases), which are never databases and never replicated (DESIGN.md
-// §1.4). They live in DATA/local/ under their own names and are served as
+// (`DB-mj` and 8 or 9 hex digits, written for a transaction over several
+// rollback-journal databases), which are never databases and never
+// replicated (DESIGN.md §1.4). They live in DATA/local/ under their own names and are served as
 // they are: created, written, synced, truncated and deleted.
 //
 // Each file gets a number when it is first seen, never reused while the mount

@@ -74,11 +74,14 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
                 sink).ok();
       return Status::NotPrimary(why);
     }
-    WALSHIP_RETURN_IF_ERROR(SendDeletions(&sent, &lineage, sink));
-    for (store::Db* db : store_->List()) {
-      // Deleted and created again since SendDeletions: the next pass tells.
-      if (lineage.try_emplace(db->name(), db).first->second != db) continue;
-      store::Position& pos = sent[db->name()];
+    // One look at the store per pass: deletions are judged against the
+    // same databases the pass then sends.
+    std::map<std::string, store::Db*> live;
+    for (store::Db* db : store_->List()) live.emplace(db->name(), db);
+    WALSHIP_RETURN_IF_ERROR(SendDeletions(live, &sent, &lineage, sink));
+    for (const auto& [name, db] : live) {
+      lineage.try_emplace(name, db);
+      store::Position& pos = sent[name];
       if (db->pos().txid == 0 || db->pos() == pos) continue;
       auto recent = request.recent.find(db->name());
       WALSHIP_RETURN_IF_ERROR(
@@ -103,8 +106,10 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
 }
 
 bool Streamer::Deleted(const std::string& name, const store::Position& pos,
+                       const std::map<std::string, store::Db*>& live,
                        const std::map<std::string, const store::Db*>& lineage) const {
-  const store::Db* db = store_->Find(name);
+  const auto found = live.find(name);
+  const store::Db* db = found == live.end() ? nullptr : found->second;
   if (auto streamed = lineage.find(name); streamed != lineage.end()) {
     return db != streamed->second;  // deleted (and perhaps created again) since
   }
@@ -115,14 +120,16 @@ bool Streamer::Deleted(const std::string& name, const store::Position& pos,
   return !db || (pos == *tombstone && db->pos() != pos);
 }
 
-Status Streamer::SendDeletions(std::map<std::string, store::Position>* sent,
+Status Streamer::SendDeletions(const std::map<std::string, store::Db*>& live,
+                               std::map<std::string, store::Position>* sent,
                                std::map<std::string, const store::Db*>* lineage,
                                FrameSink* sink) {
   for (auto it = sent->begin(); it != sent->end();) {
     const std::string name = it->first;
-    if (!Deleted(name, it->second, *lineage)) {
+    if (!Deleted(name, it->second, live, *lineage)) {
       // Checked against the tombstone once; from now on by lineage.
-      lineage->try_emplace(name, store_->Find(name));
+      const auto found = live.find(name);
+      lineage->try_emplace(name, found == live.end() ? nullptr : found->second);
       ++it;
       continue;
     }

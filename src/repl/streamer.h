@@ -64,12 +64,14 @@ class Streamer {
  private:
   // Whether the replica's database `name`, at `pos`, is one the primary
   // deleted: the one this stream carried (`lineage`) is no longer the one of
-  // that name, or the replica came back with a database whose tombstone
-  // (Store::Deleted) says it is gone.
+  // that name in `live` (the store's databases by name), or the replica came
+  // back with a database whose tombstone (Store::Deleted) says it is gone.
   bool Deleted(const std::string& name, const store::Position& pos,
+               const std::map<std::string, store::Db*>& live,
                const std::map<std::string, const store::Db*>& lineage) const;
   // Sends kDeleted for each such database and forgets its position.
-  Status SendDeletions(std::map<std::string, store::Position>* sent,
+  Status SendDeletions(const std::map<std::string, store::Db*>& live,
+                       std::map<std::string, store::Position>* sent,
                        std::map<std::string, const store::Db*>* lineage, FrameSink* sink);
   Status CatchUp(store::Db* db, store::Position* sent, const std::vector<store::Position>& recent,
                  FrameSink* sink);

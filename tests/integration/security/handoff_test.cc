@@ -120,7 +120,13 @@ TEST_F(ForgedCandidate, AStreamThatClaimsToBeACandidateGetsNoHandoff) {
   ASSERT_TRUE(cluster::WaitForLog(cluster.node(p), "replica intruder (00000000deadbeef) connected"));
 
   http::Client api(cluster.Url(p), seconds(10));
+  // The log line comes a moment before the streamer lists the replica.
   auto resp = api.Post("/handoff?nodeID=00000000deadbeef", "", http::kJson);
+  for (int i = 0; i < 50 && resp.ok() && resp->body.find("not a replica connected") !=
+                                             std::string::npos; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    resp = api.Post("/handoff?nodeID=00000000deadbeef", "", http::kJson);
+  }
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   EXPECT_EQ(resp->status, 409) << resp->body;
   EXPECT_NE(resp->body.find("not a registered member of this cluster"), std::string::npos)
