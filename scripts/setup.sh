@@ -11,6 +11,7 @@ packages=(
   liblz4-dev
   libboost-dev
   libcurl4-openssl-dev libssl-dev
+  openssl  # the TLS tests make their certificates at run time
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk
   etcd-server etcd-client

@@ -82,9 +82,12 @@ CLI::App* AddCommand(CLI::App* app, std::string_view name) {
 
 void AddUrl(CLI::App* sub, CommandLine* cl) {
   sub->add_option("--url", cl->url, "node API URL")->capture_default_str();
-  sub->add_option("--auth-token", cl->auth_token,
+  sub->add_option("--auth-token", cl->credentials.auth_token,
                   "the node's http.auth-token (prefer the environment variable: a command "
                   "line is visible to other users); default $WALSHIP_AUTH_TOKEN");
+  sub->add_option("--tls-ca", cl->credentials.tls.ca,
+                  "PEM file of the CA an https:// node is verified against (default "
+                  "$WALSHIP_TLS_CA, else the system's trust store)");
 }
 
 void AddConfig(CLI::App* sub, CommandLine* cl) {

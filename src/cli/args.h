@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "http/client.h"
 
 namespace walship::cli {
 
@@ -37,9 +38,11 @@ struct CommandLine {
   bool tracing = false;                    // mount: --tracing (LiteFS's; only warned about)
   std::string name;                        // import, export, restore: --name DB
   std::string url = kDefaultApiUrl;        // import, export, run, status: --url
-  // import, export, run, status: --auth-token (the node's http.auth-token);
-  // main() falls back to $WALSHIP_AUTH_TOKEN. Empty: none sent.
-  std::string auth_token;
+  // import, export, run, status: --auth-token (the node's http.auth-token)
+  // and --tls-ca (the CA an https:// node is verified against); main() falls
+  // back to $WALSHIP_AUTH_TOKEN and $WALSHIP_TLS_CA. Empty: no token sent,
+  // the system's trust store.
+  http::Credentials credentials;
   std::string file;                        // import, export, restore: FILE
   std::optional<std::string> timestamp;    // restore: RFC 3339, validated
   std::optional<uint64_t> txid;            // restore: decimal or 0x-prefixed hex

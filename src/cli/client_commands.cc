@@ -49,7 +49,7 @@ Status Publish(const std::string& tmp, const std::string& file) {
 int RunImport(const CommandLine& cl) {
   if (!env::Env::Posix()->Exists(cl.file)) return Fail("import: no such file: " + cl.file);
   http::Client client(cl.url, kApiTimeout);
-  client.SetAuthToken(cl.auth_token);
+  client.SetCredentials(cl.credentials);
   std::string body;
   std::optional<TerminalProgress> progress(std::in_place, "import " + cl.name);
   client.SetTransferProgress([&](uint64_t done, uint64_t total) { progress->Update(done, total); });
@@ -69,7 +69,7 @@ int RunImport(const CommandLine& cl) {
 
 int RunExport(const CommandLine& cl) {
   http::Client client(cl.url, kApiTimeout);
-  client.SetAuthToken(cl.auth_token);
+  client.SetCredentials(cl.credentials);
   const std::string tmp = cl.file + ".tmp";
   std::string error;
   std::optional<TerminalProgress> progress(std::in_place, "export " + cl.name);
@@ -91,15 +91,15 @@ int RunExport(const CommandLine& cl) {
 
 namespace {
 
-Result<nlohmann::json> FetchInfo(const std::string& url, const std::string& auth_token) {
-  return FetchNodeInfo(url, std::chrono::seconds(5), auth_token);
+Result<nlohmann::json> FetchInfo(const std::string& url, const http::Credentials& credentials) {
+  return FetchNodeInfo(url, std::chrono::seconds(5), credentials);
 }
 
 // Every node the cluster knows of, as /info objects: the primary first (when
 // reachable), then its connected replicas, then the asked node if it is
 // neither. An unreachable node is {"url", "error"}.
 std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked,
-                                        const std::string& auth_token) {
+                                        const http::Credentials& credentials) {
   std::vector<nlohmann::json> nodes;
   std::string primary_url = asked["url"];
   if (asked.value("role", "") != "primary") {
@@ -108,7 +108,7 @@ std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked,
   std::vector<std::string> urls;
   if (!primary_url.empty()) {
     auto primary = primary_url == asked["url"] ? Result<nlohmann::json>(asked)
-                                               : FetchInfo(primary_url, auth_token);
+                                               : FetchInfo(primary_url, credentials);
     if (primary.ok()) {
       urls.push_back(primary_url);
       for (const auto& r : primary->value("replicas", nlohmann::json::array())) {
@@ -127,7 +127,7 @@ std::vector<nlohmann::json> ClusterInfo(const nlohmann::json& asked,
       nodes.push_back(asked);
       continue;
     }
-    auto info = FetchInfo(url, auth_token);
+    auto info = FetchInfo(url, credentials);
     nodes.push_back(info.ok() ? *info : nlohmann::json{{"url", url}, {"error", info.status().message()}});
   }
   return nodes;
@@ -154,9 +154,9 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 int RunStatus(const CommandLine& cl) {
-  auto asked = FetchInfo(cl.url, cl.auth_token);
+  auto asked = FetchInfo(cl.url, cl.credentials);
   if (!asked.ok()) return Fail("status: " + asked.status().message());
-  const std::vector<nlohmann::json> nodes = ClusterInfo(*asked, cl.auth_token);
+  const std::vector<nlohmann::json> nodes = ClusterInfo(*asked, cl.credentials);
   if (cl.json) {
     std::printf("%s\n", nlohmann::json{{"nodes", nodes}}.dump().c_str());
     return 0;

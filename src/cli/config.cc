@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,7 +87,8 @@ void ApplyDerivedDefaults(Config* config) {
   }
   std::optional<int> port = PortOf(config->http.addr);
   if (lease.advertise_url.empty() && !IsStaticReplica(lease) && !lease.hostname.empty() && port) {
-    lease.advertise_url = "http://" + lease.hostname + ":" + std::to_string(*port);
+    lease.advertise_url =
+        config->http.scheme() + "://" + lease.hostname + ":" + std::to_string(*port);
   }
 }
 
@@ -123,6 +125,22 @@ class Problem {
 // Each Check* reports every independent problem of its section; it stops
 // early only where a later check would repeat an earlier problem.
 
+// The TLS files are given in pairs where needed and can be read (whether
+// they hold usable PEM is the server's and client's to say when they load).
+void CheckTls(const HttpConfig& h, const Problem& problem) {
+  if (h.tls_cert.empty() != h.tls_key.empty()) {
+    problem(h.tls_cert.empty() ? "http.tls-cert" : "http.tls-key",
+            "http.tls-cert and http.tls-key go together: set both for HTTPS, or neither");
+  }
+  for (const auto& [key, file] :
+       {std::pair{"http.tls-cert", &h.tls_cert}, std::pair{"http.tls-key", &h.tls_key},
+        std::pair{"http.tls-ca", &h.tls_ca}}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      problem(key, "cannot read " + Quote(*file) + ": " + std::strerror(errno));
+    }
+  }
+}
+
 void CheckDataAndHttp(const Config& c, const Problem& problem) {
   if (c.data.retention.count() < 0) problem("data.retention", "must not be negative");
   if (c.data.retention_monitor_interval.count() <= 0) {
@@ -138,6 +156,7 @@ void CheckDataAndHttp(const Config& c, const Problem& problem) {
                      "must be printable ASCII without spaces (it is sent in an HTTP header)");
     }
   }
+  CheckTls(c.http, problem);
   for (size_t i = 0; i < c.exec.size(); ++i) {
     if (c.exec[i].cmd.empty()) problem("exec[" + std::to_string(i) + "].cmd", "must not be empty");
   }
@@ -200,11 +219,6 @@ void CheckLease(const LeaseConfig& l, const Problem& problem) {
   if (!l.advertise_url.empty() && !IsHttpUrl(l.advertise_url)) {
     problem("lease.advertise-url",
             "expected an http:// or https:// URL, got " + Quote(l.advertise_url));
-  } else if (StartsWith(l.advertise_url, "https://")) {
-    // Nodes would retry such a URL forever: say so now.
-    problem("lease.advertise-url",
-            "https:// is not built yet (the node API has no TLS; see docs/security.md): use "
-            "http:// on a private network, got " + Quote(l.advertise_url));
   }
   if (IsStaticReplica(l) && l.advertise_url.empty()) {
     problem("lease.advertise-url",
@@ -212,6 +226,25 @@ void CheckLease(const LeaseConfig& l, const Problem& problem) {
             "primary's URL, e.g. http://node1:20202");
   }
   if (l.type == kLeaseEtcd) CheckEtcd(l.etcd, problem);
+}
+
+// A node's own advertise-url speaks what its API serves: https:// exactly
+// when http.tls-cert is set. (A static replica's URL names the primary.)
+void CheckAdvertisedScheme(const Config& c, const Problem& problem) {
+  const LeaseConfig& l = c.lease;
+  if (IsStaticReplica(l) || !IsHttpUrl(l.advertise_url)) return;
+  const bool https = StartsWith(l.advertise_url, "https://");
+  if (https && c.http.tls_cert.empty()) {
+    problem("lease.advertise-url",
+            "https:// needs http.tls-cert and http.tls-key (this node's API would be plain "
+            "HTTP), got " +
+                Quote(l.advertise_url));
+  } else if (!https && !c.http.tls_cert.empty()) {
+    problem("lease.advertise-url",
+            "must be https:// because http.tls-cert is set (this node's API is HTTPS only), "
+            "got " +
+                Quote(l.advertise_url));
+  }
 }
 
 void CheckS3(const BackupConfig& b, const Problem& problem) {
@@ -265,6 +298,7 @@ void ValidateInto(const Config& c, const KeyLines& lines, ConfigProblems* proble
   CheckDataAndHttp(c, problem);
   CheckProxy(c.proxy, problem);
   CheckLease(c.lease, problem);
+  CheckAdvertisedScheme(c, problem);
   CheckBackup(c.backup, problem);
   if (c.log.format != "text" && c.log.format != "json") {
     problem("log.format", "must be \"text\" or \"json\", got " + Quote(c.log.format));

@@ -25,6 +25,7 @@
 
 #include "base/status.h"
 #include "cli/env_expand.h"
+#include "http/client.h"
 
 namespace walship::cli {
 
@@ -61,6 +62,18 @@ struct HttpConfig {
   // needs "Authorization: Bearer <auth_token>", and this node sends it to its
   // peers. Empty: the API is open. Never logged.
   std::string auth_token;
+  // PEM files (docs/security.md): with tls_cert and tls_key the node API and
+  // the stream are HTTPS only; tls_ca is the trust root for peers (servers
+  // this node connects to, and client certificates offered to it).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+
+  // "https" when this node serves TLS, else "http".
+  std::string scheme() const { return tls_cert.empty() ? "http" : "https"; }
+  http::TlsFiles tls() const { return {tls_cert, tls_key, tls_ca}; }
+  // What this node shows its peers and trusts them by.
+  http::Credentials credentials() const { return {auth_token, tls()}; }
 };
 
 struct ProxyConfig {

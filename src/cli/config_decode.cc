@@ -318,15 +318,9 @@ void DecodeRoot(MapReader& r, Config* c) {
     m.Read("addr", &c->http.addr);
     m.Read("auth-token", &c->http.auth_token);
     m.Ignore<milliseconds>("snapshot-timeout", "walship's snapshots have no time limit");
-    // DESIGN.md names them; until TLS is built, say so instead of "unknown".
-    for (const char* key : {"tls-cert", "tls-key", "tls-ca"}) {
-      m.ReadWith(key, [](DecodeState* s, const YAML::Node& n, const std::string& path) {
-        s->Fail(n, path,
-                "TLS is not built in walship yet: the node API and the stream are plain "
-                "HTTP. Remove the key, and firewall the node port or put it behind a "
-                "TLS-terminating proxy (docs/security.md)");
-      });
-    }
+    m.Read("tls-cert", &c->http.tls_cert);
+    m.Read("tls-key", &c->http.tls_key);
+    m.Read("tls-ca", &c->http.tls_ca);
   });
   r.ReadMap("proxy", [&](MapReader& m) { DecodeProxy(m, &c->proxy); });
   r.ReadMap("lease", [&](MapReader& m) { DecodeLease(m, &c->lease); });

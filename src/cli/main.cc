@@ -21,8 +21,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   // The environment is the safer place for a secret than the command line.
-  if (const char* token = std::getenv("WALSHIP_AUTH_TOKEN"); token && cl->auth_token.empty()) {
-    cl->auth_token = token;
+  walship::http::Credentials& credentials = cl->credentials;
+  if (const char* token = std::getenv("WALSHIP_AUTH_TOKEN");
+      token && credentials.auth_token.empty()) {
+    credentials.auth_token = token;
+  }
+  if (const char* ca = std::getenv("WALSHIP_TLS_CA"); ca && credentials.tls.ca.empty()) {
+    credentials.tls.ca = ca;
   }
   if (cl->command == "mount") return RunMount(*cl);
   if (cl->command == "import") return RunImport(*cl);

@@ -39,8 +39,8 @@ std::string ProxyUrl(const Config& config) {
 
 // The databases' TXIDs in a node's /info.
 Result<std::map<std::string, uint64_t>> FetchTxids(const std::string& url,
-                                                   const std::string& auth_token) {
-  WALSHIP_ASSIGN_OR_RETURN(nlohmann::json info, FetchNodeInfo(url, kPeerTimeout, auth_token));
+                                                   const http::Credentials& credentials) {
+  WALSHIP_ASSIGN_OR_RETURN(nlohmann::json info, FetchNodeInfo(url, kPeerTimeout, credentials));
   std::map<std::string, uint64_t> out;
   if (info.contains("databases") && info["databases"].is_array()) {
     for (const auto& d : info["databases"]) {
@@ -90,7 +90,7 @@ std::string Node::OwnApiUrl() const {
   const uint16_t port = api_ ? api_->port() : addr->port;
   std::string host = addr->host.empty() || addr->host == "0.0.0.0" ? OwnHostname() : addr->host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port);
+  return config_.http.scheme() + "://" + host + ":" + std::to_string(port);
 }
 
 uint64_t Node::Score() const {
@@ -170,6 +170,7 @@ Status Node::Start() {
   http::NodeApiOptions api_options;
   api_options.addr = config_.http.addr;
   api_options.auth_token = config_.http.auth_token;
+  api_options.tls = config_.http.tls();
   api_options.mount_dir = config_.fuse.dir;
   // A static replica's lease.hostname names the primary (LiteFS semantics).
   api_options.hostname = static_replica ? OwnHostname() : config_.lease.hostname;
@@ -302,7 +303,7 @@ void Node::FollowPrimaryLocked(const std::string& url) {
   options.advertise_url = OwnApiUrl();
   options.candidate = config_.lease.candidate && config_.lease.type != kLeaseStatic;
   options.reconnect_delay = config_.lease.reconnect_delay;
-  options.auth_token = config_.http.auth_token;
+  options.credentials = config_.http.credentials();
   options.cluster_id = [this] { return ClusterId(); };
   options.save_cluster_id = [this](const std::string& id) { return SaveClusterId(id); };
   replica_ = std::make_unique<repl::ReplicaClient>(store_.get(), fs_.get(), options);
@@ -340,7 +341,7 @@ Status Node::WaitCaughtUp(const std::string& url, std::chrono::milliseconds time
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string behind = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
-    auto theirs = FetchTxids(url, config_.http.auth_token);
+    auto theirs = FetchTxids(url, config_.http.credentials());
     if (theirs.ok()) {
       behind.clear();
       for (store::Db* db : store_->List()) {
@@ -391,7 +392,7 @@ std::optional<std::string> Node::PrimaryProxy() {
     std::lock_guard lock(primary_proxy_mu_);
     if (primary_proxy_for_ == role.primary_url && !primary_proxy_.empty()) return primary_proxy_;
   }
-  auto info = FetchNodeInfo(role.primary_url, kPeerTimeout, config_.http.auth_token);
+  auto info = FetchNodeInfo(role.primary_url, kPeerTimeout, config_.http.credentials());
   if (!info.ok() || !info->contains("proxyURL") || !(*info)["proxyURL"].is_string()) {
     return std::nullopt;
   }
@@ -410,7 +411,7 @@ Result<uint64_t> Node::PrimaryTxid(const std::string& db) {
     return d ? d->pos().txid : 0;
   }
   if (role.primary_url.empty()) return Status::Unavailable("no primary is known");
-  WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url, config_.http.auth_token));
+  WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url, config_.http.credentials()));
   return txids[db];
 }
 
@@ -449,7 +450,7 @@ Status Node::Promote() {
   if (role.primary) return Status::OK();
   if (role.primary_url.empty()) return Status::Unavailable("no primary is known to hand off");
   http::Client client(role.primary_url, kPromoteTimeout);
-  client.SetAuthToken(config_.http.auth_token);
+  client.SetCredentials(config_.http.credentials());
   auto resp = client.Post("/handoff?nodeID=" + Hex16(store_->node_id()), "", http::kJson);
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) {

@@ -1,13 +1,11 @@
 #include "cli/node_info.h"
 
-#include "http/client.h"
-
 namespace walship::cli {
 
 Result<nlohmann::json> FetchNodeInfo(const std::string& url, std::chrono::milliseconds timeout,
-                                     const std::string& auth_token) {
+                                     const http::Credentials& credentials) {
   http::Client client(url, timeout);
-  client.SetAuthToken(auth_token);
+  client.SetCredentials(credentials);
   auto resp = client.Get("/info");
   if (!resp.ok()) {
     return Status::Unavailable("cannot reach the node at " + url + ": " + resp.status().message());

@@ -8,14 +8,15 @@
 #include <string>
 
 #include "base/status.h"
+#include "http/client.h"
 
 namespace walship::cli {
 
 // The /info object of the node API at `url`, with "url" added, asked with
-// `auth_token` (http.auth-token; empty: none). Unavailable (naming the URL)
+// `credentials`. Unavailable (naming the URL)
 // when it does not answer 200; Corruption for a body that is not a JSON
 // object.
 Result<nlohmann::json> FetchNodeInfo(const std::string& url, std::chrono::milliseconds timeout,
-                                     const std::string& auth_token);
+                                     const http::Credentials& credentials);
 
 }  // namespace walship::cli

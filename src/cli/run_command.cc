@@ -25,10 +25,10 @@ int Fail(const std::string& what) {
 
 // POST /promote; the error to report, or an empty string once the node is
 // the primary.
-std::string Promote(const std::string& url, const std::string& auth_token) {
+std::string Promote(const std::string& url, const http::Credentials& credentials) {
   const auto start = std::chrono::steady_clock::now();
   http::Client client(url, kPromoteTimeout);
-  client.SetAuthToken(auth_token);
+  client.SetCredentials(credentials);
   auto resp = client.Post("/promote", "", http::kJson);
   if (!resp.ok()) return "promote: " + resp.status().message();
   if (resp->status != 200) {
@@ -48,7 +48,7 @@ std::string Promote(const std::string& url, const std::string& auth_token) {
 int RunRun(const CommandLine& cl) {
   nlohmann::json info;
   if (cl.if_candidate || cl.promote) {
-    auto fetched = FetchNodeInfo(cl.url, std::chrono::seconds(10), cl.auth_token);
+    auto fetched = FetchNodeInfo(cl.url, std::chrono::seconds(10), cl.credentials);
     if (!fetched.ok()) return Fail(fetched.status().message());
     info = *std::move(fetched);
     if (cl.if_candidate && !info.value("candidate", false)) {
@@ -62,7 +62,7 @@ int RunRun(const CommandLine& cl) {
   if (cl.promote && info.value("role", "") == "primary") {
     std::fprintf(stderr, "walship run: the node at %s is already the primary\n", cl.url.c_str());
   } else if (cl.promote) {
-    if (std::string error = Promote(cl.url, cl.auth_token); !error.empty()) return Fail(error);
+    if (std::string error = Promote(cl.url, cl.credentials); !error.empty()) return Fail(error);
   }
   ChildProcess child;
   if (Status st = child.Start(cl.child_args); !st.ok()) return Fail(st.message());

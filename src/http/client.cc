@@ -13,6 +13,7 @@
 
 #include "http/auth.h"
 #include "http/client_conn.h"
+#include "http/tls_context.h"
 
 namespace walship::http {
 
@@ -99,6 +100,11 @@ class Client::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     progress_ = std::move(progress);
   }
+  void SetTls(TlsFiles files) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tls_files_ = std::move(files);
+    tls_.reset();
+  }
 
   Result<ClientResponse> Request(std::string_view method, std::string_view path,
                                  std::string body, std::string_view content_type);
@@ -131,6 +137,12 @@ class Client::Impl {
   }
   Status ReadErrorBody(ClientConn& conn, internal::StreamParser& parser, std::string* out,
                        const std::string& what);
+  // The TLS context for an https:// base URL (built at the first call), or
+  // null for http://. REQUIRES: mu_ held.
+  Result<std::shared_ptr<internal::TlsContext>> Tls(const std::string& what);
+  // A new connection to the base URL, connected (and TLS set up).
+  Result<std::unique_ptr<ClientConn>> Connect(const std::string& what,
+                                              std::shared_ptr<internal::TlsContext> tls);
 
   Status url_status_;
   Url base_;
@@ -139,15 +151,35 @@ class Client::Impl {
   std::vector<std::pair<std::string, std::string>> headers_;  // GUARDED_BY(mu_)
   TransferProgress progress_;                                 // GUARDED_BY(mu_)
   std::unique_ptr<ClientConn> conn_;                          // GUARDED_BY(mu_)
+  TlsFiles tls_files_;                                        // GUARDED_BY(mu_)
+  // Built from tls_files_ at the first https:// connection.
+  std::shared_ptr<internal::TlsContext> tls_;  // GUARDED_BY(mu_)
 };
+
+Result<std::shared_ptr<internal::TlsContext>> Client::Impl::Tls(const std::string& what) {
+  if (base_.scheme != "https") return std::shared_ptr<internal::TlsContext>();
+  if (!tls_) {
+    auto tls = internal::ClientTlsContext(tls_files_);
+    if (!tls.ok()) return Status::InvalidArgument(what + ": " + tls.status().message());
+    tls_ = std::move(*tls);
+  }
+  return tls_;
+}
+
+Result<std::unique_ptr<ClientConn>> Client::Impl::Connect(
+    const std::string& what, std::shared_ptr<internal::TlsContext> tls) {
+  auto conn = std::make_unique<ClientConn>(base_, timeout_, std::move(tls));
+  WALSHIP_RETURN_IF_ERROR(conn->Connect(what));
+  return conn;
+}
 
 template <class T>
 Result<T> Client::Impl::WithConnection(const std::string& what, const Attempt<T>& attempt) {
   for (int tries = 0;; ++tries) {
     bool reused = conn_ && conn_->Reusable();
     if (!reused) {
-      conn_ = std::make_unique<ClientConn>(base_, timeout_);
-      WALSHIP_RETURN_IF_ERROR(conn_->Connect(what));
+      WALSHIP_ASSIGN_OR_RETURN(auto tls, Tls(what));
+      WALSHIP_ASSIGN_OR_RETURN(conn_, Connect(what, tls));
     }
     AttemptInfo info;
     Result<T> result = attempt(*conn_, &info);
@@ -311,17 +343,18 @@ Result<std::unique_ptr<StreamReader>> Client::Impl::OpenStream(std::string_view 
                                                                std::string_view content_type) {
   std::string what = What(method, path);
   bhttp::request<bhttp::string_body> req;
+  std::shared_ptr<internal::TlsContext> tls;
   {
     std::lock_guard<std::mutex> lock(mu_);
     WALSHIP_ASSIGN_OR_RETURN(req, MakeRequest<bhttp::string_body>(method, path));
+    WALSHIP_ASSIGN_OR_RETURN(tls, Tls(what));
   }
   if (!body.empty()) {
     req.set(bhttp::field::content_type, internal::ToBeast(content_type));
     req.body() = std::move(body);
   }
   req.prepare_payload();
-  auto conn = std::make_unique<ClientConn>(base_, timeout_);
-  WALSHIP_RETURN_IF_ERROR(conn->Connect(what));
+  WALSHIP_ASSIGN_OR_RETURN(auto conn, Connect(what, tls));
   beast::error_code ec = conn->WriteRequest(req);
   if (ec) return TransportError(what, "send", ec);
   auto parser = std::make_unique<internal::StreamParser>();
@@ -340,8 +373,11 @@ void Client::SetHeader(std::string name, std::string value) {
   impl_->SetHeader(std::move(name), std::move(value));
 }
 
-void Client::SetAuthToken(std::string_view token) {
-  if (!token.empty()) SetHeader("Authorization", BearerAuthorization(token));
+void Client::SetCredentials(const Credentials& credentials) {
+  if (!credentials.auth_token.empty()) {
+    SetHeader("Authorization", BearerAuthorization(credentials.auth_token));
+  }
+  impl_->SetTls(credentials.tls);
 }
 
 void Client::SetTransferProgress(TransferProgress progress) {

@@ -1,7 +1,8 @@
 // Client: a synchronous HTTP/1.1 client for the CLI and the replica side, on
 // Boost.Beast (kept out of this header).
 //
-// Requests go to `base_url` (e.g. "http://10.0.0.2:20202"); a request path is
+// Requests go to `base_url` (e.g. "http://10.0.0.2:20202", or https:// for a
+// node with TLS, verified as http/tls.h says); a request path is
 // appended to the base URL's path. The client keeps one connection alive
 // between calls and reconnects (retrying once) when the server has closed it
 // meanwhile. Any HTTP status, 4xx and 5xx included, is a successful result
@@ -28,6 +29,7 @@
 
 #include "base/status.h"
 #include "http/handler.h"
+#include "http/tls.h"
 #include "http/url.h"
 
 namespace walship::http {
@@ -68,6 +70,13 @@ class StreamReader {
   std::string pending_;  // bytes read past the last line ReadLine returned
 };
 
+// What a client shows a node and trusts it by: the node API's shared token
+// (http.auth-token; empty: none sent) and TLS files (for https:// URLs).
+struct Credentials {
+  std::string auth_token;
+  TlsFiles tls;
+};
+
 // Called as a file body moves (PostFile, GetToFile): the bytes so far and the
 // whole size (0 when the response does not say).
 using TransferProgress = std::function<void(uint64_t done, uint64_t total)>;
@@ -81,9 +90,10 @@ class Client {
 
   // Adds a header to every request this client sends.
   void SetHeader(std::string name, std::string value);
-  // Sends "Authorization: Bearer TOKEN" with every request (the node API's
-  // http.auth-token); nothing when `token` is empty.
-  void SetAuthToken(std::string_view token);
+  // Sends "Authorization: Bearer TOKEN" with every request when
+  // credentials.auth_token is set, and uses credentials.tls for https://.
+  // A TLS file that cannot be loaded fails each request, naming the file.
+  void SetCredentials(const Credentials& credentials);
   // Reports the progress of PostFile and GetToFile after each piece.
   void SetTransferProgress(TransferProgress progress);
 

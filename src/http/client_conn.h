@@ -1,6 +1,7 @@
 // Internal to the client (includes Beast; never include from a public header).
 //
-// ClientConn: one TCP connection with its own io_context, driven by the
+// ClientConn: one TCP connection (TLS over it for an https:// URL) with its
+// own io_context, driven by the
 // calling thread: each operation is started asynchronously and the caller
 // runs the io_context until it completes, which is how a synchronous call
 // gets a timeout. CloseFromAnyThread() shuts the socket down at once (the
@@ -12,19 +13,19 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "base/status.h"
 #include "http/client.h"
 #include "http/fields.h"
+#include "http/transport.h"
 #include "http/url.h"
 
 namespace walship::http::internal {
@@ -35,10 +36,13 @@ namespace bhttp = boost::beast::http;
 
 class ClientConn {
  public:
-  // `what` names the request in errors, e.g. "GET http://h:1/info".
-  ClientConn(const Url& url, std::chrono::milliseconds timeout);
+  // `tls` is required for an https:// URL and ignored for http://.
+  ClientConn(const Url& url, std::chrono::milliseconds timeout, std::shared_ptr<TlsContext> tls);
   ~ClientConn();
 
+  // Connects, and for https:// does the TLS handshake, verifying the
+  // server's certificate and name. `what` names the request in errors, e.g.
+  // "GET http://h:1/info".
   Status Connect(const std::string& what);
   // Open, and the peer has not closed its side while we were idle.
   bool Reusable();
@@ -48,32 +52,48 @@ class ClientConn {
 
   template <class Body>
   beast::error_code WriteRequest(bhttp::request<Body>& request) {
-    return Run([&](auto done) { bhttp::async_write(stream_, request, std::move(done)); },
-               timeout_);
+    return Run(
+        [&](auto done) {
+          stream_.Visit([&](auto& s) { bhttp::async_write(s, request, std::move(done)); });
+        },
+        timeout_);
   }
   template <class Body>
   beast::error_code WriteHeader(bhttp::request_serializer<Body>& serializer) {
-    return Run([&](auto done) { bhttp::async_write_header(stream_, serializer, std::move(done)); },
-               timeout_);
+    return Run(
+        [&](auto done) {
+          stream_.Visit(
+              [&](auto& s) { bhttp::async_write_header(s, serializer, std::move(done)); });
+        },
+        timeout_);
   }
   beast::error_code WriteBuffer(asio::const_buffer buffer);
 
   template <class Parser>
   beast::error_code ReadHeader(Parser& parser) {
     return Run(
-        [&](auto done) { bhttp::async_read_header(stream_, buffer_, parser, std::move(done)); },
+        [&](auto done) {
+          stream_.Visit(
+              [&](auto& s) { bhttp::async_read_header(s, buffer_, parser, std::move(done)); });
+        },
         timeout_);
   }
   template <class Parser>
   beast::error_code ReadMessage(Parser& parser) {
-    return Run([&](auto done) { bhttp::async_read(stream_, buffer_, parser, std::move(done)); },
-               timeout_);
+    return Run(
+        [&](auto done) {
+          stream_.Visit([&](auto& s) { bhttp::async_read(s, buffer_, parser, std::move(done)); });
+        },
+        timeout_);
   }
   // One socket read's worth of body; `timeout` zero waits indefinitely.
   template <class Parser>
   beast::error_code ReadSome(Parser& parser, std::chrono::milliseconds timeout) {
     return Run(
-        [&](auto done) { bhttp::async_read_some(stream_, buffer_, parser, std::move(done)); },
+        [&](auto done) {
+          stream_.Visit(
+              [&](auto& s) { bhttp::async_read_some(s, buffer_, parser, std::move(done)); });
+        },
         timeout);
   }
 
@@ -82,6 +102,7 @@ class ClientConn {
   template <class Start>
   beast::error_code Run(Start&& start, std::chrono::milliseconds timeout);
 
+  beast::error_code Handshake();
   // Closes the socket. REQUIRES: close_mu_ held.
   void CloseLocked();
 
@@ -91,8 +112,9 @@ class ClientConn {
   // Orders closing the descriptor against CloseFromAnyThread()'s shutdown(),
   // so that never touches a descriptor number already reused.
   std::mutex close_mu_;
-  asio::io_context ioc_;  // declared before stream_: outlives it
-  beast::tcp_stream stream_;
+  std::shared_ptr<TlsContext> tls_;  // declared before stream_: outlives it
+  asio::io_context ioc_;             // declared before stream_: outlives it
+  Transport stream_;
   beast::flat_buffer buffer_;
 };
 
@@ -100,9 +122,9 @@ template <class Start>
 beast::error_code ClientConn::Run(Start&& start, std::chrono::milliseconds timeout) {
   if (closed_.load()) return asio::error::operation_aborted;
   if (timeout.count() > 0) {
-    stream_.expires_after(timeout);
+    stream_.tcp().expires_after(timeout);
   } else {
-    stream_.expires_never();
+    stream_.tcp().expires_never();
   }
   beast::error_code result = asio::error::operation_aborted;
   start([&result](beast::error_code ec, std::size_t) { result = ec; });

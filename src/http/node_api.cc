@@ -63,6 +63,7 @@ Status NodeApi::Start() {
   ServerOptions server_options;
   server_options.addr = options_.addr;
   server_options.auth_token = options_.auth_token;
+  server_options.tls = options_.tls;
   server_ = std::make_unique<Server>(server_options);
   server_->Handle("GET", "/info", [this](Request& q, Response& r) { HandleInfo(q, r); });
   server_->Handle("POST", "/import", [this](Request& q, Response& r) { HandleImport(q, r); });

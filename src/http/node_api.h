@@ -44,6 +44,8 @@ struct NodeApiOptions {
   std::string addr = ":20202";
   // http.auth-token: when set, every request needs it (ServerOptions::auth_token).
   std::string auth_token;
+  // http.tls-cert/tls-key/tls-ca: HTTPS when set (ServerOptions::tls).
+  TlsFiles tls;
   std::string mount_dir;  // where SQLite opens the databases
   std::string hostname;
   std::string advertise_url;

@@ -1,10 +1,6 @@
 #include "http/server.h"
 
-#include <list>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,10 +9,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "http/router.h"
 #include "http/server_connection.h"
+#include "http/tls_context.h"
 #include "http/url.h"
 
 namespace walship::http {
@@ -53,6 +54,7 @@ class Server::Impl {
 
   ServerOptions options_;
   Router router_;
+  std::shared_ptr<internal::TlsContext> tls_;  // set by Start() for HTTPS; outlives connections
   asio::io_context ioc_;
   asio::strand<asio::io_context::executor_type> strand_;  // acceptor and backoff timer
   tcp::acceptor acceptor_;
@@ -109,6 +111,9 @@ Status Server::Impl::Start() {
     if (started_) return Status::InvalidArgument("http server already started");
     started_ = true;
   }
+  if (options_.tls.serves()) {
+    WALSHIP_ASSIGN_OR_RETURN(tls_, internal::ServerTlsContext(options_.tls));
+  }
   WALSHIP_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ResolveListenAddress());
   WALSHIP_RETURN_IF_ERROR(Listen(endpoint));
   work_.emplace(ioc_.get_executor());
@@ -126,7 +131,8 @@ Status Server::Impl::Start() {
       }
     });
   }
-  spdlog::info("http: listening on {} (port {})", options_.addr, port_);
+  spdlog::info("http: listening on {} (port {}, {})", options_.addr, port_,
+               tls_ ? "HTTPS" : "plain HTTP");
   return Status::OK();
 }
 
@@ -167,7 +173,8 @@ void Server::Impl::AddConnection(tcp::socket socket) {
       ReapLocked();
     });
   };
-  auto connection = std::make_shared<Connection>(std::move(socket), router_, options_, on_done);
+  auto connection =
+      std::make_shared<Connection>(std::move(socket), router_, options_, tls_.get(), on_done);
   connections_.push_back(connection);
   connection->Start();
 }

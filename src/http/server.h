@@ -25,6 +25,7 @@
 
 #include "base/status.h"
 #include "http/handler.h"
+#include "http/tls.h"
 
 namespace walship::http {
 
@@ -40,6 +41,9 @@ struct ServerOptions {
   // "Authorization: Bearer <auth_token>" gets 401 before any handler runs
   // (http/auth.h). Empty: no check.
   std::string auth_token;
+  // With tls.cert and tls.key: HTTPS only (http/tls.h). Start() fails,
+  // naming the file, when one cannot be loaded.
+  TlsFiles tls;
 };
 
 class Server {
@@ -53,7 +57,8 @@ class Server {
   void Handle(std::string method, std::string path, Handler handler);
 
   // Binds and listens, then serves in the background. InvalidArgument for a
-  // malformed address, IOError (with errno) when binding fails.
+  // malformed address or an unusable TLS file, IOError (with errno) when
+  // binding fails.
   Status Start();
   // Stops serving; see the header comment. Safe to call more than once.
   void Stop();

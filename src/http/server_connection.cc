@@ -41,8 +41,11 @@ bool IsParseError(const beast::error_code& ec) {
 }  // namespace
 
 Connection::Connection(tcp::socket socket, const Router& router, const ServerOptions& options,
-                       std::function<void()> on_done)
-    : stream_(std::move(socket)), router_(router), options_(options), on_done_(std::move(on_done)) {
+                       TlsContext* tls, std::function<void()> on_done)
+    : stream_(std::move(socket), tls),
+      router_(router),
+      options_(options),
+      on_done_(std::move(on_done)) {
   beast::error_code ec;
   tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
   remote_ = ec ? std::string("unknown peer") : FormatEndpoint(peer);
@@ -61,10 +64,10 @@ void Connection::Start() {
 void Connection::Cancel() {
   idle_.store(false);  // no longer a candidate to close for room
   thread_.request_stop();
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.tcp().get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
     self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    self->stream_.close();
+    self->stream_.tcp().close();
   });
 }
 
@@ -74,7 +77,7 @@ void Connection::Join() {
 
 void Connection::Run(std::stop_token stop) {
   try {
-    Serve(stop);
+    if (!stream_.tls() || Handshake()) Serve(stop);
   } catch (const std::exception& e) {
     spdlog::error("http: connection {}: {}", remote_, e.what());
   } catch (...) {
@@ -117,6 +120,20 @@ void Connection::Serve(std::stop_token stop) {
   }
 }
 
+bool Connection::Handshake() {
+  IoResult r = Await([&](auto done) {
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.tls_stream()->async_handshake(
+        asio::ssl::stream_base::server,
+        [done = std::move(done)](beast::error_code ec) mutable { done(ec, 0); });
+  });
+  if (!r.ec) return true;
+  // A client that does not trust us, or that we do not trust, or that is
+  // not speaking TLS at all: the client's side says more.
+  spdlog::warn("http: connection {}: TLS handshake failed: {}", remote_, r.ec.message());
+  return false;
+}
+
 bool Connection::Authorized(const Exchange& exchange) const {
   if (options_.auth_token.empty() || HasBearerToken(exchange, options_.auth_token)) return true;
   // Neither the expected nor the offered token is logged.
@@ -128,8 +145,8 @@ bool Connection::Authorized(const Exchange& exchange) const {
 bool Connection::ReadRequestHeader(RequestParser& parser) {
   idle_.store(buffer_.size() == 0);
   IoResult r = Await([&](auto done) {
-    stream_.expires_after(options_.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, parser, std::move(done));
+    stream_.tcp().expires_after(options_.idle_timeout);
+    stream_.Visit([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, std::move(done)); });
   });
   idle_.store(false);
   if (!r.ec) return true;
@@ -155,7 +172,7 @@ void Connection::CloseSocket() {
   Await([&](auto done) {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec || !linger) stream_.close();
+    if (ec || !linger) stream_.tcp().close();
     done({}, 0);
   });
   if (!linger) return;
@@ -164,45 +181,45 @@ void Connection::CloseSocket() {
   auto deadline = std::chrono::steady_clock::now() + kLingerTime;
   while (discarded < kLingerBytes && std::chrono::steady_clock::now() < deadline) {
     IoResult r = Await([&](auto done) {
-      stream_.expires_at(deadline);
-      stream_.async_read_some(asio::buffer(scratch), std::move(done));
+      stream_.tcp().expires_at(deadline);
+      stream_.tcp().async_read_some(asio::buffer(scratch), std::move(done));
     });
     if (r.ec) break;
     discarded += r.bytes;
   }
   Await([&](auto done) {
-    stream_.close();
+    stream_.tcp().close();
     done({}, 0);
   });
 }
 
 IoResult Connection::ReadBodySome(RequestParser& parser) {
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    bhttp::async_read_some(stream_, buffer_, parser, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { bhttp::async_read_some(s, buffer_, parser, std::move(done)); });
   });
 }
 
 IoResult Connection::WriteBuffer(asio::const_buffer buffer) {
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    asio::async_write(stream_, buffer, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { asio::async_write(s, buffer, std::move(done)); });
   });
 }
 
 IoResult Connection::WriteChunk(asio::const_buffer buffer) {
   auto chunk = bhttp::make_chunk(buffer);
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    asio::async_write(stream_, chunk, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { asio::async_write(s, chunk, std::move(done)); });
   });
 }
 
 IoResult Connection::WriteLastChunk() {
   auto last = bhttp::make_chunk_last();
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    asio::async_write(stream_, last, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { asio::async_write(s, last, std::move(done)); });
   });
 }
 

@@ -1,6 +1,8 @@
 // Internal to the server (includes Beast; never include from a public header).
 //
-// Connection: one accepted TCP connection, served on its own std::jthread.
+// Connection: one accepted TCP connection (TLS over it when the server has a
+// TLS context: the handshake is the thread's first act), served on its own
+// std::jthread.
 // The thread parses requests and runs handlers synchronously; every socket
 // operation is started on the connection's strand of the server's io_context
 // and the thread blocks until it completes (Await). That keeps handlers simple
@@ -13,6 +15,10 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -21,13 +27,9 @@
 #include <string>
 #include <thread>
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "http/router.h"
 #include "http/server.h"
+#include "http/transport.h"
 
 namespace walship::http::internal {
 
@@ -46,10 +48,11 @@ struct IoResult {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `router` and `options` must outlive the connection. `on_done` runs on the
-  // connection's thread as its last act (the server uses it to reap).
+  // `router`, `options` and `tls` (null: plain HTTP) must outlive the
+  // connection. `on_done` runs on the connection's thread as its last act
+  // (the server uses it to reap).
   Connection(asio::ip::tcp::socket socket, const Router& router, const ServerOptions& options,
-             std::function<void()> on_done);
+             TlsContext* tls, std::function<void()> on_done);
   ~Connection();
 
   void Start();
@@ -81,6 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void Run(std::stop_token stop);
   void Serve(std::stop_token stop);
+  // The TLS handshake; false (and logged) when it fails.
+  bool Handshake();
   // Reads the next request's header; false when the connection should end.
   bool ReadRequestHeader(RequestParser& parser);
   // False (and logged) when options_.auth_token is set and the request does
@@ -92,7 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   template <class StartOp>
   IoResult Await(StartOp&& start);
 
-  beast::tcp_stream stream_;
+  Transport stream_;
   beast::flat_buffer buffer_;
   const Router& router_;
   const ServerOptions& options_;
@@ -130,7 +135,7 @@ class Waiter {
 template <class StartOp>
 IoResult Connection::Await(StartOp&& start) {
   Waiter waiter;
-  asio::dispatch(stream_.get_executor(), [&] {
+  asio::dispatch(stream_.tcp().get_executor(), [&] {
     start([&waiter](beast::error_code ec, std::size_t bytes) { waiter.Set(ec, bytes); });
   });
   return waiter.Wait();
@@ -139,16 +144,16 @@ IoResult Connection::Await(StartOp&& start) {
 template <class Body>
 IoResult Connection::WriteMessage(bhttp::response<Body>& message) {
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    bhttp::async_write(stream_, message, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { bhttp::async_write(s, message, std::move(done)); });
   });
 }
 
 template <class Body>
 IoResult Connection::WriteHeader(bhttp::response_serializer<Body>& serializer) {
   return Await([&](auto done) {
-    stream_.expires_after(options_.io_timeout);
-    bhttp::async_write_header(stream_, serializer, std::move(done));
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { bhttp::async_write_header(s, serializer, std::move(done)); });
   });
 }
 

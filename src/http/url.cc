@@ -76,8 +76,10 @@ Result<Url> ParseUrl(std::string_view text) {
     return Status::InvalidArgument("URL without scheme: \"" + std::string(text) + "\"");
   }
   url.scheme = std::string(text.substr(0, sep));
-  if (url.scheme != "http") {
-    return Status::InvalidArgument("unsupported URL scheme \"" + url.scheme + "\" (only http)");
+  if (url.scheme == "https") {
+    url.port = 443;
+  } else if (url.scheme != "http") {
+    return Status::InvalidArgument("unsupported URL scheme \"" + url.scheme + "\" (http or https)");
   }
   std::string_view rest = text.substr(sep + 3);
   size_t path_start = rest.find_first_of("/?");

@@ -19,11 +19,11 @@ namespace walship::http {
 // Query parameters after percent-decoding; the first occurrence of a key wins.
 using QueryParams = std::map<std::string, std::string>;
 
-// A parsed absolute http URL. `path` always starts with '/'; `query` excludes '?'.
+// A parsed absolute http or https URL. `path` always starts with '/'; `query` excludes '?'.
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;    // without brackets for IPv6 literals
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 for https when the URL names none
   std::string path = "/";
   std::string query;
 
@@ -33,7 +33,7 @@ struct Url {
   std::string ToString() const;
 };
 
-// Parses "http://host[:port][/path][?query]". Only http is supported.
+// Parses "http://host[:port][/path][?query]" (or https://).
 Result<Url> ParseUrl(std::string_view text);
 
 // A listen address: empty host means every interface.

@@ -127,7 +127,7 @@ Status ReplicaClient::CheckCluster(const http::StreamReader& reader) {
 Status ReplicaClient::StreamOnce(std::stop_token stop) {
   const StreamRequest request = BuildRequest();
   http::Client client(primary_url_, std::chrono::seconds(5));
-  client.SetAuthToken(options_.auth_token);
+  client.SetCredentials(options_.credentials);
   auto opened = client.OpenStream("POST", "/stream", EncodeStreamRequest(request), http::kJson);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<http::StreamReader> reader = std::move(*opened);

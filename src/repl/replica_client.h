@@ -39,7 +39,9 @@ struct ReplicaClientOptions {
   bool candidate = false;
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{5000};
-  std::string auth_token;  // the primary's http.auth-token; empty: none sent
+  // The primary's http.auth-token (empty: none sent) and this node's TLS
+  // files, for an https:// primary.
+  http::Credentials credentials;
   // This node's cluster id (DATA/cluster.id; empty: none yet), and how to
   // record the primary's when it has none: a replica never follows a primary
   // of another cluster.

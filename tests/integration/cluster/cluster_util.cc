@@ -170,7 +170,7 @@ std::string Cluster::ConfigFor(size_t i) const {
 }
 
 std::string Cluster::Url(size_t i) const {
-  return "http://127.0.0.1:" + std::to_string(nodes_.at(i)->http_port());
+  return options_.scheme + "://127.0.0.1:" + std::to_string(nodes_.at(i)->http_port());
 }
 
 ::testing::AssertionResult Cluster::StartNode(size_t i) { return node(i).Start(); }

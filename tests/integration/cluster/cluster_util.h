@@ -89,6 +89,9 @@ struct ClusterOptions {
   // YAML lines (indented two spaces) under node i's http: key (e.g. its
   // auth-token), when set.
   std::function<std::string(size_t i)> http_yaml;
+  // "https" when http_yaml gives every node TLS files: the scheme of Url()
+  // and so of every advertise-url.
+  std::string scheme = "http";
 };
 
 // ClusterOptions with only `nodes` changed.
@@ -126,7 +129,7 @@ class Cluster {
   // Etcd: polls every running node's /info until exactly one says it is the
   // primary (and is not in `exclude`); its index, or -1 after `timeout`.
   int PrimaryIndex(milliseconds timeout = seconds(15), int exclude = -1);
-  // "http://127.0.0.1:PORT" of node i's API.
+  // "http://127.0.0.1:PORT" (or https://) of node i's API.
   std::string Url(size_t i) const;
   const std::string& dir() const { return dir_.path(); }
   // A scratch directory outside every mount (exports, imports).

@@ -172,7 +172,7 @@ TEST_F(AuthTest, TheTokenNeverAppearsInLogsOrInfo) {
   ASSERT_TRUE(cluster::WaitConverged(cluster_, kDb, seconds(30)));
   for (size_t i = 0; i < cluster_.size(); i++) {
     http::Client client(cluster_.Url(i), seconds(10));
-    client.SetAuthToken(kToken);
+    client.SetCredentials({kToken, {}});
     for (const char* path : {"/info", "/metrics"}) {
       auto resp = client.Get(path);
       ASSERT_TRUE(resp.ok());

@@ -65,11 +65,20 @@ TEST(Args, Import) {
 }
 
 TEST(Args, AuthToken) {
-  EXPECT_EQ(Parse({"status", "--auth-token", "t0k"}).auth_token, "t0k");
-  EXPECT_EQ(Parse({"export", "--name", "a.db", "-auth-token=t1", "f"}).auth_token, "t1");
-  EXPECT_EQ(Parse({"run", "--auth-token=t2", "--", "true"}).auth_token, "t2");
-  EXPECT_EQ(Parse({"import", "--name", "a.db", "--auth-token", "flag", "f"}).auth_token, "flag");
-  EXPECT_EQ(Parse({"status"}).auth_token, "");
+  EXPECT_EQ(Parse({"status", "--auth-token", "t0k"}).credentials.auth_token, "t0k");
+  EXPECT_EQ(Parse({"export", "--name", "a.db", "-auth-token=t1", "f"}).credentials.auth_token,
+            "t1");
+  EXPECT_EQ(Parse({"run", "--auth-token=t2", "--", "true"}).credentials.auth_token, "t2");
+  EXPECT_EQ(Parse({"import", "--name", "a.db", "--auth-token", "flag", "f"}).credentials.auth_token,
+            "flag");
+  EXPECT_EQ(Parse({"status"}).credentials.auth_token, "");
+}
+
+TEST(Args, TlsCa) {
+  EXPECT_EQ(Parse({"status", "--tls-ca", "/etc/ca.pem"}).credentials.tls.ca, "/etc/ca.pem");
+  EXPECT_EQ(Parse({"import", "--name", "a.db", "--tls-ca=ca.pem", "f"}).credentials.tls.ca,
+            "ca.pem");
+  EXPECT_EQ(Parse({"status"}).credentials.tls.ca, "");
 }
 
 TEST(Args, ImportLiteFsSpellings) {

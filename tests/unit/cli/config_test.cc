@@ -219,6 +219,16 @@ TEST(Config, StaticPrimaryAdvertisesItself) {
   EXPECT_EQ(r->lease.advertise_url, "http://node1:30000");
 }
 
+TEST(Config, TlsFilesAndAnHttpsAdvertiseUrl) {
+  Result<Config> r = Parse(
+      "lease: { hostname: node1 }\n"
+      "http: { addr: \":30000\", tls-cert: /dev/null, tls-key: /dev/null, tls-ca: /dev/null }");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lease.advertise_url, "https://node1:30000");  // derived: the API is HTTPS
+  EXPECT_EQ(r->http.tls().cert, "/dev/null");
+  EXPECT_EQ(r->http.credentials().tls.ca, "/dev/null");
+}
+
 TEST(Config, BooleansAcceptYamlSpellings) {
   Result<Config> r = Parse("fuse: { allow-other: yes, debug: on }\ndata: { compress: False }");
   ASSERT_TRUE(r.ok()) << r.status().ToString();

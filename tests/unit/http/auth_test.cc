@@ -1,5 +1,5 @@
 // The server's bearer-token check (http/auth.h): a request without the token
-// never reaches a handler, on any path; the client's SetAuthToken passes it.
+// never reaches a handler, on any path; the client's SetCredentials passes it.
 #include "http/auth.h"
 
 #include <gtest/gtest.h>
@@ -75,7 +75,7 @@ TEST_F(AuthServer, RequestsWithTheTokenAreServed) {
   EXPECT_EQ(Post("/change", "bearer the-token", &body), 200);
   EXPECT_EQ(Post("/unknown", "Bearer the-token", &body), 404);
   Client client(BaseUrl(*server_), 5s);
-  client.SetAuthToken("the-token");
+  client.SetCredentials({"the-token", {}});
   auto resp = client.Post("/change", "x");
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, 200);

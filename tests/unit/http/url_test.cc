@@ -40,9 +40,16 @@ TEST(ParseUrl, QueryWithoutPath) {
   EXPECT_EQ(url->query, "x=1");
 }
 
+TEST(ParseUrl, HttpsDefaultsToPort443) {
+  Result<Url> url = ParseUrl("https://node1/x");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->scheme, "https");
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->ToString(), "https://node1:443/x");
+}
+
 TEST(ParseUrl, RejectsBadInput) {
   EXPECT_FALSE(ParseUrl("10.0.0.2:20202").ok());
-  EXPECT_FALSE(ParseUrl("https://h:1/").ok());
   EXPECT_FALSE(ParseUrl("http://:1/").ok());
   EXPECT_FALSE(ParseUrl("http://h:99999/").ok());
   EXPECT_FALSE(ParseUrl("http://h:x/").ok());
