@@ -90,6 +90,8 @@ class EtcdLeaser final : public Leaser {
   void LoseLeaseLocked(const std::string& why);
   void SetCurrentLocked(std::optional<PrimaryInfo> current);
   void NotifyLocked();
+  // Records that the lease (granted or renewed) runs from `sent`. REQUIRES: mu_.
+  void NoteLeaseRunsFromLocked(std::chrono::steady_clock::time_point sent);
   void OpenFenceLocked();
   std::string MemberKey(const std::string& node_id) const;
   Status CheckRegisteredCandidate(const PrimaryInfo& to);

@@ -9,11 +9,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "cluster/cluster_util.h"
@@ -26,12 +29,93 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// (node id, timestamp) of every LTX file in `dir`.
+std::vector<std::pair<uint64_t, int64_t>> LtxOrigins(const std::string& dir) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    uint8_t raw[ltx::kHeaderSize];
+    if (!in.read(reinterpret_cast<char*>(raw), sizeof raw)) continue;
+    auto header = ltx::ParseHeader(raw);
+    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
+  }
+  return out;
+}
+
+// The same for the transactions in a database's LTX log.
+std::vector<std::pair<uint64_t, int64_t>> LogOrigins(const std::string& data_dir) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  auto entries = ReadLtxLog(LtxLogPath(data_dir, kDb));
+  EXPECT_TRUE(entries.ok()) << entries.status().ToString();
+  if (!entries.ok()) return out;
+  for (const std::string& entry : *entries) {
+    auto header = ltx::ParseHeader(
+        {reinterpret_cast<const uint8_t*>(entry.data()), std::min(entry.size(), ltx::kHeaderSize)});
+    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
+  }
+  return out;
+}
+
+// The fence's rule (docs/failover.md), as the tests judge it: a primary
+// stops committing `margin` before its lease could expire at etcd, that is
+// before (when its last successful renewal was sent) + ttl - margin.
+constexpr int64_t kTtlMs = 2000;  // ClusterOptions::etcd_ttl
+constexpr int64_t kMarginMs = std::max<int64_t>(200, kTtlMs / 5);
+// A write admitted just before the fence closes is stamped a little later.
+constexpr int64_t kAdmitSlackMs = 50;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Milliseconds since the epoch of a log line's "2026-12-03T21:18:08.477Z"
+// prefix, or -1.
+int64_t LogLineMs(const std::string& line) {
+  std::tm tm{};
+  int ms = 0;
+  if (line.size() < 24 || !strptime(line.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) ||
+      std::sscanf(line.c_str() + 19, ".%3dZ", &ms) != 1) {
+    return -1;
+  }
+  return int64_t(timegm(&tm)) * 1000 + ms;
+}
+
+// When each successful grant or renewal of the etcd lease was sent
+// (wall-clock ms), from a node's debug log ("lease: the etcd lease runs from
+// a request sent N ms ago").
+std::vector<int64_t> RenewalsSent(const std::string& log) {
+  std::vector<int64_t> out;
+  std::istringstream lines(log);
+  const std::string marker = "lease: the etcd lease runs from a request sent ";
+  for (std::string line; std::getline(lines, line);) {
+    const size_t at = line.find(marker);
+    const int64_t logged = LogLineMs(line);
+    if (at == std::string::npos || logged < 0) continue;
+    out.push_back(logged - std::stoll(line.substr(at + marker.size())));
+  }
+  return out;
+}
+
+// The latest of `times` before `before`, or INT64_MIN.
+int64_t LastBefore(const std::vector<int64_t>& times, int64_t before) {
+  int64_t last = std::numeric_limits<int64_t>::min();
+  for (int64_t t : times) {
+    if (t < before) last = std::max(last, t);
+  }
+  return last;
+}
+
 class EtcdFailoverTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(etcd_.Start(etcd_dir_.path())); }
 
+  // Every node logs at debug level: the fencing checks read each renewal.
   void MakeCluster(ClusterOptions options = {}) {
     options.etcd_endpoint = etcd_.endpoint();
+    options.every_node_yaml += "log:\n  debug: true\n";
     cluster_ = std::make_unique<Cluster>(std::move(options));
   }
 
@@ -66,6 +150,40 @@ class EtcdFailoverTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
+  // The LTX timestamps (ms) of every transaction node `origin` committed,
+  // as node i holds them: its LTX files, its diverged files and its LTX log.
+  std::vector<int64_t> CommitTimes(int i, int origin) {
+    const uint64_t id = std::stoull(NodeId(origin), nullptr, 16);
+    const std::string db_dir = cluster_->node(i).data_dir() + "/dbs/" + kDb;
+    auto origins = LtxOrigins(db_dir + "/ltx");
+    auto diverged = LtxOrigins(db_dir + "/diverged");
+    auto logged = LogOrigins(cluster_->node(i).data_dir());
+    origins.insert(origins.end(), diverged.begin(), diverged.end());
+    origins.insert(origins.end(), logged.begin(), logged.end());
+    std::vector<int64_t> out;
+    for (const auto& [node, ts] : origins) {
+      if (node == id) out.push_back(ts);
+    }
+    return out;
+  }
+
+  // Node p's last commit before `before` (wall-clock ms), as node p and node
+  // q hold it, came at least the margin before its lease could expire:
+  // before its last renewal sent before `before`, plus ttl, minus the margin.
+  void ExpectFencedInTime(int p, int q, int64_t before) {
+    const int64_t renewed = LastBefore(RenewalsSent(cluster_->node(p).Log()), before);
+    ASSERT_GT(renewed, 0) << "no renewal in node" << p + 1 << "'s debug log";
+    const int64_t fence = renewed + kTtlMs - kMarginMs;
+    for (int holder : {p, q}) {
+      const int64_t last = LastBefore(CommitTimes(holder, p), before);
+      EXPECT_LE(last, fence + kAdmitSlackMs)
+          << "node" << p + 1 << " committed at " << last << " ms (as node" << holder + 1
+          << " holds it), " << last - (renewed + kTtlMs)
+          << " ms from when its lease could expire (last renewal sent at " << renewed
+          << " ms, ttl " << kTtlMs << " ms, margin " << kMarginMs << " ms)";
+    }
+  }
+
   std::string NodeId(int i) {
     auto text = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/node.id");
     return text.ok() ? text->substr(0, 16) : "";
@@ -75,34 +193,6 @@ class EtcdFailoverTest : public ::testing::Test {
   EtcdProcess etcd_;
   std::unique_ptr<Cluster> cluster_;
 };
-
-// (node id, timestamp) of every LTX file in `dir`.
-std::vector<std::pair<uint64_t, int64_t>> LtxOrigins(const std::string& dir) {
-  std::vector<std::pair<uint64_t, int64_t>> out;
-  if (!std::filesystem::exists(dir)) return out;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    uint8_t raw[ltx::kHeaderSize];
-    if (!in.read(reinterpret_cast<char*>(raw), sizeof raw)) continue;
-    auto header = ltx::ParseHeader(raw);
-    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
-  }
-  return out;
-}
-
-// The same for the transactions in a database's LTX log.
-std::vector<std::pair<uint64_t, int64_t>> LogOrigins(const std::string& data_dir) {
-  std::vector<std::pair<uint64_t, int64_t>> out;
-  auto entries = ReadLtxLog(LtxLogPath(data_dir, kDb));
-  EXPECT_TRUE(entries.ok()) << entries.status().ToString();
-  if (!entries.ok()) return out;
-  for (const std::string& entry : *entries) {
-    auto header = ltx::ParseHeader(
-        {reinterpret_cast<const uint8_t*>(entry.data()), std::min(entry.size(), ltx::kHeaderSize)});
-    if (header.ok()) out.emplace_back(header->node_id, header->timestamp_ms);
-  }
-  return out;
-}
 
 TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   MakeCluster();
@@ -205,6 +295,46 @@ TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
   EXPECT_EQ(new_count, 10u);
   EXPECT_LT(old_last, new_first) << "the old primary committed at " << old_last
                                  << " ms, after the new one's first commit at " << new_first;
+  // And a margin before its lease could expire (it was paused, so its last
+  // renewal came before the pause; a commit after SIGCONT would be late).
+  ExpectFencedInTime(p, q, std::numeric_limits<int64_t>::max());
+}
+
+// etcd goes away while a writer keeps committing on the primary: the
+// primary takes commits until its fence closes, a margin before its lease
+// could expire, and none after; a commit refused is nowhere afterwards.
+TEST_F(EtcdFailoverTest, EtcdOutageStopsCommitsAMarginBeforeTheLeaseCouldExpire) {
+  const int p = StartWithRows(5);
+  ASSERT_GE(p, 0);
+  Sql sql(cluster_->node(p).Path(kDb), 100);
+  ASSERT_TRUE(sql.ok()) << sql.error();
+  etcd_.Stop();
+  int64_t accepted = 0;
+  int64_t seq = 100;
+  const auto end = SteadyClock::now() + milliseconds(kTtlMs + 1000);
+  while (SteadyClock::now() < end) {
+    if (sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq++) + ", x'03')")) {
+      accepted++;
+    }
+    std::this_thread::sleep_for(milliseconds(5));  // a steady writer, not a wait
+  }
+  EXPECT_FALSE(sql.Exec("INSERT INTO t(seq, payload) VALUES(99, x'03')"))
+      << "a commit was accepted long after the lease could have expired";
+  const int64_t restarted = WallMs();
+  ASSERT_TRUE(etcd_.Restart());
+  const int q = cluster_->PrimaryIndex(seconds(15));
+  ASSERT_GE(q, 0);
+  ASSERT_TRUE(Converge(q));
+  ExpectFencedInTime(p, q == p ? (p + 1) % 3 : q, restarted);
+  // The writer was refused only at the fence, not long before it: the check
+  // above judged commits right up to it.
+  const int64_t renewed = LastBefore(RenewalsSent(cluster_->node(p).Log()), restarted);
+  const int64_t last = LastBefore(CommitTimes(p, p), restarted);
+  EXPECT_GE(last, renewed + kTtlMs - kMarginMs - 300)
+      << "the last commit came " << renewed + kTtlMs - kMarginMs - last
+      << " ms before the fence closed";
+  Sql check(cluster_->node(q).Path(kDb));
+  EXPECT_EQ(CountRows(check), 5 + accepted) << "a refused commit is there, or an accepted one not";
 }
 
 TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResyncs) {
