@@ -42,6 +42,11 @@ MUTANTS = [
      "return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(200), ttl / 5);",
      "return std::chrono::milliseconds(0);",
      "Etcd|Fence|Leaser"),
+    # The same bug, judged by the end-to-end fencing tests alone.
+    ("fence-no-margin-end-to-end", "src/lease/etcd_leaser.cc",
+     "return std::max<std::chrono::milliseconds>(std::chrono::milliseconds(200), ttl / 5);",
+     "return std::chrono::milliseconds(0);",
+     "EtcdOutageStops|PausedPrimary"),
     ("wal-capture-drops-commit-frame", "src/store/wal_capture.cc",
      "for (size_t i = 0; i <= commit_index; i++) {",
      "for (size_t i = 0; i < commit_index; i++) {",

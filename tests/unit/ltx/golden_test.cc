@@ -1,12 +1,13 @@
 // Golden files: fixed inputs must encode to the committed bytes, and the
-// committed bytes must decode to known values. To regenerate after a
-// deliberate format change, run with WALSHIP_UPDATE_GOLDEN=1 and review the
-// diff (the LZ4 bytes come from liblz4 1.9.4; another liblz4 could compress
-// differently, which would fail EncodesToGoldenBytes but not the decode tests,
-// since the file checksum covers pages decompressed).
+// committed bytes must decode to known values. The files are pinned: no test
+// writes them. A deliberate format change replaces them by hand, checked
+// against the reference implementation (tests/golden/ltx-reference/, whose
+// files superfly/ltx wrote; reference_test.cc). The LZ4 bytes come from
+// liblz4 1.9.4; another liblz4 could compress differently, which would fail
+// EncodesToGoldenBytes but not the decode tests, since the file checksum
+// covers pages decompressed.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -87,10 +88,6 @@ class LtxGolden : public ::testing::TestWithParam<Golden> {};
 TEST_P(LtxGolden, EncodesToGoldenBytes) {
   const Golden& g = GetParam();
   std::string encoded = testing::EncodeFile(g.header, g.pages, g.post_apply);
-  const char* update = std::getenv("WALSHIP_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(Path(g), std::ios::binary) << encoded;
-  }
   std::string golden = ReadAll(Path(g));
   ASSERT_FALSE(golden.empty()) << "missing " << Path(g);
   EXPECT_EQ(encoded, golden) << g.name << " differs from the encoder's output";
