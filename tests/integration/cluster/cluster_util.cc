@@ -266,6 +266,17 @@ int Cluster::PrimaryIndex(milliseconds timeout, int exclude) {
                             << timeout.count() << " ms:\n" << node.Log();
 }
 
+::testing::AssertionResult WaitForLogAfter(const WalshipProcess& node, const std::string& text,
+                                           size_t from, milliseconds timeout) {
+  auto found = [&] {
+    const std::string log = node.Log();
+    return log.size() > from && log.find(text, from) != std::string::npos;
+  };
+  if (PollUntil(found, timeout, milliseconds(50))) return AssertionSuccess();
+  return AssertionFailure() << "\"" << text << "\" not in " << node.log_path() << " past byte "
+                            << from << " after " << timeout.count() << " ms:\n" << node.Log();
+}
+
 ::testing::AssertionResult WaitConverged(Cluster& cluster, const std::string& db,
                                          milliseconds timeout, Pos* pos_out) {
   auto want = ReadPos(cluster.primary().mount_dir(), db);

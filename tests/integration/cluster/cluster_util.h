@@ -161,6 +161,10 @@ class Cluster {
 // Polls `node`'s log until it holds `text`.
 ::testing::AssertionResult WaitForLog(const WalshipProcess& node, const std::string& text,
                                       milliseconds timeout = seconds(20));
+// The same for `text` written after the log's first `from` bytes (e.g. its
+// size when something happened: the node said it again since).
+::testing::AssertionResult WaitForLogAfter(const WalshipProcess& node, const std::string& text,
+                                           size_t from, milliseconds timeout = seconds(20));
 // With no writer active on the primary: waits for every running replica's
 // -pos to equal the primary's, which goes to `pos_out` (optional).
 ::testing::AssertionResult WaitConverged(Cluster& cluster, const std::string& db,
