@@ -163,6 +163,16 @@ TEST_F(TlsTest, ClientsThatDoNotVerifyOrDoNotSpeakTlsGetNothing) {
   auto ok = named.Get("/info");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();  // DNS:localhost is in the certificate
   EXPECT_EQ(ok->status, 200);
+  // The right CA, but a name the certificate does not carry ("127.1" reaches
+  // 127.0.0.1 yet is no name or address in it).
+  std::string unnamed = cluster.Url(0);
+  unnamed.replace(unnamed.find("127.0.0.1"), 9, "127.1");
+  http::Client mismatched(unnamed, seconds(10));
+  mismatched.SetCredentials(Trusted(certs_));
+  auto refused = mismatched.Get("/info");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not trusted: hostname mismatch"), std::string::npos)
+      << refused.status().ToString();
   // The CA but no token: 401, as over plain HTTP.
   auto no_token = GetInfo(cluster, 0, {"", {"", "", certs_.ca()}});
   ASSERT_TRUE(no_token.ok()) << no_token.status().ToString();
