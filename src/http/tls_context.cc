@@ -1,10 +1,10 @@
 #include "http/tls_context.h"
 
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace walship::http::internal {
 namespace {
@@ -19,8 +19,7 @@ Status FileError(const char* key, const std::string& file, const std::string& wh
 // The file can be opened for reading (OpenSSL's own message for a missing
 // file is less plain).
 Status Readable(const char* key, const std::string& file) {
-  std::ifstream in(file);
-  if (!in) return FileError(key, file, std::strerror(errno));
+  if (::access(file.c_str(), R_OK) != 0) return FileError(key, file, std::strerror(errno));
   return Status::OK();
 }
 
