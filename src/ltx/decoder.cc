@@ -32,8 +32,8 @@ Status Decoder::Fail(Status s) {
 }
 
 Result<bool> Decoder::Fill() {
-  if (buf_.empty()) buf_.resize(kReadAhead);
-  WALSHIP_ASSIGN_OR_RETURN(size_t n, r_->Read(buf_));
+  if (!buf_) buf_.reset(new uint8_t[kReadAhead]);
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, r_->Read({buf_.get(), kReadAhead}));
   buf_pos_ = 0;
   buf_len_ = n;
   return n > 0;
@@ -51,7 +51,7 @@ Status Decoder::ReadExact(std::span<uint8_t> out, std::string_view what) {
       }
     }
     size_t n = std::min(out.size() - done, buf_len_ - buf_pos_);
-    std::memcpy(out.data() + done, buf_.data() + buf_pos_, n);
+    std::memcpy(out.data() + done, buf_.get() + buf_pos_, n);
     buf_pos_ += n;
     done += n;
     offset_ += n;
@@ -78,7 +78,7 @@ Result<Header> Decoder::DecodeHeaderImpl() {
   page_combiner_ = &PageCombiner(header_.page_size);
   lock_pgno_ = LockPgno(header_.page_size);
   compressed_.resize(size_t(LZ4_compressBound(int(header_.page_size))));
-  page_.resize(kMaxPageSize);
+  if (!page_) page_.reset(new uint8_t[kMaxPageSize]);
   state_ = State::kPages;
   return header_;
 }
@@ -129,7 +129,7 @@ Status Decoder::ReadPayload(uint32_t pgno, uint64_t at) {
   std::span<uint8_t> block(compressed_.data(), size);
   WALSHIP_RETURN_IF_ERROR(ReadExact(block, "page data"));
   int n = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
-                              reinterpret_cast<char*>(page_.data()), int(size), int(page_.size()));
+                              reinterpret_cast<char*>(page_.get()), int(size), int(kMaxPageSize));
   if (n < 0) return Corrupt("bad LZ4 block for " + where);
   if (uint32_t(n) != header_.page_size) {
     return Corrupt(where + " decompresses to " + Num(n) + " bytes, page size is " +
@@ -154,7 +154,7 @@ Result<bool> Decoder::DecodePageImpl(uint32_t* pgno_out, std::string* page_out) 
   WALSHIP_RETURN_IF_ERROR(CheckFrameHeader(pgno, flags, at));
   WALSHIP_RETURN_IF_ERROR(ReadPayload(pgno, at));
   // Hash the page once; its CRC extends the file checksum and CRC(pgno).
-  std::span<const uint8_t> page(page_.data(), header_.page_size);
+  std::span<const uint8_t> page(page_.get(), header_.page_size);
   uint64_t page_crc = Crc64(page);
   crc_ = page_combiner_->Combine(crc_, page_crc);
   last_page_checksum_ = page_combiner_->Combine(Crc64(std::span<const uint8_t>(head, 4)), page_crc);

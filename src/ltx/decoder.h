@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,11 +91,13 @@ class Decoder {
   uint64_t pages_checksum_ = kChecksumFlag;
   uint64_t last_page_checksum_ = 0;
   std::vector<PageIndexEntry> index_;
-  std::vector<uint8_t> buf_;  // read-ahead buffer: [buf_pos_, buf_len_) unread
+  // Scratch buffers are left uninitialized: a seal decodes thousands of
+  // small in-memory files, and zeroing them cost more than decoding.
+  std::unique_ptr<uint8_t[]> buf_;  // read-ahead (kReadAhead): [buf_pos_, buf_len_) unread
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;
   std::vector<uint8_t> compressed_;  // scratch: one page payload
-  std::vector<uint8_t> page_;        // scratch: one decompressed page
+  std::unique_ptr<uint8_t[]> page_;  // scratch: one decompressed page (kMaxPageSize)
 };
 
 // Decodes a whole file, checking all the Decoder checks and discarding the
