@@ -42,6 +42,11 @@ void CrashPoint(const char* name) {
   ::kill(::getpid(), SIGKILL);
 }
 
+bool CrashPointArmed(const char* name) {
+  const CrashConfig& config = Config();
+  return !config.name.empty() && config.name == name;
+}
+
 long TestHookNumber(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::strtol(v, nullptr, 10) : 0L;

@@ -13,6 +13,9 @@
 namespace walship {
 
 void CrashPoint(const char* name);
+// Whether WALSHIP_CRASH_AT names `name`: for a crash point that needs a
+// write of its own to leave the state it stands for.
+bool CrashPointArmed(const char* name);
 long TestHookNumber(const char* name);
 
 }  // namespace walship

@@ -39,6 +39,9 @@ struct FuseConfig {
   // Mount over a directory that has files in it (hiding them). walship-only:
   // LiteFS mounts there silently.
   bool allow_non_empty = false;
+  // FUSE passthrough for -wal files on the primary, where the kernel offers
+  // it and the lease is static (fuse/passthrough.h). walship-only.
+  bool passthrough = true;
   // Not a config key: `walship mount -skip-unmount` (LiteFS's flag) leaves a
   // stale mount at `dir` in place, so the mount fails on it.
   bool skip_unmount = false;

@@ -301,6 +301,7 @@ void DecodeRoot(MapReader& r, Config* c) {
     m.Read("allow-other", &c->fuse.allow_other);
     m.Read("debug", &c->fuse.debug);
     m.Read("allow-non-empty", &c->fuse.allow_non_empty);
+    m.Read("passthrough", &c->fuse.passthrough);
   });
   r.ReadMap("data", [&](MapReader& m) {
     m.Read("dir", &c->data.dir);

@@ -162,6 +162,12 @@ Status Node::Start() {
   fs_options.debug = config_.fuse.debug;
   fs_options.skip_unmount = config_.fuse.skip_unmount;
   fs_options.allow_non_empty = config_.fuse.allow_non_empty;
+  // With an expiring lease the fence must refuse the commit itself, so each
+  // WAL write stays a request (docs/architecture.md).
+  fs_options.passthrough = config_.fuse.passthrough && config_.lease.type == kLeaseStatic;
+  // Test hook: WALSHIP_TEST_NO_PASSTHROUGH=1 runs a test suite on the path
+  // without passthrough (CTest's fuse_test_without_passthrough).
+  if (TestHookNumber("WALSHIP_TEST_NO_PASSTHROUGH") > 0) fs_options.passthrough = false;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
   store_->SetMountAccess(fs_.get());

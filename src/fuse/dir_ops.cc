@@ -185,14 +185,15 @@ Result<store::Db*> FileSystem::CreateDatabase(const std::string& name) {
 }
 
 int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
-                         fuse_entry_param* entry) {
+                         fuse_entry_param* entry, int* backing_id) {
+  *backing_id = -1;
   if (parent != kRootIno) return ENOENT;
   ParsedName parsed = ParseName(name);
   if (parsed.kind == NodeKind::kLocalFile) {
     auto number = local_.Create(name);
     if (!number.ok()) return LocalErrno(number.status(), 0);
     const Node node{NodeKind::kLocalFile, *number};
-    if (int err = DoOpen(InodeOf(node), fi)) return err;
+    if (int err = DoOpen(InodeOf(node), fi, false, backing_id)) return err;
     return Entry(node, entry);
   }
   if (!IsSqliteFile(parsed.kind)) return EACCES;
@@ -206,7 +207,7 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
   Node node{parsed.kind, store_->IdOf(db)};
   Status st = db->Create(FileKindOf(parsed.kind));
   if (int err = Log(ToErrno(st), "create", node, st)) return err;
-  if (int err = DoOpen(InodeOf(node), fi)) return err;
+  if (int err = DoOpen(InodeOf(node), fi, false, backing_id)) return err;
   return Entry(node, entry);
 }
 

@@ -10,7 +10,8 @@
 
 namespace walship::fuse {
 
-int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
+int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id) {
+  *backing_id = -1;
   auto node = NodeOf(ino);
   if (!node || node->kind == NodeKind::kRoot) return node ? EISDIR : ENOENT;
   if (node->kind == NodeKind::kLocalFile) return OpenLocalFile(*node, fi);
@@ -42,6 +43,9 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship) {
   if (fi->flags & O_TRUNC) {
     Status st = db->Truncate(FileKindOf(node->kind), 0);
     if (int err = Log(ToErrno(st), "open", *node, st)) return err;
+  }
+  if (node->kind == NodeKind::kWal || node->kind == NodeKind::kShm) {
+    *backing_id = PassthroughBacking(db, FileKindOf(node->kind), by_walship);
   }
   return 0;
 }

@@ -16,8 +16,10 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,9 +31,11 @@
 #include "base/status.h"
 #include "fuse/local_files.h"
 #include "fuse/node.h"
+#include "fuse/passthrough.h"
 #include "fuse/request_counter.h"
 #include "store/mount_access.h"
 #include "store/store.h"
+#include "store/wal_tailer.h"
 
 namespace walship::fuse {
 
@@ -45,6 +49,12 @@ struct FileSystemOptions {
   // How long Unmount waits for processes to close their files in the mount
   // before it aborts the FUSE connection under them.
   std::chrono::milliseconds unmount_grace{std::chrono::seconds(3)};
+  // Use FUSE passthrough for -wal and -shm files on the primary when the
+  // kernel offers it (fuse.passthrough): SQLite's WAL writes and wal-index
+  // pages then make no request (KernelChannel, store::WalTailer). Only where
+  // the write fence never closes (the static lease): see
+  // docs/architecture.md.
+  bool passthrough = false;
 };
 
 class FileSystem final : public store::MountAccess {
@@ -69,6 +79,9 @@ class FileSystem final : public store::MountAccess {
   void ForgetDatabase(const std::string& db, size_t id) override;
   Result<int> OpenThroughMount(const std::string& db, store::FileKind kind) override;
 
+  // The connection, when walship mounted it itself (null: libfuse did).
+  KernelChannel* channel() { return channel_.get(); }
+
   // Requests served, by opcode (the op table counts each one).
   void Count(FuseOp op) { requests_.Add(op); }
   std::vector<std::pair<std::string, uint64_t>> RequestCounts() const {
@@ -82,7 +95,7 @@ class FileSystem final : public store::MountAccess {
                 double* timeout);
   int DoReaddir(fuse_ino_t ino, size_t size, off_t offset, fuse_req_t req, std::string* out);
   int DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_info* fi,
-               fuse_entry_param* entry);
+               fuse_entry_param* entry, int* backing_id);
   // A database deleted (`rm DB`) leaves `deleted` set: the op must then call
   // ForgetDatabase once it has replied (an unlink holds the directory that
   // the kernel's invalidation needs, so it cannot be sent before).
@@ -90,7 +103,9 @@ class FileSystem final : public store::MountAccess {
                std::optional<std::pair<std::string, size_t>>* deleted);
   // `by_walship`: the caller is this process (the store opening a database
   // through the mount to take SQLite's locks, which needs write access).
-  int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship = false);
+  // `backing_id` becomes a backing file's id when the kernel is to read and
+  // write the file directly (passthrough; the op replies with it), else -1.
+  int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id);
   int DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out);
   int DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset);
   int DoFsync(fuse_ino_t ino);
@@ -98,6 +113,12 @@ class FileSystem final : public store::MountAccess {
   int DoStatfs(struct statvfs* st);
 
  private:
+  // Mounts with KernelChannel (root), else with libfuse (fusermount3).
+  Status MountConnection();
+  // A backing id if `db`'s file of this kind (-wal, -shm) is to be opened
+  // with passthrough, else -1.
+  int PassthroughBacking(store::Db* db, store::FileKind kind, bool by_walship);
+  Result<int> BackingId(store::Db* db, store::FileKind kind);
   // Writes to fusectl's abort file of this mount's connection.
   void AbortConnection();
   // The database and file kind a node refers to; nullptr if the database is unknown.
@@ -131,6 +152,15 @@ class FileSystem final : public store::MountAccess {
   FileSystemOptions options_;
   LocalFiles local_;
   struct fuse_session* session_ = nullptr;
+  std::unique_ptr<KernelChannel> channel_;
+  store::WalTailer tailer_;
+  std::atomic<bool> passthrough_failed_{false};  // a backing file was refused
+  struct BackingFile {
+    int id = -1;
+    ino_t inode = 0;  // of the data directory's file
+  };
+  std::mutex backing_mu_;
+  std::map<std::pair<store::Db*, store::FileKind>, BackingFile> backing_;  // guarded by backing_mu_
   std::jthread loop_;
   // The kernel's id of this mount's FUSE connection (its device number), for
   // aborting it through fusectl when processes keep files open at unmount.

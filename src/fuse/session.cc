@@ -88,11 +88,18 @@ void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 }
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
-  Fs(req)->Count(FuseOp::kCreate);
+  FileSystem* fs = Fs(req);
+  fs->Count(FuseOp::kCreate);
   fuse_entry_param e;
-  int err = Fs(req)->DoCreate(parent, name, fi, &e);
-  if (err) fuse_reply_err(req, err);
-  else fuse_reply_create(req, &e, fi);
+  int backing_id = -1;
+  int err = fs->DoCreate(parent, name, fi, &e, &backing_id);
+  if (err) {
+    fuse_reply_err(req, err);
+  } else if (backing_id < 0) {
+    fuse_reply_create(req, &e, fi);
+  } else {
+    KernelChannel::ReplyCreate(req, e, *fi, backing_id);
+  }
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -106,12 +113,19 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Fs(req)->Count(FuseOp::kOpen);
+  FileSystem* fs = Fs(req);
+  fs->Count(FuseOp::kOpen);
   // Only a write open on a replica asks who the caller is.
   const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
-  int err = Fs(req)->DoOpen(ino, fi, writing && IsWalshipThread(fuse_req_ctx(req)->pid));
-  if (err) fuse_reply_err(req, err);
-  else fuse_reply_open(req, fi);
+  int backing_id = -1;
+  int err = fs->DoOpen(ino, fi, writing && IsWalshipThread(fuse_req_ctx(req)->pid), &backing_id);
+  if (err) {
+    fuse_reply_err(req, err);
+  } else if (backing_id < 0) {
+    fuse_reply_open(req, fi);
+  } else {
+    KernelChannel::ReplyOpen(req, *fi, backing_id);
+  }
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
@@ -159,6 +173,14 @@ void Statfs(fuse_req_t req, fuse_ino_t) {
   int err = Fs(req)->DoStatfs(&st);
   if (err) fuse_reply_err(req, err);
   else fuse_reply_statfs(req, &st);
+}
+
+// The custom I/O of a connection walship mounted itself.
+ssize_t ChannelRead(int fd, void* buf, size_t len, void* userdata) {
+  return static_cast<FileSystem*>(userdata)->channel()->Read(fd, buf, len);
+}
+ssize_t ChannelWritev(int fd, struct iovec* iov, int count, void* userdata) {
+  return static_cast<FileSystem*>(userdata)->channel()->Writev(fd, iov, count);
 }
 
 fuse_lowlevel_ops MakeOperations() {
@@ -212,11 +234,10 @@ Status FileSystem::Mount() {
   fuse_args args = FUSE_ARGS_INIT(int(cargs.size()), cargs.data());
   session_ = fuse_session_new(&args, &Operations(), sizeof(fuse_lowlevel_ops), this);
   if (!session_) return Status::IOError("fuse: cannot create session (bad options?)");
-  if (fuse_session_mount(session_, options_.mount_dir.c_str()) != 0) {
+  if (Status st = MountConnection(); !st.ok()) {
     fuse_session_destroy(session_);
     session_ = nullptr;
-    return Status::IOError("fuse: cannot mount " + options_.mount_dir +
-                           " (is /dev/fuse available, and are you root or in group fuse?)");
+    return st;
   }
   connection_id_ = ConnectionIdOf(real_dir);
   loop_done_ = false;
@@ -234,6 +255,86 @@ Status FileSystem::Mount() {
   });
   spdlog::info("fuse: mounted {}", options_.mount_dir);
   return Status::OK();
+}
+
+Status FileSystem::MountConnection() {
+  auto channel = std::make_unique<KernelChannel>();
+  Status own = channel->Mount(options_.mount_dir, options_.allow_other, options_.passthrough);
+  if (own.ok()) {
+    static const fuse_custom_io io = {ChannelWritev, ChannelRead, nullptr, nullptr};
+    channel_ = std::move(channel);
+    if (Status st = channel_->Attach(session_, io); !st.ok()) {
+      channel_->Unmount(options_.mount_dir);
+      channel_.reset();
+      return st;
+    }
+    if (options_.passthrough) WALSHIP_RETURN_IF_ERROR(tailer_.Start());
+    return Status::OK();
+  }
+  // Not root: libfuse mounts through fusermount3 (no passthrough: registering
+  // a backing file needs CAP_SYS_ADMIN anyway).
+  if (options_.passthrough) {
+    spdlog::warn(
+        "fuse: FUSE passthrough off ({}): every WAL write is a request to walship "
+        "(slower)",
+        own.ToString());
+  }
+  if (fuse_session_mount(session_, options_.mount_dir.c_str()) != 0) {
+    return Status::IOError("fuse: cannot mount " + options_.mount_dir +
+                           " (is /dev/fuse available, and are you root or in group fuse?)");
+  }
+  return Status::OK();
+}
+
+int FileSystem::PassthroughBacking(store::Db* db, store::FileKind kind, bool by_walship) {
+  // Every open of one file must agree (the kernel fails a mix with EIO):
+  // passthrough is decided per mount, and on the primary only (no -wal or
+  // -shm is opened on a replica, whose readers see a rollback-journal
+  // database).
+  if (!channel_ || !channel_->passthrough() || passthrough_failed_ || by_walship || db->replica()) {
+    return -1;
+  }
+  auto id = BackingId(db, kind);
+  if (!id.ok()) {
+    if (!passthrough_failed_.exchange(true)) {
+      spdlog::error(
+          "fuse: FUSE passthrough off from now on: {}; WAL writes are requests to "
+          "walship again (slower)",
+          id.status().ToString());
+    }
+    return -1;
+  }
+  return *id;
+}
+
+Result<int> FileSystem::BackingId(store::Db* db, store::FileKind kind) {
+  // The kernel looks the id up when the opener resumes, after the reply: it
+  // stays registered while this file lives. A file deleted and created
+  // again is another file, registered anew (the old id is dropped then).
+  WALSHIP_ASSIGN_OR_RETURN(int fd, db->OpenDataFile(kind));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::FromErrno("fstat a data file of " + db->name(), err);
+  }
+  std::lock_guard lock(backing_mu_);
+  BackingFile& file = backing_[{db, kind}];
+  if (file.id >= 0 && file.inode == st.st_ino) {
+    ::close(fd);
+    return file.id;
+  }
+  Result<int> id = channel_->OpenBacking(fd);
+  ::close(fd);
+  if (!id.ok()) return id.status();
+  Status followed = kind == store::FileKind::kWal ? tailer_.Follow(db) : Status::OK();
+  if (!followed.ok()) {
+    channel_->CloseBacking(*id);
+    return followed;
+  }
+  if (file.id >= 0) channel_->CloseBacking(file.id);
+  file = {*id, st.st_ino};
+  return *id;
 }
 
 void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
@@ -304,7 +405,10 @@ void FileSystem::AbortConnection() {
 void FileSystem::Unmount() {
   if (!session_) return;
   fuse_session_exit(session_);
-  fuse_session_unmount(session_);
+  if (channel_)
+    channel_->Unmount(options_.mount_dir);
+  else
+    fuse_session_unmount(session_);
   // The lazy unmount is done, but while a process keeps a file open the
   // connection lives on and the loop keeps serving it. After a grace period,
   // abort the connection: those processes' next operations fail (ENOTCONN).
@@ -319,8 +423,10 @@ void FileSystem::Unmount() {
     }
   }
   if (loop_.joinable()) loop_.join();
+  tailer_.Stop();
   fuse_session_destroy(session_);
   session_ = nullptr;
+  channel_.reset();
   spdlog::info("fuse: unmounted {}", options_.mount_dir);
 }
 

@@ -1,7 +1,7 @@
 #include "store/db.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -169,7 +169,10 @@ Status Db::Remove(FileKind kind) {
   if (kind == FileKind::kJournal && rollback_capture_.dirty()) {
     WALSHIP_RETURN_IF_ERROR(CommitRollback());
   }
-  if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());
+  if (kind == FileKind::kWal && !replica_) {
+    WALSHIP_RETURN_IF_ERROR(CaptureWalLocked(/*durable=*/true));
+    WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());
+  }
   WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(kind)));
   slot.reset();
   if (kind == FileKind::kJournal) journal_hot_ = false;
@@ -197,6 +200,7 @@ Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) 
       // With a WAL and no journal this is a checkpoint: the logical database
       // does not change. Otherwise it is a transaction's page.
       const bool checkpoint = wal_ && !journal_;
+      if (checkpoint) WALSHIP_RETURN_IF_ERROR(CaptureWalLocked(/*durable=*/false));
       WALSHIP_RETURN_IF_ERROR(CheckDatabaseWrite(offset, data));
       if (checkpoint) CrashPoint("checkpoint-before-db-write");
       WALSHIP_RETURN_IF_ERROR(file->WriteAt(offset, data));
@@ -243,6 +247,7 @@ Status Db::Truncate(FileKind kind, uint64_t size) {
     WALSHIP_RETURN_IF_ERROR(CommitRollback());
   }
   if (kind == FileKind::kDatabase) WALSHIP_RETURN_IF_ERROR(CheckDatabaseTruncate(size));
+  if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CaptureWalLocked(/*durable=*/true));
   WALSHIP_RETURN_IF_ERROR(file->Truncate(size));
   if (kind == FileKind::kJournal && size == 0) journal_hot_ = false;
   if (kind == FileKind::kDatabase && (journal_ || !wal_)) rollback_capture_.OnTruncate();
@@ -257,7 +262,7 @@ Status Db::Sync(FileKind kind) {
   if (kind == FileKind::kWal) {
     // SQLite syncs the WAL after a commit (synchronous=FULL) and before a
     // checkpoint: the LTX files must be durable no later than that.
-    WALSHIP_RETURN_IF_ERROR(CommitWal(/*durable=*/true));
+    WALSHIP_RETURN_IF_ERROR(CaptureWalLocked(/*durable=*/true));
   }
   if (kind == FileKind::kDatabase) WALSHIP_RETURN_IF_ERROR(CommitWithoutJournal());
   if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(SyncPendingLtx());
@@ -304,12 +309,34 @@ Status Db::CommitWithoutJournal() {
 
 Status Db::CommitWal(bool durable) {
   WALSHIP_RETURN_IF_ERROR(CheckWritable());
-  while (true) {
-    WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec,
-                             wal_capture_.TakeNextCommitted(wal_.get()));
-    if (!spec) return Status::OK();
-    WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, durable));
+  Status st;
+  while (st.ok()) {
+    Result<std::optional<TxSpec>> spec = wal_capture_.TakeNextCommitted(wal_.get());
+    if (!spec.ok()) st = spec.status();
+    if (!st.ok() || !*spec) break;
+    st = CommitTransaction(**spec, durable);
   }
+  Status flushed = FlushCommits();
+  return st.ok() ? flushed : st;
+}
+
+Status Db::CaptureWalLocked(bool durable) {
+  if (!wal_) return Status::OK();
+  WALSHIP_RETURN_IF_ERROR(wal_capture_.Rescan(wal_.get(), options_.clock->NowUnixMs()));
+  return CommitWal(durable);
+}
+
+Status Db::CaptureWal() {
+  std::lock_guard lock(mu_);
+  if (replica_ || deleted_) return Status::OK();
+  return CaptureWalLocked(/*durable=*/false);
+}
+
+Result<int> Db::OpenDataFile(FileKind kind) const {
+  const std::string path = PathFor(kind);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  return fd;
 }
 
 Status Db::CommitRollback() {
@@ -328,7 +355,9 @@ Status Db::CommitRollback() {
   WALSHIP_ASSIGN_OR_RETURN(uint32_t page_size, DatabasePageSize());
   WALSHIP_ASSIGN_OR_RETURN(uint32_t commit, DatabasePageCount(page_size));
   TxSpec spec = rollback_capture_.Take(page_size, commit);
-  return CommitTransaction(spec, /*durable=*/true);
+  Status st = CommitTransaction(spec, /*durable=*/true);
+  Status flushed = FlushCommits();
+  return st.ok() ? flushed : st;
 }
 
 Result<uint32_t> Db::DatabasePageCount(uint32_t page_size) const {

@@ -116,6 +116,15 @@ class Db {
   Status Sync(FileKind kind);
   // A process closed its descriptor of the file.
   Status Close(FileKind kind);
+  // A new descriptor of the data directory's file of this kind (read-write),
+  // for the kernel to read and write directly (FUSE passthrough). The caller
+  // closes it.
+  Result<int> OpenDataFile(FileKind kind) const;
+  // Records the transactions committed in the WAL since the last capture,
+  // reading it back from the file: on the primary when SQLite writes the WAL
+  // without walship seeing the writes (FUSE passthrough; WalTailer calls it).
+  // A no-op on a replica or without a WAL.
+  Status CaptureWal();
 
   // --- Deletion (Store::Delete). ------------------------------------------
   // Closes every file and forgets the LTX chain; the Store then removes the
@@ -188,6 +197,15 @@ class Db {
 
   // Commit points (REQUIRES: mu_ held).
   Status CommitWal(bool durable);
+  // Writes the LTX log entries of the transactions just recorded (one write
+  // for a batch) and then announces them to the listener. A failed write
+  // stops writes (failed_). Every commit point ends with it.
+  Status FlushCommits();
+  // CommitWal after WalCapture::Rescan: also finds commits whose writes
+  // walship did not see. Every point where SQLite may overwrite or drop WAL
+  // frames (a checkpoint's database write, the WAL's sync, truncation or
+  // removal) calls it first.
+  Status CaptureWalLocked(bool durable);
   Status CommitRollback();
   Status CommitWithoutJournal();
   // EPERM unless every committed WAL frame's page is in the database file.
@@ -310,6 +328,11 @@ class Db {
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;
+  struct Announcement {
+    ltx::Header header;
+    uint64_t post_checksum;
+  };
+  std::vector<Announcement> unannounced_;  // recorded, FlushCommits not run yet
   bool replica_ = false;
   bool deleted_ = false;
   // The journal starts with SQLite's magic: a transaction is under way

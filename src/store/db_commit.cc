@@ -8,6 +8,8 @@
 //     skip if no page changed (a rolled-back or replayed transaction)
 //     apply checksums; append to the LTX log (or finish and rename the file);
 //     advance the position; SealLog when the log is full
+//   FlushCommits         (once per batch) write the log's new entries in one
+//                        go, then tell the listener (the stream) of each
 #include <spdlog/spdlog.h>
 
 #include "base/crash_point.h"
@@ -149,7 +151,7 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   } else {
     WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext(
         "database " + name() + ": txid " + std::to_string(header.max_txid)));
-    WALSHIP_RETURN_IF_ERROR(log_.Append(bytes));
+    log_.Append(bytes);  // written by FlushCommits, or the Sync here
     if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());
     stats_.ltx_bytes += bytes.size();
     ltx_index_.AddRecent({header.min_txid, header.max_txid, "", post,
@@ -158,10 +160,9 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
   stats_.commits++;
-  CrashPoint("commit-after-ltx");
   spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
                 encoded.size(), tx.commit);
-  if (listener_) listener_(name(), header, post);
+  unannounced_.push_back({header, post});
   if (LogFull()) {
     // The transaction stands in the log whatever happens here.
     if (Status st = SealLog(); !st.ok()) {
@@ -170,6 +171,25 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
                     "the log, and sealing is tried again after {} more", name(), st.ToString(),
                     options_.seal_txids);
     }
+  }
+  return Status::OK();
+}
+
+Status Db::FlushCommits() {
+  Status flushed = log_.Flush();
+  if (!flushed.ok() && failed_.ok()) {
+    // The transactions already count (position, recent chain): writes stop,
+    // and recovery at the next start rebuilds them from the WAL.
+    failed_ = flushed;
+    spdlog::error("database {}: could not write the LTX log: {}; writes now fail until restart",
+                  name(), flushed.ToString());
+  }
+  std::vector<Announcement> announce;
+  announce.swap(unannounced_);
+  if (!flushed.ok()) return flushed;
+  for (const auto& [header, post] : announce) {
+    CrashPoint("commit-after-ltx");
+    if (listener_) listener_(name(), header, post);
   }
   return Status::OK();
 }

@@ -36,8 +36,10 @@ Status Db::Open() {
     if (file.ok()) SlotFor(kind) = std::move(*file);
     else if (!file.status().IsNotFound()) return file.status();
   }
-  // No client can have the -shm mapped yet; clearing it makes the first
-  // SQLite connection rebuild the wal-index from the (recovered) WAL.
+  // Clearing the -shm makes the first SQLite connection rebuild the
+  // wal-index from the (recovered) WAL. In place: a process still holding a
+  // mapping from before a crash (FUSE passthrough maps this very file) dies
+  // of SIGBUS at its next transaction instead of writing the WAL unseen.
   if (shm_) WALSHIP_RETURN_IF_ERROR(shm_->Truncate(0));
   WALSHIP_RETURN_IF_ERROR(LoadLastLtx());
   WALSHIP_RETURN_IF_ERROR(ltx_index_.Load(options_.env, LtxDir(),
@@ -216,6 +218,7 @@ Status Db::RecoverWal() {
     WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec, wal_capture_.TakeNextCommitted(wal_.get()));
     if (!spec) return Status::OK();
     WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, /*durable=*/true));
+    WALSHIP_RETURN_IF_ERROR(FlushCommits());
     spdlog::info("database {}: recorded txid {} from committed WAL frames", name(), pos_.txid);
   }
 }

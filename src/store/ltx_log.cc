@@ -69,22 +69,34 @@ void LtxLog::Reserve() {
   }
 }
 
-Status LtxLog::Append(std::string_view ltx) {
+void LtxLog::Append(std::string_view ltx) {
   uint8_t length[8];
   PutBE64(length, ltx.size());
-  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(size_, length));
-  // The length without its entry: the torn tail Open must cut off.
-  CrashPoint("ltx-log-torn");
-  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(
-      size_ + sizeof length, {reinterpret_cast<const uint8_t*>(ltx.data()), ltx.size()}));
+  pending_.append(reinterpret_cast<const char*>(length), sizeof length);
+  pending_.append(ltx);
   size_ += sizeof length + ltx.size();
   entries_++;
+}
+
+Status LtxLog::Flush() {
+  if (pending_.empty()) return Status::OK();
+  const uint64_t at = size_ - pending_.size();
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pending_.data()),
+                                       pending_.size());
+  if (CrashPointArmed("ltx-log-torn")) {
+    // A length without its entry: the torn tail Open must cut off.
+    WALSHIP_RETURN_IF_ERROR(file_->WriteAt(at, bytes.first(8)));
+    CrashPoint("ltx-log-torn");
+  }
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(at, bytes));
+  pending_.clear();
   dirty_ = true;
   Reserve();
   return Status::OK();
 }
 
 Status LtxLog::Sync() {
+  WALSHIP_RETURN_IF_ERROR(Flush());
   if (!dirty_) return Status::OK();
   WALSHIP_RETURN_IF_ERROR(file_->Sync().WithContext(file_->path()));
   if (!dir_synced_) {
@@ -98,6 +110,7 @@ Status LtxLog::Sync() {
 
 Status LtxLog::Clear() {
   WALSHIP_RETURN_IF_ERROR(file_->Truncate(0).WithContext(file_->path()));
+  pending_.clear();
   size_ = 0;
   entries_ = 0;
   dirty_ = false;

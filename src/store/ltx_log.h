@@ -9,6 +9,11 @@
 // (fallocate, size unchanged), so the append of a commit whose WAL frames or
 // database pages SQLite could still write does not fail for want of space.
 //
+// Append only buffers: Flush writes every buffered entry in one write, so a
+// batch of commits costs one system call. The owner flushes before anything
+// can take the transactions' frames out of the WAL (Db::CommitWal ends with
+// a Flush; Sync and the seal flush or replace the buffer).
+//
 // Crash safety: an entry stands once all its bytes are in the file (kill -9
 // keeps the page cache); Sync makes the entries durable, no later than SQLite's
 // own sync of its WAL or journal. Open reads back every whole, verified entry
@@ -40,8 +45,10 @@ class LtxLog {
   // in file order; `db` names the database in messages.
   Result<std::vector<ReceivedLtx>> Open(env::Env* env, const std::string& path,
                                         const std::string& db);
-  // Appends one LTX file (not synced).
-  Status Append(std::string_view ltx);
+  // Appends one LTX file to the buffer.
+  void Append(std::string_view ltx);
+  // Writes the buffered entries (not synced).
+  Status Flush();
   // Makes every appended entry durable (a no-op when nothing changed).
   Status Sync();
   // Empties the log, once its entries are sealed into a durable LTX file.
@@ -57,7 +64,8 @@ class LtxLog {
 
   env::Env* env_ = nullptr;
   std::unique_ptr<env::File> file_;
-  uint64_t size_ = 0;
+  uint64_t size_ = 0;    // with the buffer
+  std::string pending_;  // appended, not written yet: the last bytes of size_
   size_t entries_ = 0;
   uint64_t reserved_to_ = 0;   // disk allocated up to this offset
   bool reserve_warned_ = false;

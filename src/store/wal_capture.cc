@@ -26,6 +26,26 @@ void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t
   dirty_ = true;
 }
 
+Status WalCapture::Rescan(env::File* wal, int64_t now_ms) {
+  last_write_ms_ = now_ms;
+  uint8_t raw[sqlite::kWalHeaderSize];
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(0, raw));
+  if (n == sizeof raw) {
+    // A header that does not parse is being written: the old generation's
+    // frames past captured_end_ hold no commit (it was captured before the
+    // checkpoint that allowed the restart), so looking there is harmless.
+    auto parsed = sqlite::ParseWalHeader(raw);
+    if (parsed.ok() &&
+        (!header_ || parsed->salt1 != header_->salt1 || parsed->salt2 != header_->salt2)) {
+      StartGeneration(*parsed, sqlite::kWalHeaderSize);
+    }
+    if (parsed.ok()) header_unread_ = false;
+  }
+  verified_.clear();
+  dirty_ = header_.has_value();
+  return Status::OK();
+}
+
 void WalCapture::OnTruncate(uint64_t size) {
   if (size >= captured_end_) {
     if (header_ && size < VerifiedEnd()) Unverify(size);

@@ -43,6 +43,14 @@ class WalCapture {
   // Observes a write of `data` at `offset` of the WAL file at wall-clock time
   // `now_ms` (a transaction's commit time is that of the write completing it).
   void OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t now_ms = 0);
+  // The WAL may have changed without walship seeing the writes (FUSE
+  // passthrough: SQLite writes the backing file directly). Reads the header
+  // back (a new salt starts a new generation: a restart, which SQLite makes
+  // only after a checkpoint walship saw) and forgets what was verified past
+  // the captured frames, so the next TakeNextCommitted verifies them afresh:
+  // a rollback or a spilled page may have rewritten them in place. Commits
+  // found are stamped `now_ms`.
+  Status Rescan(env::File* wal, int64_t now_ms);
   // The WAL file was truncated to `size` bytes or removed (size 0).
   void OnTruncate(uint64_t size);
   // Adopts an existing WAL (start-up): frames before `captured_end` are already

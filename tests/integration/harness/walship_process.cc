@@ -59,6 +59,10 @@ void WalshipProcess::WriteConfig(const std::string& yaml) { WriteFile(config_pat
 
 std::string WalshipProcess::Log() const { return ReadFileOrEmpty(log_path_); }
 
+bool WalshipProcess::PassthroughOn() const {
+  return Log().find("FUSE passthrough on") != std::string::npos;
+}
+
 ::testing::AssertionResult WalshipProcess::Failure(const std::string& what) const {
   return ::testing::AssertionFailure() << what << "\n----- walship log -----\n" << Log();
 }

@@ -81,6 +81,8 @@ class WalshipProcess {
   // MNT/name.
   std::string Path(const std::string& name) const { return mount_dir_ + "/" + name; }
   std::string Log() const;
+  // Whether this run mounted with FUSE passthrough (the log says so).
+  bool PassthroughOn() const;
 
  private:
   ::testing::AssertionResult Failure(const std::string& what) const;

@@ -17,7 +17,7 @@ using ::testing::StartsWith;
 TEST(ConfigErrors, UnknownKeyNamesKeyAndLine) {
   EXPECT_EQ(ParseError("# comment\n\ndata:\n  dir: /d\n\nfuse:\n  dirr: /litefs\n"),
             "walship.yml:7: unknown key \"fuse.dirr\" (known: dir, allow-other, debug, "
-            "allow-non-empty)");
+            "allow-non-empty, passthrough)");
 }
 
 // A readable file standing in for PEM (whether it holds PEM is the server's

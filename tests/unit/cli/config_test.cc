@@ -15,7 +15,7 @@ using testing::Parse;
 
 // DESIGN.md §1.3, with one choice made wherever the design lists options.
 constexpr char kFullConfig[] = R"(
-fuse:   { dir: /litefs, allow-other: true, debug: true }
+fuse:   { dir: /litefs, allow-other: true, debug: true, passthrough: false }
 data:   { dir: /var/lib/walship, compress: false, retention: 20m, retention-monitor-interval: 30s }
 exec:   "myapp -addr :8081"
 skip-sync: true
@@ -55,6 +55,7 @@ TEST(Config, FullExampleParses) {
   EXPECT_EQ(c.fuse.dir, "/litefs");
   EXPECT_TRUE(c.fuse.allow_other);
   EXPECT_TRUE(c.fuse.debug);
+  EXPECT_FALSE(c.fuse.passthrough);
   EXPECT_EQ(c.data.dir, "/var/lib/walship");
   EXPECT_FALSE(c.data.compress);
   EXPECT_EQ(c.data.retention, minutes(20));
@@ -109,6 +110,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_TRUE(c.warnings.empty());
   EXPECT_FALSE(c.fuse.allow_other);
   EXPECT_FALSE(c.fuse.allow_non_empty);
+  EXPECT_TRUE(c.fuse.passthrough);
   EXPECT_TRUE(c.data.compress);
   EXPECT_EQ(c.data.retention, minutes(10));
   EXPECT_EQ(c.data.retention_monitor_interval, minutes(1));
