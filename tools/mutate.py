@@ -51,6 +51,17 @@ MUTANTS = [
      "for (size_t i = 0; i <= commit_index; i++) {",
      "for (size_t i = 0; i < commit_index; i++) {",
      "WalCapture|CommitTest"),
+    # FUSE passthrough: a rescan trusting frames it verified before, which a
+    # rollback or a spilled page may have rewritten since.
+    ("wal-rescan-keeps-stale-frames", "src/store/wal_capture.cc",
+     "  verified_.clear();\n  dirty_ = header_.has_value();\n  return Status::OK();",
+     "  dirty_ = header_.has_value();\n  return Status::OK();",
+     "WalCaptureLive"),
+    # FUSE passthrough: a writer that outlived a crash keeps its -shm mapping.
+    ("recovery-keeps-shm", "src/store/db_recovery.cc",
+     "  if (shm_) WALSHIP_RETURN_IF_ERROR(shm_->Truncate(0));\n",
+     "",
+     "StaleWriter"),
     ("ltx-decoder-skips-file-checksum", "src/ltx/decoder.cc",
      "if (trailer.file_checksum != computed) {",
      "if (false && trailer.file_checksum != computed) {",
@@ -91,7 +102,7 @@ MUTANTS = [
      "  return;\n",
      "FullDisk"),
     ("wal-removal-unchecked", "src/store/db.cc",
-     "  if (kind == FileKind::kWal) WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());\n",
+     "    WALSHIP_RETURN_IF_ERROR(CheckWalCheckpointed());\n",
      "",
      "CommittedWal"),
     ("replica-ignores-deletions", "src/repl/replica_client.cc",

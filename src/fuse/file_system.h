@@ -119,6 +119,8 @@ class FileSystem final : public store::MountAccess {
   // with passthrough, else -1.
   int PassthroughBacking(store::Db* db, store::FileKind kind, bool by_walship);
   Result<int> BackingId(store::Db* db, store::FileKind kind);
+  // Releases the backing ids of a deleted database's files.
+  void DropBackingFiles(store::Db* db);
   // Writes to fusectl's abort file of this mount's connection.
   void AbortConnection();
   // The database and file kind a node refers to; nullptr if the database is unknown.

@@ -337,6 +337,19 @@ Result<int> FileSystem::BackingId(store::Db* db, store::FileKind kind) {
   return *id;
 }
 
+void FileSystem::DropBackingFiles(store::Db* db) {
+  // Files still open keep their own reference to the deleted file.
+  std::lock_guard lock(backing_mu_);
+  for (auto it = backing_.begin(); it != backing_.end();) {
+    if (it->first.first != db) {
+      ++it;
+      continue;
+    }
+    channel_->CloseBacking(it->second.id);
+    it = backing_.erase(it);
+  }
+}
+
 void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
   store::Db* db = store_->Find(name);
   if (!session_ || !db) return;
@@ -363,6 +376,7 @@ void FileSystem::InvalidateNames(const std::string& name) {
 void FileSystem::ForgetDatabase(const std::string& db, size_t id) {
   if (!session_) return;
   InvalidateNames(db);
+  DropBackingFiles(store_->ById(id));
   // Not -shm: SQLite maps it, and a page it faults in again after the
   // deletion would kill the process with SIGBUS instead of failing a read.
   for (NodeKind kind : {NodeKind::kDatabase, NodeKind::kJournal, NodeKind::kWal, NodeKind::kPos}) {

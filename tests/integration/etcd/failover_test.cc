@@ -202,6 +202,9 @@ TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   ASSERT_TRUE(SetUpFastDb(sql));
   ASSERT_TRUE(InsertRows(sql, 1, 20));
   ASSERT_TRUE(Converge(p));
+  // An expiring lease keeps every WAL write a request, for the fence to
+  // refuse (docs/architecture.md): no FUSE passthrough.
+  EXPECT_FALSE(cluster_->node(p).PassthroughOn());
   std::string cluster_id;
   for (size_t i = 0; i < cluster_->size(); i++) {
     auto id = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/cluster.id");

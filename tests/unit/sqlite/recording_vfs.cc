@@ -38,6 +38,10 @@ int Read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
 }
 int Write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   Record(IoOp::kWrite, Name(f), off, amt, buf);
+  if (g_observer.before_write) {
+    g_observer.before_write(Name(f) ? Name(f) : "", off,
+                            {static_cast<const uint8_t*>(buf), size_t(amt)});
+  }
   int rc = Real(f)->pMethods->xWrite(Real(f), buf, amt, off);
   if (rc == SQLITE_OK && g_observer.after_write) {
     g_observer.after_write(Name(f) ? Name(f) : "", off,
@@ -47,6 +51,7 @@ int Write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
 }
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
   Record(IoOp::kTruncate, Name(f), size, 0, nullptr);
+  if (g_observer.before_truncate) g_observer.before_truncate(Name(f) ? Name(f) : "", size);
   int rc = Real(f)->pMethods->xTruncate(Real(f), size);
   if (rc == SQLITE_OK && g_observer.after_truncate) {
     g_observer.after_truncate(Name(f) ? Name(f) : "", size);

@@ -33,12 +33,17 @@ const char* RecordingVfsName();
 std::vector<IoOp>& RecordedOps();
 void ClearRecordedOps();
 
-// Called after each successful write or truncate with the file's full path
-// ("" for SQLite's nameless temporary files). Empty functions: no observer.
+// Called before, or after each successful, write or truncate with the file's
+// full path ("" for SQLite's nameless temporary files). Empty functions: no
+// observer.
 struct IoObserver {
-  std::function<void(const std::string& file, int64_t offset, std::span<const uint8_t> data)>
-      after_write;
-  std::function<void(const std::string& file, int64_t size)> after_truncate;
+  using WriteHook =
+      std::function<void(const std::string& file, int64_t offset, std::span<const uint8_t> data)>;
+  using TruncateHook = std::function<void(const std::string& file, int64_t size)>;
+  WriteHook before_write;
+  WriteHook after_write;
+  TruncateHook before_truncate;
+  TruncateHook after_truncate;
 };
 void SetIoObserver(IoObserver observer);
 
