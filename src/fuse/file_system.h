@@ -4,9 +4,10 @@
 // Each FUSE operation resolves its Node and calls a Do* helper that returns an
 // errno; the op then sends exactly one reply (the libfuse passthrough_ll
 // pattern). The helpers live in dir_ops.cc (names and attributes), file_ops.cc
-// (SQLite file I/O), info_files.cc (-pos, .lag, .primary) and
-// local_file_ops.cc (plain local files: LocalFiles); session.cc mounts, runs
-// the loop and unmounts. POSIX locks are the kernel's: no request
+// (SQLite file I/O), info_files.cc (-pos, .lag, .primary),
+// local_file_ops.cc (plain local files: LocalFiles) and backing_files.cc
+// (FUSE passthrough's backing files); session.cc mounts, runs the loop and
+// unmounts. POSIX locks are the kernel's: no request
 // reaches walship for them (DESIGN.md §2.1).
 //
 // Thread-safety: Mount/Unmount from one controlling thread; the FUSE loop's
