@@ -380,7 +380,7 @@ Status Node::StartProxy() {
   hooks.primary_hostname = [this] { return store_->role().primary_hostname; };
   hooks.txid = [this, db = p.db] {
     store::Db* d = store_->Find(db);
-    return d ? d->pos().txid : 0;
+    return d ? d->CommittedPos().txid : 0;
   };
   hooks.wait_for_txid = [this, db = p.db](uint64_t txid, std::chrono::milliseconds timeout) {
     return WaitForTxid(db, txid, timeout);
@@ -414,7 +414,7 @@ Result<uint64_t> Node::PrimaryTxid(const std::string& db) {
   const store::NodeRole role = store_->role();
   if (role.primary) {
     store::Db* d = store_->Find(db);
-    return d ? d->pos().txid : 0;
+    return d ? d->CommittedPos().txid : 0;
   }
   if (role.primary_url.empty()) return Status::Unavailable("no primary is known");
   WALSHIP_ASSIGN_OR_RETURN(auto txids, FetchTxids(role.primary_url, config_.http.credentials()));

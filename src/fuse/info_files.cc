@@ -12,7 +12,7 @@ int FileSystem::InfoFileText(const Node& node, std::string* text) {
     case NodeKind::kPos: {
       store::Db* db = DbOf(node);
       if (!db) return NoDbErrno(node);
-      *text = db->pos().PosFileText();
+      *text = db->CommittedPos().PosFileText();
       return 0;
     }
     case NodeKind::kLagFile: {

@@ -30,7 +30,7 @@ int HttpStatusOf(const Status& st) {
 }
 
 nlohmann::json DatabaseJson(store::Db* db, int64_t lag_ms) {
-  store::Position pos = db->pos();
+  store::Position pos = db->CommittedPos();
   return {{"name", db->name()},        {"txid", pos.txid},
           {"checksum", Hex16(pos.checksum)}, {"pageSize", db->page_size()},
           {"pageCount", db->page_count()},   {"lagMs", lag_ms}};

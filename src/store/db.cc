@@ -38,6 +38,13 @@ Position Db::pos() const {
   std::lock_guard lock(mu_);
   return readers_see_.value_or(pos_);
 }
+Position Db::CommittedPos() {
+  std::lock_guard lock(mu_);
+  // A failure stops writes and is logged where it happens; the position
+  // stands as it is.
+  if (!replica_ && !deleted_) (void)CaptureWalLocked(/*durable=*/false);
+  return readers_see_.value_or(pos_);
+}
 uint32_t Db::page_size() const {
   std::lock_guard lock(mu_);
   return checksums_.page_size();

@@ -100,6 +100,10 @@ class Db {
   std::string LtxDir() const;
   // The position readers of the mount see; during an apply, the one before it.
   Position pos() const;
+  // pos(), after recording what SQLite has committed in the WAL without
+  // walship seeing the writes (FUSE passthrough): what a client that just
+  // committed must be told (the -pos file, /info, the proxy's TXIDs).
+  Position CommittedPos();
   uint32_t page_size() const;
   uint32_t page_count() const;
   DbStats stats() const;

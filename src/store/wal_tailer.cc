@@ -7,8 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <set>
+#include <thread>
+
+#include "base/crash_point.h"
 
 namespace walship::store {
 
@@ -70,6 +74,10 @@ void WalTailer::Run(std::stop_token stop) {
         at += ssize_t(sizeof(inotify_event) + ev->len);
       }
     }
+    // Test hook: WALSHIP_TEST_TAILER_DELAY_MS=<n> captures n ms late, so
+    // tests can show what must not wait for the tailer (the -pos file).
+    static const long delay_ms = TestHookNumber("WALSHIP_TEST_TAILER_DELAY_MS");
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     for (int wd : written) CaptureFrom(wd);
   }
 }

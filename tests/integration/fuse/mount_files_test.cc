@@ -110,6 +110,30 @@ TEST_P(MountFilesTest, InfoFilesListingAndRefusals) {
 INSTANTIATE_TEST_SUITE_P(JournalModes, MountFilesTest, ::testing::ValuesIn(kAllJournalModes),
                          ParamName);
 
+// -pos right after a COMMIT returns shows that commit, also when walship
+// finds commits by reading the WAL back (FUSE passthrough): the proxy's
+// read-your-writes cookie and strong reads take the position the same way.
+TEST(PosFileTest, ShowsEachCommitAsSoonAsItReturns) {
+  WalshipOptions options;
+  // The tailer 50 ms late: only a capture at the read itself is in time.
+  options.env = {{"WALSHIP_TEST_TAILER_DELAY_MS", "50"}};
+  WalshipProcess walship(options);
+  ASSERT_TRUE(walship.Start());
+  Sql sql(walship.Path("app.db"));
+  ASSERT_TRUE(sql.ok()) << sql.error();
+  ASSERT_TRUE(SetUpDb(sql, JournalMode::kWal));
+  ASSERT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));  // no fsync per commit to capture at
+  WALSHIP_ASSERT_OK_AND_ASSIGN(Pos last, ReadPos(walship.mount_dir(), "app.db"));
+  for (int i = 0; i < 200; i++) {
+    ASSERT_TRUE(InsertRow(sql, 1, i));
+    WALSHIP_ASSERT_OK_AND_ASSIGN(const Pos pos, ReadPos(walship.mount_dir(), "app.db"));
+    ASSERT_EQ(pos.txid, last.txid + 1) << "after commit " << i;
+    last = pos;
+  }
+  sql.Close();
+  EXPECT_TRUE(walship.Stop());
+}
+
 TEST(StaleMountTest, RestartAfterKill9OnTheSameDirectory) {
   WalshipProcess walship;
   ASSERT_TRUE(walship.Start());
