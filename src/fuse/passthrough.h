@@ -3,18 +3,18 @@
 // protocol 7.40), which libfuse 3.14 cannot negotiate.
 //
 // With passthrough, a file's open reply names a "backing file" registered on
-// the connection, and the kernel then reads and writes that file directly:
-// SQLite's writes to a -wal make no FUSE request at all (DESIGN.md §2.1;
-// docs/architecture.md, "Commits without a FUSE round trip"). walship uses it
-// for -wal files on the primary and finds the commits by tailing the backing
-// file (store::WalTailer).
+// the connection, and the kernel then reads, writes and maps that file
+// directly: SQLite's writes to a -wal make no FUSE request at all (DESIGN.md
+// §2.1; docs/architecture.md, "Commits without a FUSE round trip"). walship
+// uses it for -wal and -shm files on the primary (FileSystem's
+// backing_files.cc) and finds the commits by reading the WAL back
+// (store::WalTailer).
 //
 // libfuse still runs the session, with custom I/O (fuse_session_custom_io)
 // whose callbacks call Read and Writev. The only request they look into is
-// INIT, to see
-// whether the kernel offers FUSE_PASSTHROUGH and to accept it in the reply.
-// Open and create replies with a backing id are sent here too: libfuse 3.14's
-// replies have no field for it.
+// INIT, to see whether the kernel offers FUSE_PASSTHROUGH and to accept it in
+// the reply. Open and create replies with a backing id are sent here too:
+// libfuse 3.14's replies have no field for it.
 //
 // Thread-safety: Read and Writev are called by the loop's threads; the INIT
 // exchange happens once before any other request. The other methods are
