@@ -329,7 +329,9 @@ Status Db::CommitWal(bool durable) {
 
 Status Db::CaptureWalLocked(bool durable) {
   if (!wal_) return Status::OK();
-  WALSHIP_RETURN_IF_ERROR(wal_capture_.Rescan(wal_.get(), options_.clock->NowUnixMs()));
+  if (wal_unseen_writes_) {
+    WALSHIP_RETURN_IF_ERROR(wal_capture_.Rescan(wal_.get(), options_.clock->NowUnixMs()));
+  }
   return CommitWal(durable);
 }
 
@@ -339,10 +341,12 @@ Status Db::CaptureWal() {
   return CaptureWalLocked(/*durable=*/false);
 }
 
-Result<int> Db::OpenDataFile(FileKind kind) const {
+Result<int> Db::OpenDataFile(FileKind kind) {
   const std::string path = PathFor(kind);
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open " + path, errno);
+  std::lock_guard lock(mu_);
+  if (kind == FileKind::kWal) wal_unseen_writes_ = true;
   return fd;
 }
 

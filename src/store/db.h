@@ -122,8 +122,9 @@ class Db {
   Status Close(FileKind kind);
   // A new descriptor of the data directory's file of this kind (read-write),
   // for the kernel to read and write directly (FUSE passthrough). The caller
-  // closes it.
-  Result<int> OpenDataFile(FileKind kind) const;
+  // closes it. From then on the WAL may change without walship seeing the
+  // writes, and every capture reads it back first.
+  Result<int> OpenDataFile(FileKind kind);
   // Records the transactions committed in the WAL since the last capture,
   // reading it back from the file: on the primary when SQLite writes the WAL
   // without walship seeing the writes (FUSE passthrough; WalTailer calls it).
@@ -205,10 +206,10 @@ class Db {
   // for a batch) and then announces them to the listener. A failed write
   // stops writes (failed_). Every commit point ends with it.
   Status FlushCommits();
-  // CommitWal after WalCapture::Rescan: also finds commits whose writes
-  // walship did not see. Every point where SQLite may overwrite or drop WAL
-  // frames (a checkpoint's database write, the WAL's sync, truncation or
-  // removal) calls it first.
+  // CommitWal, after WalCapture::Rescan once the WAL is written without
+  // walship seeing it (wal_unseen_writes_): also finds those commits. Every
+  // point where SQLite may overwrite or drop WAL frames (a checkpoint's
+  // database write, the WAL's sync, truncation or removal) calls it first.
   Status CaptureWalLocked(bool durable);
   Status CommitRollback();
   Status CommitWithoutJournal();
@@ -332,6 +333,9 @@ class Db {
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;
+  // The WAL was handed to the kernel (OpenDataFile): SQLite writes it without
+  // walship seeing the writes. Without it, every write passes through Write.
+  bool wal_unseen_writes_ = false;
   struct Announcement {
     ltx::Header header;
     uint64_t post_checksum;

@@ -264,12 +264,7 @@ TEST_P(ShrinkCrashTest, VacuumInterruptedAtTheCommit) {
   Sql sql(path);
   ASSERT_TRUE(sql.ok()) << sql.error();
   EXPECT_EQ(CountRows(sql), 10);
-  ASSERT_TRUE(InsertRow(sql, 2, 0));
-  Pos next;
-  ASSERT_TRUE(CheckConsistent(walship.mount_dir(), walship.data_dir(), kDb, &next));
-  EXPECT_EQ(next.txid, after.txid + 1);
-  sql.Close();
-  EXPECT_TRUE(walship.Stop());
+  ExpectNextCommitFollows(walship, sql, after);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -459,11 +454,7 @@ TEST_P(WriterKillTest, UncommittedTransactionLeavesNoTrace) {
   EXPECT_EQ(pos, before);
   EXPECT_EQ(CountTxids(walship, kDb), files);
 
-  ASSERT_TRUE(InsertRow(sql, 2, 0));
-  ASSERT_TRUE(CheckConsistent(walship.mount_dir(), walship.data_dir(), kDb, &pos));
-  EXPECT_EQ(pos.txid, before.txid + 1);
-  sql.Close();
-  EXPECT_TRUE(walship.Stop());
+  ExpectNextCommitFollows(walship, sql, before);
 }
 
 INSTANTIATE_TEST_SUITE_P(JournalModes, WriterKillTest,
