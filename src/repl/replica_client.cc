@@ -99,11 +99,7 @@ StreamRequest ReplicaClient::BuildRequest() const {
   if (options_.cluster_id) request.cluster_id = options_.cluster_id();
   for (store::Db* db : store_->List()) {
     request.positions[db->name()] = db->pos();
-    const std::vector<store::LtxFileInfo> files = db->ListLtxFiles();
-    std::vector<store::Position>& recent = request.recent[db->name()];
-    for (auto f = files.rbegin(); f != files.rend() && recent.size() < kRecentPositions; ++f) {
-      recent.push_back({f->max_txid, f->post_checksum});
-    }
+    request.recent[db->name()] = db->NewestPositions(kRecentPositions);
   }
   return request;
 }
@@ -261,6 +257,7 @@ Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {
   const std::string& name = db->name();
   env::Env* env = env::Env::Posix();
   const std::string dir = env::JoinPath(db->dir(), "diverged");
+  WALSHIP_RETURN_IF_ERROR(db->SealLtxLog());
   const std::vector<store::LtxFileInfo> files = db->ListLtxFiles();
   std::vector<std::string> moved;
   for (const store::LtxFileInfo& f : files) {

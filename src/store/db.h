@@ -150,8 +150,10 @@ class Db {
   Status SetReplica(bool replica, MountAccess* mount);
   bool replica() const;
   // Applies verified LTX files received from the primary, in order: the run
-  // that continues this position (a snapshot may only come first). Writes
-  // each into ltx/ and makes them durable with one sync; then takes SQLite's
+  // that continues this position (a snapshot may only come first). Appends
+  // each to the LTX log, as a primary's commits are (a snapshot, or a file
+  // too large for memory, goes into ltx/), and makes them durable with one
+  // sync; then takes SQLite's
   // locks through `mount` so readers are out (ApplyLock), writes the pages
   // into the database file (each file's post-apply checksum must match),
   // fsyncs it once, notes the position in `applied`, has the kernel drop its
@@ -173,6 +175,13 @@ class Db {
   Result<uint64_t> ExportTo(const std::string& path);
   // LTX files on disk, ascending by TXID (from memory: LtxIndex).
   std::vector<LtxFileInfo> ListLtxFiles() const;
+  // The positions of the newest `limit` LTX files and recent transactions,
+  // newest first: what a replica tells its primary, so a diverged one can be
+  // told the last TXID both histories share.
+  std::vector<Position> NewestPositions(size_t limit) const;
+  // Seals the transactions in the LTX log into a file in ltx/, so that every
+  // transaction is in a file (a diverged replica sets its files aside).
+  Status SealLtxLog();
   // The chain after `txid`, ascending, at most `limit` entries: recent
   // transactions from memory (`bytes` set) where it holds them, else files.
   std::vector<LtxFileInfo> LtxFilesAfter(uint64_t txid, size_t limit) const;
@@ -240,9 +249,10 @@ class Db {
   // Seals the transactions in the LTX log into one LTX file in ltx/ (tmp,
   // fsync, rename, fsync dir), then empties the log. REQUIRES: mu_ held.
   Status SealLog();
-  // Whether the log holds kSealTxids transactions or kSealBytes (and no
-  // failed seal is waiting for more). REQUIRES: mu_ held.
-  bool LogFull() const;
+  // SealLog once the log holds seal_txids transactions or seal_bytes (and
+  // no failed seal is waiting for more); a failure is logged, and the
+  // transactions stay in the log. REQUIRES: mu_ held.
+  void SealLogWhenFull();
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
   Status CommitTransaction(const TxSpec& tx, bool durable);
@@ -267,16 +277,30 @@ class Db {
   // fewer than all, `why_not` says why (PosMismatch, or InvalidArgument for
   // a snapshot after the first file, which makes the run empty).
   size_t ContinuingRun(std::span<const ReceivedLtx> batch, Status* why_not) const;
-  // Into ltx/ (not synced) and the index; a snapshot replaces every earlier file.
-  Result<std::string> AdoptReceivedLtx(ReceivedLtx& ltx);
+  // Makes the files of `run` durable before any is applied: each into the
+  // LTX log and memory (a recent transaction), or into ltx/ when too large
+  // for memory; one sync for all. Returns where each now is.
+  // On failure, nothing of the run stays in the log or in memory.
+  Result<std::vector<LtxFileInfo>> KeepReceived(std::span<ReceivedLtx> run);
+  // KeepReceived's work; `start` is where the run's entries in the log
+  // begin (moved when the log is emptied). REQUIRES: mu_ held.
+  struct LogMark {
+    uint64_t bytes = 0;
+    size_t entries = 0;
+  };
+  Result<std::vector<LtxFileInfo>> KeepReceivedLocked(std::span<ReceivedLtx> run, LogMark* start);
+  // A snapshot into ltx/, durable; then every earlier file and the log go,
+  // since they no longer chain to it. REQUIRES: mu_ held.
+  Status KeepSnapshot(ReceivedLtx& snapshot, std::vector<LtxFileInfo>* kept);
   // Decodes an LTX from `reader` into the database file (no sync) and the
   // page checksums, truncating it to the commit size. REQUIRES: mu_ held.
   Result<ltx::Trailer> WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
                                      std::vector<ByteRange>* changed);
-  // WriteLtxPages of a received file (from memory, or from `path`), checked
+  // WriteLtxPages of a kept file (from memory, or from its path), checked
   // against its post-apply checksum. REQUIRES: mu_ held.
-  Status WriteReceivedPages(const ReceivedLtx& ltx, const std::string& path,
-                            std::vector<ByteRange>* changed);
+  Status WriteReceivedPages(const LtxFileInfo& ltx, std::vector<ByteRange>* changed);
+  // Names a kept file in messages.
+  std::string ReceivedName(const LtxFileInfo& ltx) const;
   // Overwrites `applied` with pos_ (not synced). REQUIRES: mu_ held.
   Status WriteAppliedMarker();
   void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;

@@ -3,7 +3,8 @@
 //   ApplyBatch
 //     ContinuingRun       the files continue this position and each other
 //                         (a snapshot comes first)
-//     AdoptReceivedLtx    each file into ltx/; SyncNewFiles for all of them
+//     KeepReceived        each file into the LTX log (a snapshot, or one too
+//                         large for memory, into ltx/); one sync for all
 //     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
 //     WriteReceivedPages  pages into the database file, truncate; the checksum
 //                         must equal each file's post-apply one
@@ -114,26 +115,31 @@ Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
   return trailer;
 }
 
-Status Db::WriteReceivedPages(const ReceivedLtx& ltx, const std::string& path,
-                              std::vector<ByteRange>* changed) {
+Status Db::WriteReceivedPages(const LtxFileInfo& ltx, std::vector<ByteRange>* changed) {
   std::unique_ptr<env::File> file;
   std::optional<ltx::FileReader> from_file;
   std::optional<ltx::SpanReader> from_memory;
   ltx::Reader* reader = nullptr;
-  if (ltx.bytes.empty()) {
-    WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(path, env::OpenMode::kRead));
-    reader = &from_file.emplace(file.get());
+  if (ltx.bytes) {
+    reader = &from_memory.emplace(*ltx.bytes);
   } else {
-    reader = &from_memory.emplace(ltx.bytes);
+    WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(ltx.path, env::OpenMode::kRead));
+    reader = &from_file.emplace(file.get());
   }
   ltx::Header header{};
   WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader, &header, changed));
   if (checksums_.DatabaseChecksum() != trailer.post_apply_checksum) {
-    return Status::PosMismatch("database " + name() + ": checksum after applying " + path +
-                               " is " + Hex16(checksums_.DatabaseChecksum()) + ", file says " +
-                               Hex16(trailer.post_apply_checksum));
+    return Status::PosMismatch("database " + name() + ": checksum after applying " +
+                               ReceivedName(ltx) + " is " + Hex16(checksums_.DatabaseChecksum()) +
+                               ", file says " + Hex16(trailer.post_apply_checksum));
   }
   return Status::OK();
+}
+
+std::string Db::ReceivedName(const LtxFileInfo& ltx) const {
+  if (!ltx.path.empty()) return ltx.path;
+  return "txid " + std::to_string(ltx.max_txid) + " (held in " +
+         env::JoinPath(dir(), LtxLog::kFileName) + ")";
 }
 
 size_t Db::ContinuingRun(std::span<const ReceivedLtx> batch, Status* why_not) const {
@@ -158,30 +164,80 @@ size_t Db::ContinuingRun(std::span<const ReceivedLtx> batch, Status* why_not) co
   return batch.size();
 }
 
-Result<std::string> Db::AdoptReceivedLtx(ReceivedLtx& ltx) {
+Status Db::KeepSnapshot(ReceivedLtx& snapshot, std::vector<LtxFileInfo>* kept) {
   env::Env* env = options_.env;
   const std::string path =
-      env::JoinPath(LtxDir(), ltx::FileName(ltx.header.min_txid, ltx.header.max_txid));
-  if (ltx.bytes.empty()) {
-    WALSHIP_RETURN_IF_ERROR(env->Rename(ltx.tmp_path, path));
+      env::JoinPath(LtxDir(), ltx::FileName(snapshot.header.min_txid, snapshot.header.max_txid));
+  if (snapshot.bytes.empty()) {
+    WALSHIP_RETURN_IF_ERROR(env->Rename(snapshot.tmp_path, path));
+    WALSHIP_RETURN_IF_ERROR(SyncNewFiles(env, LtxDir(), {path}));
   } else {
-    const std::string tmp = path + ".tmp";
-    WALSHIP_ASSIGN_OR_RETURN(auto file, env->Open(tmp, env::OpenMode::kCreateTruncate));
-    WALSHIP_RETURN_IF_ERROR(file->WriteAt(
-        0, {reinterpret_cast<const uint8_t*>(ltx.bytes.data()), ltx.bytes.size()}));
-    WALSHIP_RETURN_IF_ERROR(env->Rename(tmp, path));
+    WALSHIP_RETURN_IF_ERROR(env->WriteFileAtomic(
+        path, {reinterpret_cast<const uint8_t*>(snapshot.bytes.data()), snapshot.bytes.size()},
+        /*sync=*/true));
   }
+  // Only once it is durable: what came before no longer chains to it.
+  WALSHIP_RETURN_IF_ERROR(log_.Clear());
+  for (const LtxFileInfo& f : ltx_index_.All()) {
+    if (f.path != path) (void)env->Remove(f.path);
+  }
+  ltx_index_.Clear();
+  LtxFileInfo file{snapshot.header.min_txid, snapshot.header.max_txid, path,
+                   snapshot.trailer.post_apply_checksum, nullptr};
+  ltx_index_.Add(file);
+  kept->push_back(std::move(file));
+  return Status::OK();
+}
+
+Result<std::vector<LtxFileInfo>> Db::KeepReceived(std::span<ReceivedLtx> run) {
   std::lock_guard lock(mu_);
-  if (ltx.header.IsSnapshot()) {
-    // Earlier files are from before the snapshot and no longer chain to it.
-    for (const LtxFileInfo& f : ltx_index_.All()) {
-      if (f.path != path) (void)env->Remove(f.path);
+  LogMark start{log_.bytes(), log_.entries()};
+  auto kept = KeepReceivedLocked(run, &start);
+  if (!kept.ok()) {
+    // Nothing of the run that is not in a durable file stays: a retry, or
+    // another primary's history, must not find it in the log or in memory.
+    ltx_index_.RemoveRecentAfter(std::max(pos_.txid, ltx_index_.LastFileTxid()));
+    if (Status st = log_.Rewind(start.bytes, start.entries); !st.ok()) {
+      failed_ = st;
+      spdlog::error(
+          "database {}: could not cut the LTX log back after a failed apply: {}; "
+          "applying stops until restart",
+          name(), st.ToString());
     }
-    ltx_index_.Clear();
   }
-  ltx_index_.Add({ltx.header.min_txid, ltx.header.max_txid, path,
-                  ltx.trailer.post_apply_checksum, nullptr});
-  return path;
+  return kept;
+}
+
+Result<std::vector<LtxFileInfo>> Db::KeepReceivedLocked(std::span<ReceivedLtx> run,
+                                                        LogMark* start) {
+  env::Env* env = options_.env;
+  WALSHIP_RETURN_IF_ERROR(failed_);
+  std::vector<LtxFileInfo> kept;
+  std::vector<std::string> unsynced;  // files of their own, for SyncNewFiles
+  for (ReceivedLtx& ltx : run) {
+    const ltx::Header& h = ltx.header;
+    if (h.IsSnapshot()) {
+      WALSHIP_RETURN_IF_ERROR(KeepSnapshot(ltx, &kept));
+      *start = {};  // the log was emptied
+    } else if (ltx.bytes.empty()) {
+      // Too large for the log: a file of its own, after the log's run.
+      WALSHIP_RETURN_IF_ERROR(SealLog());
+      *start = {log_.bytes(), log_.entries()};
+      const std::string path = env::JoinPath(LtxDir(), ltx::FileName(h.min_txid, h.max_txid));
+      WALSHIP_RETURN_IF_ERROR(env->Rename(ltx.tmp_path, path));
+      unsynced.push_back(path);
+      kept.push_back({h.min_txid, h.max_txid, path, ltx.trailer.post_apply_checksum, nullptr});
+      ltx_index_.Add(kept.back());
+    } else {
+      log_.Append(ltx.bytes);
+      kept.push_back({h.min_txid, h.max_txid, "", ltx.trailer.post_apply_checksum,
+                      std::make_shared<const std::string>(std::move(ltx.bytes))});
+      ltx_index_.AddRecent(kept.back());
+    }
+  }
+  WALSHIP_RETURN_IF_ERROR(log_.Sync());
+  WALSHIP_RETURN_IF_ERROR(SyncNewFiles(env, LtxDir(), unsynced));
+  return kept;
 }
 
 Status Db::WriteAppliedMarker() {
@@ -213,15 +269,10 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   Status stopped;  // why the run ends before the batch does
   const size_t run = ContinuingRun(batch, &stopped);
   if (run == 0) return stopped;
-  // 1. Every file into ltx/, made durable together before any page of
-  //    the run is written: whatever part of the run reaches the database
-  //    file, recovery can replay it (ReplayAfterMarker).
-  std::vector<std::string> paths;
-  for (size_t i = 0; i < run; i++) {
-    WALSHIP_ASSIGN_OR_RETURN(std::string path, AdoptReceivedLtx(batch[i]));
-    paths.push_back(std::move(path));
-  }
-  WALSHIP_RETURN_IF_ERROR(SyncNewFiles(options_.env, LtxDir(), paths));
+  // 1. Every file into the LTX log (or ltx/), made durable together before
+  //    any page of the run is written: whatever part of the run reaches the
+  //    database file, recovery can replay it (RepairChecksumMismatch).
+  WALSHIP_ASSIGN_OR_RETURN(const std::vector<LtxFileInfo> kept, KeepReceived(batch.first(run)));
   // 2. The pages, with readers kept out, and one sync of the database.
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
   std::vector<ByteRange> changed;
@@ -235,12 +286,13 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     readers_see_ = pos_;
     for (size_t i = 0; i < run && st.ok(); i++) {
       if (i == 1) CrashPoint("apply-mid-batch");
-      st = WriteReceivedPages(batch[i], paths[i], &changed);
+      st = WriteReceivedPages(kept[i], &changed);
       // On failure the file matches no position: record what it holds, so
       // the primary sees a mismatch and sends a snapshot.
       pos_ = {batch[i].header.max_txid, checksums_.DatabaseChecksum()};
       if (st.ok()) applied = i + 1;
-      else failed = paths[i];
+      else
+        failed = ReceivedName(kept[i]);
     }
     if (st.ok()) st = database_->Sync();
     // The marker need not be durable, nor even written: it only bounds how
@@ -269,6 +321,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
         listener_(name(), batch[i].header, batch[i].trailer.post_apply_checksum);
       }
     }
+    SealLogWhenFull();
   }
   if (!st.ok()) {
     spdlog::error("database {}: applying {} failed: {}", name(), failed, st.ToString());

@@ -7,7 +7,7 @@
 //                         into ltx/*.tmp when the transaction is large)
 //     skip if no page changed (a rolled-back or replayed transaction)
 //     apply checksums; append to the LTX log (or finish and rename the file);
-//     advance the position; SealLog when the log is full
+//     advance the position; SealLogWhenFull
 //   FlushCommits         (once per batch) write the log's new entries in one
 //                        go, then tell the listener (the stream) of each
 #include <spdlog/spdlog.h>
@@ -163,15 +163,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
                 encoded.size(), tx.commit);
   unannounced_.push_back({header, post});
-  if (LogFull()) {
-    // The transaction stands in the log whatever happens here.
-    if (Status st = SealLog(); !st.ok()) {
-      seal_backoff_ = log_.entries() + options_.seal_txids;
-      spdlog::error("database {}: could not seal the LTX log: {}; its transactions stay in "
-                    "the log, and sealing is tried again after {} more", name(), st.ToString(),
-                    options_.seal_txids);
-    }
-  }
+  // The transaction stands in the log whatever happens here.
+  SealLogWhenFull();
   return Status::OK();
 }
 
@@ -194,9 +187,16 @@ Status Db::FlushCommits() {
   return Status::OK();
 }
 
-bool Db::LogFull() const {
-  if (log_.entries() < seal_backoff_) return false;
-  return log_.entries() >= options_.seal_txids || log_.bytes() >= options_.seal_bytes;
+void Db::SealLogWhenFull() {
+  if (log_.entries() < seal_backoff_) return;
+  if (log_.entries() < options_.seal_txids && log_.bytes() < options_.seal_bytes) return;
+  if (Status st = SealLog(); !st.ok()) {
+    seal_backoff_ = log_.entries() + options_.seal_txids;
+    spdlog::error(
+        "database {}: could not seal the LTX log: {}; its transactions stay in "
+        "the log, and sealing is tried again after {} more",
+        name(), st.ToString(), options_.seal_txids);
+  }
 }
 
 Status Db::SealLog() {

@@ -1,7 +1,6 @@
 // A database changing role with its node (docs/failover.md).
 //
 //   SetReplica(true)    a primary steps down
-//     SealLog           the LTX log into a file
 //     FoldWalLocked     committed WAL pages into the database file, fsync,
 //                       remove the WAL: replicas keep everything in one file
 //                       (connections opened while primary must reopen: their
@@ -21,12 +20,7 @@ Status Db::SetReplica(bool replica, MountAccess* mount) {
   replica_ = replica;
   std::vector<uint32_t> folded;
   Status st;
-  if (replica) {
-    // A replica keeps only files: it never appends to the log, and a diverged
-    // one sets its files aside.
-    st = SealLog();
-    if (st.ok()) st = FoldWalLocked(&folded);
-  }
+  if (replica) st = FoldWalLocked(&folded);
   const uint32_t page_size = checksums_.page_size();
   const uint64_t size = uint64_t(page_size) * checksums_.page_count();
   lock.unlock();

@@ -76,6 +76,16 @@ std::vector<LtxFileInfo> Db::ListLtxFiles() const {
   return ltx_index_.All();
 }
 
+std::vector<Position> Db::NewestPositions(size_t limit) const {
+  std::lock_guard lock(mu_);
+  return ltx_index_.Newest(limit);
+}
+
+Status Db::SealLtxLog() {
+  std::lock_guard lock(mu_);
+  return SealLog();
+}
+
 std::vector<LtxFileInfo> Db::LtxFilesAfter(uint64_t txid, size_t limit) const {
   std::lock_guard lock(mu_);
   return ltx_index_.After(txid, limit);

@@ -72,6 +72,12 @@ void LtxIndex::AddRecent(LtxFileInfo transaction) {
   recent_[key] = std::move(transaction);
 }
 
+void LtxIndex::RemoveRecentAfter(uint64_t txid) {
+  for (auto it = recent_.upper_bound(txid); it != recent_.end(); it = recent_.erase(it)) {
+    recent_bytes_ -= it->second.bytes->size();
+  }
+}
+
 void LtxIndex::TrimRecent(uint64_t sealed_through, uint64_t budget) {
   while (!recent_.empty() && recent_bytes_ > budget && recent_.begin()->first <= sealed_through) {
     recent_bytes_ -= recent_.begin()->second.bytes->size();
@@ -103,6 +109,23 @@ std::vector<LtxFileInfo> LtxIndex::After(uint64_t txid, size_t limit) const {
       break;
     }
     txid = out.back().max_txid;
+  }
+  return out;
+}
+
+std::vector<Position> LtxIndex::Newest(size_t limit) const {
+  std::map<uint64_t, uint64_t> newest;  // TXID to checksum
+  auto take = [&](const std::map<uint64_t, LtxFileInfo>& from) {
+    size_t n = 0;
+    for (auto it = from.rbegin(); it != from.rend() && n < limit; ++it, ++n) {
+      newest[it->first] = it->second.post_checksum;
+    }
+  };
+  take(recent_);
+  take(files_);
+  std::vector<Position> out;
+  for (auto it = newest.rbegin(); it != newest.rend() && out.size() < limit; ++it) {
+    out.push_back({it->first, it->second});
   }
   return out;
 }

@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "env/env.h"
+#include "store/position.h"
 
 namespace walship::store {
 
@@ -52,6 +53,8 @@ class LtxIndex {
   void Remove(uint64_t max_txid);
   // A recent transaction held in memory (`bytes` set, one TXID).
   void AddRecent(LtxFileInfo transaction);
+  // Drops the recent transactions after `txid`.
+  void RemoveRecentAfter(uint64_t txid);
   // Drops the oldest recent transactions up to `sealed_through` while they
   // hold more than `budget` bytes.
   void TrimRecent(uint64_t sealed_through, uint64_t budget);
@@ -63,6 +66,9 @@ class LtxIndex {
   // one a recent transaction when memory holds it, else the file on disk
   // with the next greater last TXID (which may start before: callers check).
   std::vector<LtxFileInfo> After(uint64_t txid, size_t limit) const;
+  // The last TXID and post-apply checksum of the newest `limit` files and
+  // recent transactions, newest first.
+  std::vector<Position> Newest(size_t limit) const;
   // The recent transaction or file whose last TXID is `txid`.
   std::optional<LtxFileInfo> EndingAt(uint64_t txid) const;
   // The file on disk whose last TXID is `txid`.

@@ -119,4 +119,13 @@ Status LtxLog::Clear() {
   return Status::OK();
 }
 
+Status LtxLog::Rewind(uint64_t size, size_t entries) {
+  pending_.clear();
+  WALSHIP_RETURN_IF_ERROR(file_->Truncate(size).WithContext(file_->path()));
+  size_ = size;
+  entries_ = entries;
+  dirty_ = true;
+  return Status::OK();
+}
+
 }  // namespace walship::store

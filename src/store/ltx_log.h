@@ -53,6 +53,10 @@ class LtxLog {
   Status Sync();
   // Empties the log, once its entries are sealed into a durable LTX file.
   Status Clear();
+  // Drops the entries after the first `entries`, which end at byte `size`
+  // (bytes() and entries() before they were appended): they could not be
+  // made durable, and nothing may follow them.
+  Status Rewind(uint64_t size, size_t entries);
 
   size_t entries() const { return entries_; }
   uint64_t bytes() const { return size_; }

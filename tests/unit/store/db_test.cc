@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "base/coding.h"
 #include "env/fault_env.h"
@@ -414,13 +415,21 @@ std::vector<ReceivedLtx> Received(const History& h, size_t from, size_t to) {
   return out;
 }
 
-// What a crash leaves of a batch being applied: its files durable in ltx/,
-// and the database file holding the state before it with `torn` written over
-// its first bytes (part of the batch's pages).
+// Appends an entry to the replica's LTX log as the format says: a
+// big-endian u64 length, then the LTX file.
+void AppendToLog(const DbOptions& replica, const std::string& ltx) {
+  std::string entry(8, '\0');
+  for (int i = 0; i < 8; i++) entry[i] = char(uint64_t(ltx.size()) >> (56 - 8 * i));
+  std::ofstream(replica.dir + "/ltx.log", std::ios::binary | std::ios::app) << entry << ltx;
+}
+
+// What a crash leaves of a batch being applied: its files durable in the
+// LTX log (but `skip`), and the database file holding the state before it
+// with `torn` written over its first bytes (part of the batch's pages).
 void CrashMidBatch(const DbOptions& replica, const History& h, size_t from, size_t to,
-                   const std::vector<uint8_t>& torn) {
+                   const std::vector<uint8_t>& torn, size_t skip = SIZE_MAX) {
   for (size_t i = from; i < to; i++) {
-    WriteFile(replica.dir + "/ltx/" + ltx::FileName(i + 1, i + 1), *h.files[i].bytes);
+    if (i != skip) AppendToLog(replica, *h.files[i].bytes);
   }
   auto file = env::Env::Posix()->Open(replica.dir + "/database", env::OpenMode::kReadWrite);
   ASSERT_TRUE((*file)->WriteAt(0, torn).ok());
@@ -454,7 +463,38 @@ TEST(Db, ReplicaAppliesABatchWithOneMarkerOfWhereItsDatabaseWasSynced) {
   EXPECT_EQ(told, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(*env::Env::Posix()->ReadFile(ReplicaOptions(dir).dir + "/applied"),
             h.pos.PosFileText());
-  EXPECT_EQ(replica.ListLtxFiles().size(), 5u);
+  // Txid 1 (a snapshot: it starts the chain) is a file in ltx/; every
+  // later one a recent transaction, kept in the LTX log, not a file.
+  EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 5u);
+  EXPECT_EQ(replica.ListLtxFiles().size(), 1u);
+  std::string log = *env::Env::Posix()->ReadFile(ReplicaOptions(dir).dir + "/ltx.log");
+  for (size_t i = 1; i < h.files.size(); i++) {
+    EXPECT_NE(log.find(*h.files[i].bytes), std::string::npos) << "txid " << i + 1;
+  }
+}
+
+TEST(Db, ReplicaSealsItsLogLikeAPrimary) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  DbOptions options = ReplicaOptions(dir);
+  options.seal_txids = 3;
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  auto batch = Received(h, 0, 5);
+  ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
+  const std::vector<LtxFileInfo> files = replica.ListLtxFiles();
+  ASSERT_EQ(files.size(), 2u);  // the snapshot that starts the chain, and the log sealed
+  EXPECT_EQ(files[1].min_txid, 2u);
+  EXPECT_EQ(files[1].max_txid, 5u);
+  EXPECT_EQ(files[1].post_checksum, h.pos.checksum);
+  EXPECT_EQ(*env::Env::Posix()->ReadFile(options.dir + "/ltx.log"), "");
+  // Each TXID keeps its own checksum in memory: a replica resuming from any
+  // of them (after a failover to this node) continues without a snapshot.
+  for (const LtxFileInfo& f : h.files) EXPECT_EQ(*replica.ChecksumAt(f.max_txid), f.post_checksum);
+  const std::vector<Position> newest = replica.NewestPositions(3);
+  ASSERT_EQ(newest.size(), 3u);
+  EXPECT_EQ(newest[0], h.pos);
+  EXPECT_EQ(newest[2].txid, 3u);
 }
 
 TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
@@ -468,7 +508,7 @@ TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
   EXPECT_EQ(st.code(), Status::Code::kPosMismatch) << st.ToString();
   EXPECT_EQ(replica.pos().txid, 2u);
   EXPECT_EQ(FileChecksum(ReplicaOptions(dir).dir + "/database"), replica.pos().checksum);
-  EXPECT_EQ(replica.ListLtxFiles().size(), 2u);
+  EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 2u);
 }
 
 TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
@@ -482,12 +522,21 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   auto first = Received(h, 0, 1);
   ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
   const Position before = replica.pos();
-  faults.FailFrom(env::FaultOp::kSync, "/ltx/");
+  faults.FailFrom(env::FaultOp::kSync, "/ltx.log");
   auto rest = Received(h, 1, 3);
   Status st = replica.ApplyBatch(rest, nullptr);
   EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
   EXPECT_EQ(replica.pos(), before);
   EXPECT_EQ(FileChecksum(options.dir + "/database"), before.checksum);
+  // Nothing of the failed run stays, in memory or in the log (txid 1, a
+  // snapshot, is a file), so a restart cannot take it for applied history.
+  EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 1u);
+  EXPECT_EQ(env::Env::Posix()->ReadFile(options.dir + "/ltx.log")->size(), 0u);
+  // Once the disk recovers, the run applies.
+  faults.Heal();
+  auto again = Received(h, 1, 3);
+  ASSERT_TRUE(replica.ApplyBatch(again, nullptr).ok());
+  EXPECT_EQ(replica.pos(), h.pos);
 }
 
 TEST(Db, ReplicaCrashedMidBatchReplaysTheBatchFromItsMarker) {
@@ -517,20 +566,43 @@ TEST(Db, ReplicaWithoutAMarkerReplaysTheWholeChain) {
   EXPECT_EQ(FileChecksum(options.dir + "/database"), h.pos.checksum);
 }
 
-TEST(Db, ReplicaDropsFilesPastAHoleThatNeverBecameDurable) {
+TEST(Db, ReplicaIgnoresLogEntriesPastAHole) {
   TempDir dir;
   History h = MakeHistory(dir, 5);
   const DbOptions options = ReplicaOptions(dir);
   ApplyTheFirstTwo(options, h);
-  // Files 3 and 5 survived, 4 did not; txid 3's pages were partly written.
-  CrashMidBatch(options, h, 2, 5, FirstHalf(h.states[2]));
-  ASSERT_EQ(std::remove((options.dir + "/ltx/" + ltx::FileName(4, 4)).c_str()), 0);
+  // Entries 3 and 5 are in the log, 4 is not; txid 3's pages were partly
+  // written.
+  CrashMidBatch(options, h, 2, 5, FirstHalf(h.states[2]), /*skip=*/3);
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  EXPECT_EQ(replica.pos().txid, 3u);
+  EXPECT_EQ(FileChecksum(options.dir + "/database"), replica.pos().checksum);
+  const std::vector<LtxFileInfo> files = replica.ListLtxFiles();
+  ASSERT_EQ(files.size(), 2u);  // txid 1, and the log sealed at start-up
+  EXPECT_EQ(files[1].max_txid, 3u);
+  EXPECT_FALSE(replica.ChecksumAt(5).ok());
+}
+
+TEST(Db, ReplicaDropsFilesPastAHoleThatNeverBecameDurable) {
+  // Transactions too large for memory are files of their own, and replay
+  // reads them too. Txid 2 was sealed into a file before 3 was kept.
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  const DbOptions options = ReplicaOptions(dir);
+  ApplyTheFirstTwo(options, h);
+  ASSERT_EQ(std::remove((options.dir + "/ltx.log").c_str()), 0);
+  for (size_t i : {1, 2, 4}) {
+    WriteFile(options.dir + "/ltx/" + ltx::FileName(i + 1, i + 1), *h.files[i].bytes);
+  }
+  auto file = env::Env::Posix()->Open(options.dir + "/database", env::OpenMode::kReadWrite);
+  ASSERT_TRUE((*file)->WriteAt(0, FirstHalf(h.states[2])).ok());
   Db replica(options);
   ASSERT_TRUE(replica.Open().ok());
   EXPECT_EQ(replica.pos().txid, 3u);
   EXPECT_EQ(FileChecksum(options.dir + "/database"), replica.pos().checksum);
   EXPECT_FALSE(std::filesystem::exists(options.dir + "/ltx/" + ltx::FileName(5, 5)));
-  EXPECT_EQ(replica.ListLtxFiles().size(), 3u);
+  EXPECT_FALSE(replica.ChecksumAt(5).ok());
 }
 
 TEST(Db, ApplyRejectsAFileThatDoesNotContinueThePosition) {
