@@ -19,6 +19,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -249,9 +250,11 @@ class Db {
   // Seals the transactions in the LTX log into one LTX file in ltx/ (tmp,
   // fsync, rename, fsync dir), then empties the log. REQUIRES: mu_ held.
   Status SealLog();
-  // SealLog once the log holds seal_txids transactions or seal_bytes (and
-  // no failed seal is waiting for more); a failure is logged, and the
-  // transactions stay in the log. REQUIRES: mu_ held.
+  // Whether the log holds seal_txids transactions or seal_bytes (and no
+  // failed seal is waiting for more). REQUIRES: mu_ held.
+  bool LogFull() const;
+  // SealLog when LogFull; a failure is logged, and the transactions stay in
+  // the log. REQUIRES: mu_ held.
   void SealLogWhenFull();
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
@@ -303,6 +306,13 @@ class Db {
   std::string ReceivedName(const LtxFileInfo& ltx) const;
   // Overwrites `applied` with pos_ (not synced). REQUIRES: mu_ held.
   Status WriteAppliedMarker();
+  // A replica's database file is synced at most every kDatabaseSyncInterval
+  // (the LTX log holds what it applied durably), and `now`: after a
+  // snapshot, or when the log is about to be sealed, which it then is.
+  static constexpr std::chrono::milliseconds kDatabaseSyncInterval{1000};
+  Status SyncAppliedDatabase(bool now);
+  // fsync the database file and note pos_ in `applied`. REQUIRES: mu_ held.
+  Status SyncDatabaseAndMark();
   void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
 
   // db_snapshot.cc. In rollback-journal modes the database file holds a
@@ -375,6 +385,8 @@ class Db {
   int mount_db_fd_ = -1;
   int mount_shm_fd_ = -1;
   std::unique_ptr<env::File> applied_;  // kAppliedFile, open once written
+  // Replica: when SyncAppliedDatabase last synced.
+  std::chrono::steady_clock::time_point database_synced_{};
 };
 
 }  // namespace walship::store

@@ -8,9 +8,11 @@
 //     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
 //     WriteReceivedPages  pages into the database file, truncate; the checksum
 //                         must equal each file's post-apply one
-//     fsync the database once, note the position in `applied`
 //     invalidate the kernel's cached pages (no mutex held), release the locks
 //     publish the position: pos() moves only once readers can see it
+//     SyncAppliedDatabase at most once a second, after a snapshot and before
+//                         the log is sealed: fsync the database, note the
+//                         position in `applied` (recovery replays the log after it)
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -273,7 +275,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   //    any page of the run is written: whatever part of the run reaches the
   //    database file, recovery can replay it (RepairChecksumMismatch).
   WALSHIP_ASSIGN_OR_RETURN(const std::vector<LtxFileInfo> kept, KeepReceived(batch.first(run)));
-  // 2. The pages, with readers kept out, and one sync of the database.
+  // 2. The pages, with readers kept out.
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
   std::vector<ByteRange> changed;
   size_t applied = 0;
@@ -284,22 +286,17 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
     std::unique_lock lock(mu_);
     readers_see_ = pos_;
-    for (size_t i = 0; i < run && st.ok(); i++) {
+    for (size_t i = 0; i < run; i++) {
       if (i == 1) CrashPoint("apply-mid-batch");
       st = WriteReceivedPages(kept[i], &changed);
       // On failure the file matches no position: record what it holds, so
       // the primary sees a mismatch and sends a snapshot.
       pos_ = {batch[i].header.max_txid, checksums_.DatabaseChecksum()};
-      if (st.ok()) applied = i + 1;
-      else
+      if (!st.ok()) {
         failed = ReceivedName(kept[i]);
-    }
-    if (st.ok()) st = database_->Sync();
-    // The marker need not be durable, nor even written: it only bounds how
-    // far back recovery replays, and an older one replays more.
-    if (Status marked = st.ok() ? WriteAppliedMarker() : Status::OK(); !marked.ok()) {
-      spdlog::warn("database {}: could not note the applied position: {}", name(),
-                   marked.ToString());
+        break;
+      }
+      applied = i + 1;
     }
     lock.unlock();
     if (mount) {
@@ -321,13 +318,35 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
         listener_(name(), batch[i].header, batch[i].trailer.post_apply_checksum);
       }
     }
-    SealLogWhenFull();
   }
   if (!st.ok()) {
     spdlog::error("database {}: applying {} failed: {}", name(), failed, st.ToString());
     return st;
   }
+  // 4. The log holds the run durably; the database file catches up now and then.
+  WALSHIP_RETURN_IF_ERROR(SyncAppliedDatabase(/*now=*/kept.front().min_txid == 1));
   return stopped;
+}
+
+Status Db::SyncAppliedDatabase(bool now) {
+  std::lock_guard lock(mu_);
+  const bool seal = LogFull();
+  const auto at = options_.clock->Monotonic();
+  if (!now && !seal && at - database_synced_ < kDatabaseSyncInterval) return Status::OK();
+  WALSHIP_RETURN_IF_ERROR(SyncDatabaseAndMark());
+  database_synced_ = at;
+  if (seal) SealLogWhenFull();
+  return Status::OK();
+}
+
+Status Db::SyncDatabaseAndMark() {
+  WALSHIP_RETURN_IF_ERROR(database_->Sync().WithContext("database " + name()));
+  // The marker need not be durable: it only bounds how far back recovery
+  // replays, and an older one replays more.
+  if (Status marked = WriteAppliedMarker(); !marked.ok()) {
+    spdlog::warn("database {}: could not note the applied position: {}", name(), marked.ToString());
+  }
+  return Status::OK();
 }
 
 }  // namespace walship::store

@@ -187,9 +187,13 @@ Status Db::FlushCommits() {
   return Status::OK();
 }
 
+bool Db::LogFull() const {
+  if (log_.entries() < seal_backoff_) return false;
+  return log_.entries() >= options_.seal_txids || log_.bytes() >= options_.seal_bytes;
+}
+
 void Db::SealLogWhenFull() {
-  if (log_.entries() < seal_backoff_) return;
-  if (log_.entries() < options_.seal_txids && log_.bytes() < options_.seal_bytes) return;
+  if (!LogFull()) return;
   if (Status st = SealLog(); !st.ok()) {
     seal_backoff_ = log_.entries() + options_.seal_txids;
     spdlog::error(

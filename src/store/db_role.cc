@@ -6,7 +6,8 @@
 //                       (connections opened while primary must reopen: their
 //                       locks are the kernel's; see ApplyLock)
 //   SetReplica(false)   a replica becomes the primary: the database file is
-//                       complete already; page 1 stops being patched
+//                       complete already (fsync it: SyncDatabaseAndMark);
+//                       page 1 stops being patched
 //   either way, invalidate the kernel's cached pages (no mutex held)
 #include <spdlog/spdlog.h>
 
@@ -20,7 +21,13 @@ Status Db::SetReplica(bool replica, MountAccess* mount) {
   replica_ = replica;
   std::vector<uint32_t> folded;
   Status st;
-  if (replica) st = FoldWalLocked(&folded);
+  if (replica) {
+    st = FoldWalLocked(&folded);
+  } else {
+    // What it applied is durable in the LTX log, not yet in the database
+    // file; recovery replays a primary's own transactions only.
+    st = SyncDatabaseAndMark();
+  }
   const uint32_t page_size = checksums_.page_size();
   const uint64_t size = uint64_t(page_size) * checksums_.page_count();
   lock.unlock();

@@ -497,6 +497,72 @@ TEST(Db, ReplicaSealsItsLogLikeAPrimary) {
   EXPECT_EQ(newest[2].txid, 3u);
 }
 
+class StepClock final : public Clock {
+ public:
+  int64_t NowUnixMs() const override { return Clock::Real()->NowUnixMs(); }
+  std::chrono::steady_clock::time_point Monotonic() const override { return now; }
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1)};
+};
+
+Position AppliedMarker(const DbOptions& options) {
+  auto text = env::Env::Posix()->ReadFile(options.dir + "/applied");
+  return text.ok() ? *Position::ParsePosFileText(*text) : Position{};
+}
+
+TEST(Db, ReplicaSyncsItsDatabaseFileAtMostOnceASecond) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  StepClock clock;
+  DbOptions options = ReplicaOptions(dir);
+  options.clock = &clock;
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  // A snapshot's batch is synced at once: it replaces the whole chain.
+  auto first = Received(h, 0, 2);
+  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  const Position synced = replica.pos();
+  EXPECT_EQ(AppliedMarker(options), synced);
+  // Within the second the database file is not synced: the log holds the
+  // batch, and `applied` still names the last sync.
+  clock.now += std::chrono::milliseconds(999);
+  auto second = Received(h, 2, 3);
+  ASSERT_TRUE(replica.ApplyBatch(second, nullptr).ok());
+  EXPECT_EQ(replica.pos().txid, 3u);
+  EXPECT_EQ(AppliedMarker(options), synced);
+  clock.now += std::chrono::milliseconds(1);
+  auto third = Received(h, 3, 4);
+  ASSERT_TRUE(replica.ApplyBatch(third, nullptr).ok());
+  EXPECT_EQ(AppliedMarker(options).txid, 4u);
+  // Promotion makes the file durable: a primary's recovery replays only its
+  // own transactions.
+  auto fourth = Received(h, 4, 5);
+  ASSERT_TRUE(replica.ApplyBatch(fourth, nullptr).ok());
+  ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
+  ASSERT_TRUE(replica.SetReplica(false, nullptr).ok());
+  EXPECT_EQ(AppliedMarker(options), h.pos);
+}
+
+TEST(Db, ReplicaSyncsItsDatabaseFileBeforeSealingItsLog) {
+  TempDir dir;
+  History h = MakeHistory(dir, 5);
+  StepClock clock;
+  DbOptions options = ReplicaOptions(dir);
+  options.clock = &clock;
+  options.seal_txids = 3;
+  Db replica(options);
+  ASSERT_TRUE(replica.Open().ok());
+  auto first = Received(h, 0, 1);
+  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  for (size_t i = 1; i < 5; i++) {
+    auto one = Received(h, i, i + 1);
+    ASSERT_TRUE(replica.ApplyBatch(one, nullptr).ok());
+  }
+  // Txids 2..4 filled the log: the database was synced at 4, then sealed.
+  ASSERT_EQ(replica.ListLtxFiles().size(), 2u);
+  EXPECT_EQ(replica.ListLtxFiles().back().max_txid, 4u);
+  EXPECT_EQ(AppliedMarker(options).txid, 4u);
+}
+
 TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
   TempDir dir;
   History h = MakeHistory(dir, 4);
