@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "base/coding.h"
-#include "http/json_text.h"
 #include "env/env.h"
+#include "http/json_text.h"
 #include "store/sqlite_file.h"
 
 namespace walship::http {
@@ -17,6 +19,14 @@ namespace {
 
 // Waiting for SQLite locks during an import or export.
 constexpr int kBusyTimeoutMs = 10000;
+
+// A decimal number of digits only ("-1", "10s" and "" are not).
+std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
 
 int HttpStatusOf(const Status& st) {
   switch (st.code()) {
@@ -201,12 +211,19 @@ void NodeApi::HandleWait(Request& req, Response& resp) {
     if (!primary.ok()) return resp.SendJsonError(503, "wait: " + primary.status().message());
     txid = *primary;
   } else {
-    char* end = nullptr;
-    txid = std::strtoull(txid_text.c_str(), &end, 10);
-    if (*end != '\0') return resp.SendJsonError(400, "wait: txid must be a number or \"primary\"");
+    auto number = ParseDecimal(txid_text);
+    if (!number) return resp.SendJsonError(400, "wait: txid must be a number or \"primary\"");
+    txid = *number;
   }
   std::chrono::milliseconds timeout(10000);
-  if (!timeout_text.empty()) timeout = std::chrono::milliseconds(std::strtoll(timeout_text.c_str(), nullptr, 10));
+  if (!timeout_text.empty()) {
+    auto ms = ParseDecimal(timeout_text);
+    if (!ms || *ms > uint64_t(INT32_MAX)) {
+      return resp.SendJsonError(
+          400, "wait: timeout must be a number of milliseconds, not \"" + timeout_text + "\"");
+    }
+    timeout = std::chrono::milliseconds(*ms);
+  }
   if (!options_.wait_for_txid) return resp.SendJsonError(409, "wait: not available");
   const bool reached = options_.wait_for_txid(db, txid, timeout);
   store::Db* d = store_->Find(db);

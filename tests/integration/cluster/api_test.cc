@@ -10,9 +10,12 @@
 #include <sstream>
 
 #include "cluster/cluster_util.h"
+#include "http/client.h"
 
 namespace walship::testing::cluster {
 namespace {
+
+using namespace std::string_literals;
 
 class ApiTest : public ::testing::Test {
  protected:
@@ -137,6 +140,66 @@ TEST_F(ApiTest, ImportAndExportShowProgressOnATerminal) {
   EXPECT_NE(out.find("export big.db: "), std::string::npos) << out;
   EXPECT_NE(out.find("MB/s"), std::string::npos) << out;
   EXPECT_NE(out.find("exported big.db to " + copy), std::string::npos) << out;
+}
+
+// An answer's status, and that its body is the one-line JSON error the
+// API documents (docs/api.md: `{"error":"..."}`).
+struct Answer {
+  int status = 0;
+  std::string error;
+};
+Answer Ask(const std::string& url, const std::string& method, const std::string& path,
+           std::string body = "") {
+  http::Client client(url, seconds(10));
+  auto resp =
+      method == "GET" ? client.Get(path) : client.Post(path, std::move(body), http::kOctetStream);
+  if (!resp.ok()) return {0, resp.status().ToString()};
+  auto json = nlohmann::json::parse(resp->body, nullptr, false);
+  const bool one_line =
+      resp->body.find('\n') == std::string::npos || resp->body.find('\n') == resp->body.size() - 1;
+  if (resp->status >= 400 && (!json.is_object() || !json.contains("error") || !one_line)) {
+    return {resp->status, "not a one-line JSON error: " + resp->body};
+  }
+  return {resp->status, resp->status >= 400 ? json["error"].get<std::string>() : resp->body};
+}
+
+// Each refusal docs/api.md documents, as the node API answers it on a
+// static-lease cluster; none of them changes anything.
+TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
+  const std::string primary = cluster_.Url(0), replica = cluster_.Url(1);
+  Answer a = Ask(primary, "GET", "/export?name=missing.db");
+  EXPECT_EQ(a.status, 404) << a.error;
+  EXPECT_NE(a.error.find("missing.db"), std::string::npos) << a.error;
+
+  for (const std::string& path : {"/wait?db=app.db"s, "/wait?txid=1"s, "/wait?db=app.db&txid=abc"s,
+                                  "/wait?db=app.db&txid=1&timeout=soon"s}) {
+    a = Ask(replica, "GET", path);
+    EXPECT_EQ(a.status, 400) << path << ": " << a.error;
+  }
+  // Not there within the timeout: 504, saying where the node is.
+  const std::string ahead = std::to_string(pos_.txid + 100);
+  a = Ask(replica, "GET", "/wait?db=app.db&txid=" + ahead + "&timeout=50");
+  EXPECT_EQ(a.status, 504) << a.error;
+  EXPECT_NE(a.error.find(std::to_string(pos_.txid)), std::string::npos) << a.error;
+  a = Ask(replica, "GET", "/wait?db=app.db&txid=" + std::to_string(pos_.txid));
+  EXPECT_EQ(a.status, 200) << a.error;
+
+  a = Ask(primary, "POST", "/handoff");
+  EXPECT_EQ(a.status, 400) << a.error;
+  a = Ask(primary, "POST", "/handoff?nodeID=0123456789abcdef");
+  EXPECT_EQ(a.status, 409) << a.error;  // the static lease does not move
+  a = Ask(replica, "POST", "/handoff?nodeID=0123456789abcdef");
+  EXPECT_EQ(a.status, 409) << a.error;  // not the primary
+  a = Ask(replica, "POST", "/promote");
+  EXPECT_EQ(a.status, 409) << a.error;
+
+  const std::string file = cluster_.Scratch("upload.db");
+  ASSERT_TRUE(MakeDatabaseFile(file, 10, 100));
+  a = Ask(replica, "POST", "/import?name=app.db", ReadBytes(file));
+  EXPECT_EQ(a.status, 409) << a.error;
+  a = Ask(primary, "POST", "/import?name=app.db", "not a database at all");
+  EXPECT_EQ(a.status, 400) << a.error;
+  ExpectEveryNodeAt(kDb, pos_);
 }
 
 // Writes `bytes` to `path`.

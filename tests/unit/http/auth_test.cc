@@ -41,13 +41,18 @@ class AuthServer : public ::testing::Test {
   }
 
   // The status of POST `path` sent with `authorization` (none when empty).
-  int Post(const std::string& path, const std::string& authorization, std::string* body) {
+  int Post(const std::string& path, const std::string& authorization, std::string* body,
+           std::string* challenge = nullptr) {
     Client client(BaseUrl(*server_), 5s);
     if (!authorization.empty()) client.SetHeader("Authorization", authorization);
     auto resp = client.Post(path, "x");
     EXPECT_TRUE(resp.ok());
     if (!resp.ok()) return 0;
     *body = resp->body;
+    if (challenge) {
+      auto it = resp->headers.find("www-authenticate");
+      *challenge = it == resp->headers.end() ? "" : it->second;
+    }
     return resp->status;
   }
 
@@ -60,9 +65,11 @@ TEST_F(AuthServer, RequestsWithoutTheTokenGet401AndNoHandlerRuns) {
        {"", "Bearer", "Bearer ", "Bearer the-toke", "Bearer the-token2", "Basic the-token",
         "the-token", "Bearer  the-token"}) {
     for (const char* path : {"/change", "/unknown"}) {
-      std::string body;
-      EXPECT_EQ(Post(path, authorization, &body), 401) << path << " with " << authorization;
+      std::string body, challenge;
+      EXPECT_EQ(Post(path, authorization, &body, &challenge), 401)
+          << path << " with " << authorization;
       EXPECT_EQ(body.rfind("{\"error\":\"unauthorized", 0), 0u) << body;
+      EXPECT_EQ(challenge, "Bearer realm=\"walship\"") << path << " with " << authorization;
       EXPECT_EQ(body.find("the-token"), std::string::npos) << body;
     }
   }
