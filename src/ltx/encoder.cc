@@ -2,6 +2,7 @@
 
 #include <lz4.h>
 
+#include <cstring>
 #include <string>
 
 #include "base/coding.h"
@@ -14,9 +15,27 @@ constexpr size_t kFrameHeaderSize = kPageHeaderSize + kPageSizeFieldSize;
 
 std::string PgnoText(uint32_t pgno) { return "page " + std::to_string(pgno); }
 
+// `in` as an LZ4 block of one sequence of literals and no match (LZ4's block
+// format: a token whose high nibble is the literal count, 15 meaning that
+// bytes of 255 and a last one below 255 add to it, then the literals).
+// Returns its size, at most LZ4_compressBound(in.size()).
+int LiteralsBlock(std::span<const uint8_t> in, uint8_t* out) {
+  size_t at = 0;
+  if (in.size() < 15) {
+    out[at++] = uint8_t(in.size() << 4);
+  } else {
+    out[at++] = 0xf0;
+    size_t rest = in.size() - 15;
+    for (; rest >= 255; rest -= 255) out[at++] = 255;
+    out[at++] = uint8_t(rest);
+  }
+  std::memcpy(out + at, in.data(), in.size());
+  return int(at + in.size());
+}
+
 }  // namespace
 
-Encoder::Encoder(Writer* w) : w_(w) {}
+Encoder::Encoder(Writer* w, bool compress) : w_(w), compress_(compress) {}
 
 Status Encoder::Emit(std::span<const uint8_t> data) {
   Status s = w_->Write(data);
@@ -79,8 +98,9 @@ Status Encoder::EncodePage(uint32_t pgno, std::span<const uint8_t> page) {
   WALSHIP_RETURN_IF_ERROR(CheckPage(pgno, page));
   char* dst = reinterpret_cast<char*>(frame_.data() + kFrameHeaderSize);
   int capacity = int(frame_.size() - kFrameHeaderSize);
-  int compressed = LZ4_compress_default(reinterpret_cast<const char*>(page.data()), dst,
-                                        int(page.size()), capacity);
+  int compressed = compress_ ? LZ4_compress_default(reinterpret_cast<const char*>(page.data()), dst,
+                                                    int(page.size()), capacity)
+                             : LiteralsBlock(page, frame_.data() + kFrameHeaderSize);
   if (compressed <= 0) return Status::Aborted("ltx: LZ4 failed to compress " + PgnoText(pgno));
 
   PutBE32(frame_.data(), pgno);

@@ -1,6 +1,8 @@
 // Encoder writes one LTX file to a Writer as it is fed: the header, then each
 // page in ascending page-number order, then Finish() writes the page index and
-// the trailer. Each page is LZ4-compressed as it arrives and written with one
+// the trailer. Each page is LZ4-compressed as it arrives (or, with `compress`
+// false, stored as an LZ4 block of literals only: LTX v3 has no uncompressed
+// frame, and such a block costs a copy, not a compression) and written with one
 // Write() call, so memory stays bounded by a page plus the index (16 bytes a
 // page). Misuse (a page out of order, of the wrong size, page 0, the lock page,
 // beyond commit, a gap in a snapshot, a wrong post-apply checksum) fails with
@@ -25,7 +27,7 @@ namespace walship::ltx {
 
 class Encoder {
  public:
-  explicit Encoder(Writer* w);
+  explicit Encoder(Writer* w, bool compress = true);
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
 
@@ -65,6 +67,7 @@ class Encoder {
   Status Emit(std::span<const uint8_t> data);
 
   Writer* w_;
+  bool compress_;
   State state_ = State::kHeader;
   Status failed_;
   Header header_;

@@ -8,7 +8,7 @@
 
 namespace walship::ltx {
 
-Result<std::string> Merge(const std::vector<std::string_view>& files) {
+Result<std::string> Merge(const std::vector<std::string_view>& files, bool compress) {
   if (files.empty()) return Status::InvalidArgument("merge: no files");
   std::map<uint32_t, std::string> pages;
   Header first{}, last{};
@@ -65,7 +65,7 @@ Result<std::string> Merge(const std::vector<std::string_view>& files) {
   out.wal_salt2 = last.wal_salt2;
   std::string merged;
   StringWriter writer(&merged);
-  Encoder enc(&writer);
+  Encoder enc(&writer, compress);
   WALSHIP_RETURN_IF_ERROR(enc.EncodeHeader(out).WithContext("merge"));
   for (const auto& [pgno, data] : pages) {
     WALSHIP_RETURN_IF_ERROR(

@@ -20,6 +20,7 @@ namespace walship::ltx {
 // one and, unless a file tracks no checksums, its pre-apply checksum must equal
 // the previous post-apply checksum. Corruption or InvalidArgument naming the
 // file index at fault.
-Result<std::string> Merge(const std::vector<std::string_view>& files);
+// `compress` as for Encoder.
+Result<std::string> Merge(const std::vector<std::string_view>& files, bool compress = true);
 
 }  // namespace walship::ltx

@@ -99,10 +99,10 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
       large ? env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid)) : "";
   std::string bytes;
   ltx::StringWriter memory(&bytes);
-  ltx::Encoder encoder(&memory);
+  ltx::Encoder encoder(&memory, options_.compress);
   std::optional<LtxFileWriter> file;
   if (large) {
-    file.emplace(options_.env, path);
+    file.emplace(options_.env, path, options_.compress);
     WALSHIP_RETURN_IF_ERROR(file->Begin(header));
   } else {
     WALSHIP_RETURN_IF_ERROR(encoder.EncodeHeader(header));
@@ -217,7 +217,7 @@ Status Db::SealLog() {
   if (files.empty()) return log_.Clear();
   const uint64_t min = run.front().min_txid, max = run.back().max_txid;
   const std::string path = env::JoinPath(LtxDir(), ltx::FileName(min, max));
-  Result<std::string> merged = ltx::Merge(files);
+  Result<std::string> merged = ltx::Merge(files, options_.compress);
   if (!merged.ok()) return merged.status().WithContext("database " + name() + ": sealing " + path);
   CrashPoint("seal-before-file");
   WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(

@@ -59,7 +59,7 @@ Result<uint64_t> Db::ExportTo(const std::string& path) {
 
 Status Db::WriteEveryPageLocked(const std::string& path, const ltx::Header& header,
                                 uint64_t post_apply_checksum, bool durable) {
-  LtxFileWriter writer(options_.env, path);
+  LtxFileWriter writer(options_.env, path, options_.compress);
   WALSHIP_RETURN_IF_ERROR(writer.Begin(header));
   std::vector<uint8_t> page(header.page_size);
   const uint32_t lock_pgno = ltx::LockPgno(header.page_size);

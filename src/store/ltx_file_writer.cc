@@ -37,8 +37,8 @@ class LtxFileWriter::BufferedWriter final : public ltx::Writer {
   std::vector<uint8_t> buffer_;
 };
 
-LtxFileWriter::LtxFileWriter(env::Env* env, std::string path)
-    : env_(env), path_(std::move(path)), tmp_path_(path_ + ".tmp") {}
+LtxFileWriter::LtxFileWriter(env::Env* env, std::string path, bool compress)
+    : env_(env), path_(std::move(path)), compress_(compress), tmp_path_(path_ + ".tmp") {}
 
 LtxFileWriter::~LtxFileWriter() {
   if (!done_) Abandon();
@@ -47,7 +47,7 @@ LtxFileWriter::~LtxFileWriter() {
 Status LtxFileWriter::Begin(const ltx::Header& header) {
   WALSHIP_ASSIGN_OR_RETURN(file_, env_->Open(tmp_path_, env::OpenMode::kCreateTruncate));
   writer_ = std::make_unique<BufferedWriter>(file_.get());
-  encoder_ = std::make_unique<ltx::Encoder>(writer_.get());
+  encoder_ = std::make_unique<ltx::Encoder>(writer_.get(), compress_);
   return encoder_->EncodeHeader(header).WithContext(path_);
 }
 

@@ -19,7 +19,8 @@ namespace walship::store {
 
 class LtxFileWriter {
  public:
-  LtxFileWriter(env::Env* env, std::string path);
+  // `compress` as for ltx::Encoder.
+  LtxFileWriter(env::Env* env, std::string path, bool compress);
   ~LtxFileWriter();  // abandons an unfinished file
 
   Status Begin(const ltx::Header& header);
@@ -37,6 +38,7 @@ class LtxFileWriter {
 
   env::Env* env_;
   std::string path_;
+  bool compress_;
   std::string tmp_path_;
   std::unique_ptr<env::File> file_;
   std::unique_ptr<BufferedWriter> writer_;

@@ -3,6 +3,7 @@
 #include "ltx/encoder.h"
 
 #include <gtest/gtest.h>
+#include <lz4.h>
 
 #include "ltx_test_util.h"
 
@@ -123,6 +124,39 @@ TEST(LtxEncoderWriter, WriterFailureIsReturnedAndSticks) {
   w.budget_ = 1 << 20;
   EXPECT_EQ(enc.EncodePage(2, Bytes(MakePage(4096, 2, 0, false))).code(), Status::Code::kIOError);
   EXPECT_EQ(enc.Finish(kChecksumFlag | 1).code(), Status::Code::kIOError);
+}
+
+// data.compress: false. Each page is an LZ4 block of literals only: liblz4
+// itself reads it back to the page, the decoder reads the file, and the
+// block is the page plus its few length bytes, whatever the page holds.
+TEST(LtxEncoderWithoutCompression, StoresEachPageAsLiteralsThatLz4Reads) {
+  for (uint32_t page_size : {512u, 4096u, 65536u}) {
+    const std::string page = MakePage(page_size, 2, 0, /*compressible=*/true);
+    const Header header = MakeHeader(page_size, 3, 4, 4);
+    std::string file;
+    StringWriter writer(&file);
+    Encoder enc(&writer, /*compress=*/false);
+    ASSERT_TRUE(enc.EncodeHeader(header).ok());
+    ASSERT_TRUE(enc.EncodePage(2, Bytes(page)).ok());
+    ASSERT_TRUE(enc.Finish(enc.pages_checksum()).ok());
+
+    // The frame after the header: pgno, flags, then the block's size.
+    const auto* frame = reinterpret_cast<const uint8_t*>(file.data()) + kHeaderSize;
+    const uint32_t size = uint32_t(frame[6]) << 24 | frame[7] << 16 | frame[8] << 8 | frame[9];
+    EXPECT_EQ(size, page_size + 1 + (page_size - 15) / 255 + 1) << page_size;
+    EXPECT_LE(int(size), LZ4_compressBound(int(page_size)));
+    std::string back(page_size, '\0');
+    EXPECT_EQ(LZ4_decompress_safe(reinterpret_cast<const char*>(frame + 10), back.data(), int(size),
+                                  int(page_size)),
+              int(page_size));
+    EXPECT_EQ(back, page) << page_size;
+
+    Result<testing::Decoded> decoded = testing::DecodeFile(file);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->pages.at(2), page);
+    // The same page compressed is far smaller: the option is acted on.
+    EXPECT_LT(testing::EncodeFile(header, {{2, page}}).size() + page_size / 2, file.size());
+  }
 }
 
 }  // namespace

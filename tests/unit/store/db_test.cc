@@ -64,6 +64,31 @@ TEST(Db, RollbackCommitBecomesNextTxidWithFileChecksum) {
   EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
 }
 
+// data.compress: false stores pages uncompressed (as LZ4 literals), with the
+// same transactions and checksums.
+TEST(Db, WithoutCompressionTheSameCommitsTakeMoreBytes) {
+  TempDir images;
+  const auto first = RealDatabase(images, 3), second = RealDatabase(images, 40);
+  std::vector<std::pair<Position, uint64_t>> runs;  // position, LTX bytes
+  for (bool compress : {true, false}) {
+    TempDir dir;
+    DbOptions options = Options(dir);
+    options.compress = compress;
+    Db db(options);
+    ASSERT_TRUE(db.Open().ok());
+    ASSERT_TRUE(CommitRollback(&db, first).ok());
+    ASSERT_TRUE(CommitRollback(&db, second).ok());
+    uint64_t bytes = 0;
+    for (const LtxFileInfo& f : db.LtxFilesAfter(0, SIZE_MAX)) {
+      ASSERT_TRUE(ReceivedLtxFromBytes(*f.bytes, "txid").ok());
+      bytes += f.bytes->size();
+    }
+    runs.push_back({db.pos(), bytes});
+  }
+  EXPECT_EQ(runs[0].first, runs[1].first);
+  EXPECT_GT(runs[1].second, 2 * runs[0].second);
+}
+
 // The LTX of each commit is appended to the LTX log and held in memory: no
 // file is created per commit. Reopening seals the log into one file.
 // Outside a transaction only a checkpoint writes the database file: bytes of a

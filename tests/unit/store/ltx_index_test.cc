@@ -26,7 +26,8 @@ void WriteLtx(const std::string& dir, uint64_t min_txid, uint64_t max_txid, uint
   header.max_txid = max_txid;
   header.timestamp_ms = 1;
   header.pre_apply_checksum = (post - 1) | ltx::kChecksumFlag;
-  LtxFileWriter writer(env::Env::Posix(), dir + "/" + ltx::FileName(min_txid, max_txid));
+  LtxFileWriter writer(env::Env::Posix(), dir + "/" + ltx::FileName(min_txid, max_txid),
+                       /*compress=*/true);
   ASSERT_TRUE(writer.Begin(header).ok());
   std::vector<uint8_t> page(4096, uint8_t(max_txid));
   ASSERT_TRUE(writer.AddPage(1, page).ok());
