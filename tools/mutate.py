@@ -129,6 +129,28 @@ MUTANTS = [
      "  if (pos_.txid == 0) return Status::OK();  // nothing committed to protect yet\n",
      "  return Status::OK();\n",
      "StrayWrite"),
+    ("snapshot-misses-the-last-page", "src/store/db_snapshot.cc",
+     "for (uint32_t pgno = 1; pgno <= header.commit; pgno++) {",
+     "for (uint32_t pgno = 1; pgno < header.commit; pgno++) {",
+     "Snapshot|CatchUp"),
+    ("restore-to-txid-one-late", "src/backup/restore.cc",
+     "case RestorePoint::Kind::kTxid: return h.max_txid <= options_.point.txid;",
+     "case RestorePoint::Kind::kTxid: return h.max_txid <= options_.point.txid + 1;",
+     "Restore"),
+    ("restore-to-time-one-early", "src/backup/restore.cc",
+     "case RestorePoint::Kind::kTimestamp: return h.timestamp_ms <= options_.point.timestamp_ms;",
+     "case RestorePoint::Kind::kTimestamp: return h.timestamp_ms < options_.point.timestamp_ms;",
+     "Restore"),
+    # A replica's batch whose log sync failed stays in the log and in memory.
+    ("replica-keeps-a-failed-batch", "src/store/db_apply.cc",
+     "    ltx_index_.RemoveRecentAfter(std::max(pos_.txid, ltx_index_.LastFileTxid()));\n",
+     "    return kept;\n",
+     "Db\\."),
+    # A replica's database file synced only before a seal, whatever the time.
+    ("replica-database-synced-only-at-seal", "src/store/db_apply.cc",
+     "at - database_synced_ < kDatabaseSyncInterval",
+     "true",
+     "Db\\."),
 ]
 
 
