@@ -87,5 +87,21 @@ TEST(ExecTest, AppOnAReplicaStartsOnlyOnceCaughtUpAndItsExitEndsWalship) {
   EXPECT_FALSE(Mounted(replica.mount_dir()));
 }
 
+// skip-sync: true starts the application at once, even on a replica whose
+// primary is not there to catch up with (without it, the app would wait).
+TEST(ExecTest, SkipSyncStartsTheAppWithoutWaitingForThePrimary) {
+  Cluster cluster(Nodes(2));  // node1, the primary, never starts
+  WalshipProcess& replica = cluster.node(1);
+  const std::string saw = cluster.dir() + "/replica-started";
+  replica.WriteConfig(ReadBytes(replica.config_path()) +
+                      "skip-sync: true\nexec: \"echo started > " + saw + "; exit 3\"\n");
+  ASSERT_TRUE(replica.Spawn());
+  auto status = replica.WaitForExit(seconds(20));
+  ASSERT_TRUE(status.has_value()) << "the app never started:\n" << replica.Log();
+  EXPECT_TRUE(ExitedWith(*status, 3)) << DescribeWaitStatus(*status) << "\n" << replica.Log();
+  EXPECT_EQ(ReadBytes(saw), "started\n");
+  EXPECT_EQ(replica.Log().find("waiting to catch up"), std::string::npos) << replica.Log();
+}
+
 }  // namespace
 }  // namespace walship::testing::cluster

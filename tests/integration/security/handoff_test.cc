@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cluster/cluster_util.h"
 #include "harness/etcd_process.h"
@@ -67,6 +68,7 @@ class TwoNodesOnEtcd : public ::testing::Test {
 
 class AuthHandoff : public TwoNodesOnEtcd {};
 class ForgedCandidate : public TwoNodesOnEtcd {};
+class LeaseEndpoints : public TwoNodesOnEtcd {};
 
 TEST_F(AuthHandoff, PromoteNeedsTheTokenAndWorksWithIt) {
   ASSERT_NO_FATAL_FAILURE(StartNodes([](size_t) { return "  auth-token: " + kToken + "\n"; }));
@@ -133,6 +135,41 @@ TEST_F(ForgedCandidate, AStreamThatClaimsToBeACandidateGetsNoHandoff) {
       << resp->body;
   EXPECT_EQ(PrimaryByMount(cluster, seconds(1)), p) << "the lease moved";
   (*stream)->Close();
+  EXPECT_TRUE(cluster.StopAll());
+}
+
+// docs/api.md's answers of /promote and /handoff under the etcd lease.
+TEST_F(LeaseEndpoints, PromoteAndHandoffAnswerAsDocumented) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  Cluster& cluster = *cluster_;
+  const int p = p_, r = 1 - p_;
+  http::Client primary(cluster.Url(p), seconds(10)), replica(cluster.Url(r), seconds(10));
+  auto info = primary.Get("/info");
+  ASSERT_TRUE(info.ok() && info->status == 200);
+  const std::string hostname = nlohmann::json::parse(info->body).value("hostname", "");
+  ASSERT_FALSE(hostname.empty()) << info->body;
+  info = replica.Get("/info");
+  ASSERT_TRUE(info.ok() && info->status == 200);
+  const std::string replica_id = nlohmann::json::parse(info->body).value("nodeID", "");
+
+  // Promoting the primary itself: 200, naming it.
+  auto resp = primary.Post("/promote", "", http::kJson);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(nlohmann::json::parse(resp->body, nullptr, false).value("primary", ""), hostname)
+      << resp->body;
+  // /handoff: 400 without nodeID, 409 for a node that is not a connected
+  // candidate, 409 on a node that is not the primary.
+  resp = primary.Post("/handoff", "", http::kJson);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 400) << resp->body;
+  resp = primary.Post("/handoff?nodeID=0123456789abcdef", "", http::kJson);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 409) << resp->body;
+  resp = replica.Post("/handoff?nodeID=" + replica_id, "", http::kJson);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 409) << resp->body;
+  EXPECT_EQ(PrimaryByMount(cluster, seconds(1)), p) << "the lease moved";
   EXPECT_TRUE(cluster.StopAll());
 }
 

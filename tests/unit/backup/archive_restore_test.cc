@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -158,6 +159,48 @@ TEST_F(ArchiveRestoreTest, RestoresEveryArchivedTxidThroughAllLevels) {
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->txid, 8u);
   EXPECT_EQ(latest->objects, 2u);  // the snapshot and L1
+}
+
+// The L0 objects the archiver wrote, in key order: (min, max) TXIDs.
+std::vector<std::pair<uint64_t, uint64_t>> L0Objects(const std::string& dir) {
+  FileTarget target(dir);
+  auto objects = ListDbObjects(&target, "x.db");
+  EXPECT_TRUE(objects.ok());
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (objects.ok()) {
+    for (const ArchivedObject& o : *objects) {
+      if (o.level == 0) out.push_back({o.min_txid, o.max_txid});
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// docs/backup.md: one L0 object holds at most max_batch_files transactions
+// and max_batch_bytes (a transaction larger than that goes alone); what is
+// left goes in the next.
+TEST_F(ArchiveRestoreTest, AnL0ObjectHoldsAtMostTheBatchLimits) {
+  ArchiverOptions o;
+  o.max_batch_files = 2;
+  o.level_intervals = {std::chrono::hours(1)};  // no compaction in this test
+  StartArchiver("", o);
+  Commit(3);
+  archiver_->RunOnce();  // the first snapshot, at TXID 1
+  for (int i = 1; i <= 5; i++) Commit(3 + i);
+  for (int i = 0; i < 10 && archiver_->ArchivedTxid("x.db") < 6; i++) archiver_->RunOnce();
+  EXPECT_EQ(L0Objects(ArchiveDir()),
+            (std::vector<std::pair<uint64_t, uint64_t>>{{2, 3}, {4, 5}, {6, 6}}));
+  ExpectRestoresTo(6);
+
+  archiver_->Stop();
+  o.max_batch_files = 4096;
+  o.max_batch_bytes = 1;  // every transaction alone
+  StartArchiver("", o);
+  for (int i = 1; i <= 3; i++) Commit(20 + i);
+  for (int i = 0; i < 10 && archiver_->ArchivedTxid("x.db") < 9; i++) archiver_->RunOnce();
+  EXPECT_EQ(L0Objects(ArchiveDir()), (std::vector<std::pair<uint64_t, uint64_t>>{
+                                         {2, 3}, {4, 5}, {6, 6}, {7, 7}, {8, 8}, {9, 9}}));
+  ExpectRestoresTo(9);
 }
 
 TEST_F(ArchiveRestoreTest, RestoresByTimestamp) {
