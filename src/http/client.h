@@ -55,6 +55,9 @@ class StreamReader {
   // Reads up to out.size() body bytes (chunked encoding removed), blocking
   // until some arrive. 0 at the end of the body. Unavailable when the
   // connection breaks or a read timeout passes, Aborted after Close().
+  // Small reads are served from a buffer filled kChunkSize bytes at a time,
+  // so reading a stream of small frames costs one network read per chunk,
+  // not per frame.
   Result<size_t> Read(std::span<uint8_t> out);
   // Reads one line without its '\n' (for NDJSON); NotFound at the end of the body.
   Result<std::string> ReadLine(size_t max = 1 << 20);
@@ -66,8 +69,14 @@ class StreamReader {
   void Close();
 
  private:
+  static constexpr size_t kChunkSize = 64 << 10;
+
+  // Refills the buffer when all of it was read; false at the end of the body.
+  Result<bool> Fill();
+
   std::unique_ptr<Impl> impl_;
-  std::string pending_;  // bytes read past the last line ReadLine returned
+  std::string buffer_;  // body bytes read from the network; those from at_ on not yet returned
+  size_t at_ = 0;
 };
 
 // What a client shows a node and trusts it by: the node API's shared token

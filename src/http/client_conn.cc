@@ -18,7 +18,11 @@ ClientConn::ClientConn(const Url& url, std::chrono::milliseconds timeout,
     : timeout_(timeout),
       url_(url),
       tls_(url.scheme == "https" ? std::move(tls) : nullptr),
-      stream_(ioc_, tls_.get()) {}
+      stream_(ioc_, tls_.get()) {
+  // Beast reads at most the buffer's free capacity at a time: room for a
+  // whole chunk of a stream makes one receive per chunk, not several.
+  buffer_.reserve(kReadBufferSize);
+}
 
 ClientConn::~ClientConn() {
   std::lock_guard<std::mutex> lock(close_mu_);

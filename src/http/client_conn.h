@@ -115,6 +115,7 @@ class ClientConn {
   std::shared_ptr<TlsContext> tls_;  // declared before stream_: outlives it
   asio::io_context ioc_;             // declared before stream_: outlives it
   Transport stream_;
+  static constexpr size_t kReadBufferSize = 64 << 10;
   beast::flat_buffer buffer_;
 };
 

@@ -73,43 +73,51 @@ int StreamReader::status() const { return impl_->status(); }
 const Headers& StreamReader::headers() const { return impl_->headers(); }
 
 Result<size_t> StreamReader::Read(std::span<uint8_t> out) {
-  if (!pending_.empty()) {
-    size_t n = std::min(out.size(), pending_.size());
-    std::memcpy(out.data(), pending_.data(), n);
-    pending_.erase(0, n);
-    return n;
-  }
-  return impl_->Read(out);
+  if (at_ == buffer_.size() && out.size() >= kChunkSize) return impl_->Read(out);
+  WALSHIP_ASSIGN_OR_RETURN(bool more, Fill());
+  if (!more) return size_t{0};
+  const size_t n = std::min(out.size(), buffer_.size() - at_);
+  std::memcpy(out.data(), buffer_.data() + at_, n);
+  at_ += n;
+  return n;
+}
+
+Result<bool> StreamReader::Fill() {
+  if (at_ < buffer_.size()) return true;
+  buffer_.resize(kChunkSize);
+  at_ = 0;
+  auto got = impl_->Read({reinterpret_cast<uint8_t*>(buffer_.data()), buffer_.size()});
+  buffer_.resize(got.ok() ? *got : 0);
+  if (!got.ok()) return got.status();
+  return *got > 0;
 }
 
 Result<std::string> StreamReader::ReadLine(size_t max) {
-  uint8_t piece[4096];
+  std::string line;
   for (;;) {
-    size_t newline = pending_.find('\n');
-    if (newline != std::string::npos) {
-      std::string line = pending_.substr(0, newline);
-      pending_.erase(0, newline + 1);
-      return line;
-    }
-    if (pending_.size() > max) {
+    const size_t newline = buffer_.find('\n', at_);
+    const size_t end = newline == std::string::npos ? buffer_.size() : newline;
+    line.append(buffer_, at_, end - at_);
+    at_ = newline == std::string::npos ? end : end + 1;
+    if (newline != std::string::npos) return line;
+    if (line.size() > max) {
       return Status::InvalidArgument("stream line longer than " + std::to_string(max) + " bytes");
     }
-    WALSHIP_ASSIGN_OR_RETURN(size_t got, impl_->Read(piece));
-    if (got == 0) {
-      if (pending_.empty()) return Status::NotFound("end of stream");
-      return std::exchange(pending_, std::string());
+    WALSHIP_ASSIGN_OR_RETURN(bool more, Fill());
+    if (!more) {
+      if (line.empty()) return Status::NotFound("end of stream");
+      return line;
     }
-    pending_.append(reinterpret_cast<const char*>(piece), got);
   }
 }
 
 Result<std::string> StreamReader::ReadAll(size_t max) {
-  std::string body = std::exchange(pending_, std::string());
-  uint8_t piece[16384];
+  std::string body;
   while (body.size() <= max) {
-    WALSHIP_ASSIGN_OR_RETURN(size_t got, impl_->Read(piece));
-    if (got == 0) return body;
-    body.append(reinterpret_cast<const char*>(piece), got);
+    WALSHIP_ASSIGN_OR_RETURN(bool more, Fill());
+    if (!more) return body;
+    body.append(buffer_, at_, std::string::npos);
+    at_ = buffer_.size();
   }
   return Status::InvalidArgument("stream body longer than " + std::to_string(max) + " bytes");
 }
