@@ -154,13 +154,13 @@ class Db {
   // that continues this position (a snapshot may only come first). Appends
   // each to the LTX log, as a primary's commits are (a snapshot, or a file
   // too large for memory, goes into ltx/), and makes them durable with one
-  // sync; then takes SQLite's
-  // locks through `mount` so readers are out (ApplyLock), writes the pages
-  // into the database file (each file's post-apply checksum must match),
-  // fsyncs it once, notes the position in `applied`, has the kernel drop its
-  // cached pages and releases the locks. `mount` may be null (no readers to
-  // keep out). PosMismatch when a file does not continue the one before it;
-  // the files before it are applied.
+  // sync; then takes SQLite's locks through `mount` so readers are out
+  // (ApplyLock), writes the pages into the database file (each file's
+  // post-apply checksum must match), has the kernel drop its cached pages
+  // and releases the locks. The database file itself is synced now and then
+  // (SyncAppliedDatabase). `mount` may be null (no readers to keep out).
+  // PosMismatch when a file does not continue the one before it; the files
+  // before it are applied.
   // REQUIRES: not called concurrently for one Db.
   Status ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount);
   // Closes the descriptors ApplyBatch keeps open in the mount (before unmount).
