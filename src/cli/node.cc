@@ -165,6 +165,11 @@ Status Node::Start() {
   // With an expiring lease the fence must refuse the commit itself, so each
   // WAL write stays a request (docs/architecture.md).
   fs_options.passthrough = config_.fuse.passthrough && config_.lease.type == kLeaseStatic;
+  if (config_.fuse.passthrough && !fs_options.passthrough) {
+    spdlog::info(
+        "fuse: FUSE passthrough off under the etcd lease: every WAL write is a request to "
+        "walship, so the write fence can refuse it (docs/architecture.md)");
+  }
   // Test hook: WALSHIP_TEST_NO_PASSTHROUGH=1 runs a test suite on the path
   // without passthrough (CTest's fuse_test_without_passthrough).
   if (TestHookNumber("WALSHIP_TEST_NO_PASSTHROUGH") > 0) fs_options.passthrough = false;

@@ -205,6 +205,9 @@ TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   // An expiring lease keeps every WAL write a request, for the fence to
   // refuse (docs/architecture.md): no FUSE passthrough.
   EXPECT_FALSE(cluster_->node(p).PassthroughOn());
+  EXPECT_NE(cluster_->node(p).Log().find("FUSE passthrough off under the etcd lease"),
+            std::string::npos)
+      << "walship did not say why the fast path is off";
   std::string cluster_id;
   for (size_t i = 0; i < cluster_->size(); i++) {
     auto id = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/cluster.id");
