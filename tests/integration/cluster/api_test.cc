@@ -167,6 +167,14 @@ Answer Ask(const std::string& url, const std::string& method, const std::string&
 // static-lease cluster; none of them changes anything.
 TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
   const std::string primary = cluster_.Url(0), replica = cluster_.Url(1);
+  {
+    http::Client client(primary, seconds(10));
+    auto copy = client.Get("/export?name=app.db");
+    ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+    EXPECT_EQ(copy->status, 200);
+    EXPECT_EQ(copy->headers["content-type"], "application/octet-stream");
+    EXPECT_EQ(copy->body.rfind("SQLite format 3", 0), 0u);
+  }
   Answer a = Ask(primary, "GET", "/export?name=missing.db");
   EXPECT_EQ(a.status, 404) << a.error;
   EXPECT_NE(a.error.find("missing.db"), std::string::npos) << a.error;

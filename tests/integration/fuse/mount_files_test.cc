@@ -192,13 +192,14 @@ TEST(UnmountTest, SigtermWithAFileHeldOpenStillStopsWalship) {
   holder.Kill();
 }
 
-// A config walship cannot use: it must exit non-zero before mounting and say
-// which key is wrong.
+// A config walship cannot use: it must exit with status 2 (as LiteFS does;
+// docs/configuration.md, exit-on-error) before mounting and say which key is
+// wrong.
 void ExpectRejectedConfig(WalshipProcess& walship, const std::string& key) {
   ASSERT_TRUE(walship.Spawn());
   auto status = walship.WaitForExit();
   ASSERT_TRUE(status) << "walship did not exit on a bad config";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << DescribeWaitStatus(*status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << DescribeWaitStatus(*status);
   EXPECT_NE(walship.Log().find(key), std::string::npos)
       << "the message does not name \"" << key << "\":\n"
       << walship.Log();
