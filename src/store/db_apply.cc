@@ -324,7 +324,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     return st;
   }
   // 4. The log holds the run durably; the database file catches up now and then.
-  WALSHIP_RETURN_IF_ERROR(SyncAppliedDatabase(/*now=*/kept.front().min_txid == 1));
+  WALSHIP_RETURN_IF_ERROR(SyncAppliedDatabase(/*now=*/batch.front().header.IsSnapshot()));
   return stopped;
 }
 

@@ -440,6 +440,12 @@ std::vector<ReceivedLtx> Received(const History& h, size_t from, size_t to) {
   return out;
 }
 
+// Applies txids from+1..to of `h` as one batch.
+Status ApplyRun(Db* replica, const History& h, size_t from, size_t to) {
+  auto batch = Received(h, from, to);
+  return replica->ApplyBatch(batch, nullptr);
+}
+
 // Appends an entry to the replica's LTX log as the format says: a
 // big-endian u64 length, then the LTX file.
 void AppendToLog(const DbOptions& replica, const std::string& ltx) {
@@ -505,8 +511,7 @@ TEST(Db, ReplicaSealsItsLogLikeAPrimary) {
   options.seal_txids = 3;
   Db replica(options);
   ASSERT_TRUE(replica.Open().ok());
-  auto batch = Received(h, 0, 5);
-  ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 0, 5).ok());
   const std::vector<LtxFileInfo> files = replica.ListLtxFiles();
   ASSERT_EQ(files.size(), 2u);  // the snapshot that starts the chain, and the log sealed
   EXPECT_EQ(files[1].min_txid, 2u);
@@ -543,25 +548,21 @@ TEST(Db, ReplicaSyncsItsDatabaseFileAtMostOnceASecond) {
   Db replica(options);
   ASSERT_TRUE(replica.Open().ok());
   // A snapshot's batch is synced at once: it replaces the whole chain.
-  auto first = Received(h, 0, 2);
-  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 0, 2).ok());
   const Position synced = replica.pos();
   EXPECT_EQ(AppliedMarker(options), synced);
   // Within the second the database file is not synced: the log holds the
   // batch, and `applied` still names the last sync.
   clock.now += std::chrono::milliseconds(999);
-  auto second = Received(h, 2, 3);
-  ASSERT_TRUE(replica.ApplyBatch(second, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 2, 3).ok());
   EXPECT_EQ(replica.pos().txid, 3u);
   EXPECT_EQ(AppliedMarker(options), synced);
   clock.now += std::chrono::milliseconds(1);
-  auto third = Received(h, 3, 4);
-  ASSERT_TRUE(replica.ApplyBatch(third, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 3, 4).ok());
   EXPECT_EQ(AppliedMarker(options).txid, 4u);
   // Promotion makes the file durable: a primary's recovery replays only its
   // own transactions.
-  auto fourth = Received(h, 4, 5);
-  ASSERT_TRUE(replica.ApplyBatch(fourth, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 4, 5).ok());
   ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
   ASSERT_TRUE(replica.SetReplica(false, nullptr).ok());
   EXPECT_EQ(AppliedMarker(options), h.pos);
@@ -576,11 +577,9 @@ TEST(Db, ReplicaSyncsItsDatabaseFileBeforeSealingItsLog) {
   options.seal_txids = 3;
   Db replica(options);
   ASSERT_TRUE(replica.Open().ok());
-  auto first = Received(h, 0, 1);
-  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 0, 1).ok());
   for (size_t i = 1; i < 5; i++) {
-    auto one = Received(h, i, i + 1);
-    ASSERT_TRUE(replica.ApplyBatch(one, nullptr).ok());
+    ASSERT_TRUE(ApplyRun(&replica, h, i, i + 1).ok());
   }
   // Txids 2..4 filled the log: the database was synced at 4, then sealed.
   ASSERT_EQ(replica.ListLtxFiles().size(), 2u);
@@ -610,8 +609,7 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   options.env = &faults;
   Db replica(options);
   ASSERT_TRUE(replica.Open().ok());
-  auto first = Received(h, 0, 1);
-  ASSERT_TRUE(replica.ApplyBatch(first, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 0, 1).ok());
   const Position before = replica.pos();
   faults.FailFrom(env::FaultOp::kSync, "/ltx.log");
   auto rest = Received(h, 1, 3);
@@ -625,8 +623,7 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   EXPECT_EQ(env::Env::Posix()->ReadFile(options.dir + "/ltx.log")->size(), 0u);
   // Once the disk recovers, the run applies.
   faults.Heal();
-  auto again = Received(h, 1, 3);
-  ASSERT_TRUE(replica.ApplyBatch(again, nullptr).ok());
+  ASSERT_TRUE(ApplyRun(&replica, h, 1, 3).ok());
   EXPECT_EQ(replica.pos(), h.pos);
 }
 
