@@ -34,6 +34,14 @@ Status Db::ReadPage(const PageSource& source, std::span<uint8_t> out) const {
     return Status::IOError("database " + name() + ": page " + std::to_string(source.pgno) +
                            " is in the " + DataFileName(source.file) + " file, which is gone");
   }
+  if (source.file == FileKind::kWal) {
+    // A frame just captured was read back whole to verify it.
+    const std::span<const uint8_t> read = wal_capture_.ReadBack(source.offset, out.size());
+    if (!read.empty()) {
+      std::copy(read.begin(), read.end(), out.begin());
+      return Status::OK();
+    }
+  }
   WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(source.offset, out));
   // Past the end of the database file a page reads as zeros, as SQLite's own
   // short-read handling does for a file with a hole.
@@ -53,8 +61,10 @@ Status Db::CommitTransaction(const TxSpec& tx, bool durable) {
   // A closed write fence refuses the commit but leaves the database sound.
   if (!st.ok() && !st.IsLeaseExpired() && failed_.ok()) {
     failed_ = st;
-    spdlog::error("database {}: could not record transaction {}: {}; writes now fail until "
-                  "restart", name(), pos_.txid + 1, st.ToString());
+    spdlog::error(
+        "database {}: could not record transaction {}: {}; writes now fail until "
+        "restart",
+        name(), pos_.txid + 1, st.ToString());
   }
   return st;
 }
@@ -149,8 +159,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
     ltx_index_.Add({header.min_txid, header.max_txid, path, post, nullptr});
     stats_.ltx_bytes += file->bytes_written();
   } else {
-    WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext(
-        "database " + name() + ": txid " + std::to_string(header.max_txid)));
+    WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext("database " + name() + ": txid " +
+                                                             std::to_string(header.max_txid)));
     log_.Append(bytes);  // written by FlushCommits, or the Sync here
     if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());
     stats_.ltx_bytes += bytes.size();
@@ -160,8 +170,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
   stats_.commits++;
-  spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid,
-                encoded.size(), tx.commit);
+  spdlog::debug("database {}: txid {} ({} pages, commit {})", name(), pos_.txid, encoded.size(),
+                tx.commit);
   unannounced_.push_back({header, post});
   // The transaction stands in the log whatever happens here.
   SealLogWhenFull();

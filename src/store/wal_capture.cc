@@ -5,8 +5,15 @@
 
 namespace walship::store {
 
+namespace {
+// How much one read back asks for at least: the frames of several small
+// transactions, or a large one's in few reads.
+constexpr size_t kReadBackBytes = 128 << 10;
+}  // namespace
+
 void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t now_ms) {
   if (data.empty()) return;
+  DropReadBack();
   last_write_ms_ = now_ms;
   if (offset == 0) {
     // A header write starts a new WAL generation (creation, or a restart after
@@ -27,6 +34,7 @@ void WalCapture::OnWrite(uint64_t offset, std::span<const uint8_t> data, int64_t
 }
 
 Status WalCapture::Rescan(env::File* wal, int64_t now_ms) {
+  DropReadBack();
   last_write_ms_ = now_ms;
   uint8_t raw[sqlite::kWalHeaderSize];
   WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(0, raw));
@@ -47,6 +55,7 @@ Status WalCapture::Rescan(env::File* wal, int64_t now_ms) {
 }
 
 void WalCapture::OnTruncate(uint64_t size) {
+  DropReadBack();
   if (size >= captured_end_) {
     if (header_ && size < VerifiedEnd()) Unverify(size);
     return;
@@ -66,6 +75,7 @@ void WalCapture::Restore(const sqlite::WalHeader& header, uint64_t captured_end,
 }
 
 void WalCapture::StartGeneration(std::optional<sqlite::WalHeader> header, uint64_t captured_end) {
+  DropReadBack();
   header_ = header;
   captured_end_ = captured_end;
   chain_.reset();
@@ -107,13 +117,29 @@ Status WalCapture::LoadChain(env::File* wal) {
   return Status::OK();
 }
 
+Result<std::span<const uint8_t>> WalCapture::FrameAt(env::File* wal, uint64_t offset) {
+  const size_t frame_size = size_t(FrameSize());
+  if (!ReadBack(offset, frame_size).empty()) return ReadBack(offset, frame_size);
+  if (read_short_ && offset + frame_size > read_at_ + read_length_) {
+    return std::span<const uint8_t>();  // past the end the last read found
+  }
+  read_.resize(std::max(kReadBackBytes / frame_size, size_t(1)) * frame_size);
+  WALSHIP_ASSIGN_OR_RETURN(read_length_, wal->ReadAt(offset, read_));
+  read_at_ = offset;
+  read_short_ = read_length_ < read_.size();
+  return ReadBack(offset, frame_size);
+}
+
+std::span<const uint8_t> WalCapture::ReadBack(uint64_t offset, size_t size) const {
+  if (offset < read_at_ || offset + size > read_at_ + read_length_) return {};
+  return std::span<const uint8_t>(read_).subspan(size_t(offset - read_at_), size);
+}
+
 Result<bool> WalCapture::ExtendVerified(env::File* wal) {
-  frame_.resize(FrameSize());
-  const std::span<const uint8_t> bytes(frame_);
   while (true) {
     if (!verified_.empty() && verified_.back().commit != 0) return true;
-    WALSHIP_ASSIGN_OR_RETURN(size_t n, wal->ReadAt(VerifiedEnd(), frame_));
-    if (n < frame_.size()) return false;  // still arriving
+    WALSHIP_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, FrameAt(wal, VerifiedEnd()));
+    if (bytes.empty()) return false;  // still arriving
     uint32_t cksum[2];
     const auto& prev = verified_.empty() ? *chain_ : verified_.back().checksum;
     cksum[0] = prev[0];

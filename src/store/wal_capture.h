@@ -70,6 +70,10 @@ class WalCapture {
   std::optional<uint64_t> FindPage(uint32_t pgno) const;
   // Every page with a committed frame in the current WAL, ascending.
   std::vector<uint32_t> IndexedPages() const;
+  // The `size` bytes at `offset` of the WAL as the last look read them back,
+  // if it did (a captured frame's page, read once to verify it); else empty.
+  // Valid until the next call that is not const.
+  std::span<const uint8_t> ReadBack(uint64_t offset, size_t size) const;
   // Where the committed (captured) frames of the current WAL end: every
   // frame before this offset belongs to a committed transaction.
   uint64_t captured_end() const { return header_ ? captured_end_ : sqlite::kWalHeaderSize; }
@@ -87,18 +91,30 @@ class WalCapture {
   void Unverify(uint64_t offset);
   // Reads the header and the running checksum at captured_end_ if unknown.
   Status LoadChain(env::File* wal);
+  // The frame at `offset`, from the read-back buffer or, when it is not
+  // there, by reading the buffer anew from `offset` (many frames in one
+  // read); empty when the file ends before the frame does.
+  Result<std::span<const uint8_t>> FrameAt(env::File* wal, uint64_t offset);
+  // Forgets what was read back: the file may have changed since.
+  void DropReadBack() { read_length_ = 0, read_short_ = false; }
   // Verifies frames past the prefix until one fails or a commit frame passes;
   // returns whether a commit frame is now in the prefix.
   Result<bool> ExtendVerified(env::File* wal);
   TxSpec TakeTransaction(size_t commit_index);
 
-  std::optional<sqlite::WalHeader> header_;  // none: no valid header seen
-  bool header_unread_ = false;  // a split header write: read it from the file
+  std::optional<sqlite::WalHeader> header_;         // none: no valid header seen
+  bool header_unread_ = false;                      // a split header write: read it from the file
   uint64_t captured_end_ = sqlite::kWalHeaderSize;  // frames before are in LTX files
   // The running checksum after the frame before captured_end_ (or the header's).
   std::optional<std::array<uint32_t, 2>> chain_;
   std::vector<VerifiedFrame> verified_;  // frames from captured_end_ that verify
-  std::vector<uint8_t> frame_;  // scratch: one frame read back
+  // WAL bytes read back from read_at_: read_length_ of them are valid. A
+  // short read (read_short_) found the end of the file, so nothing past it
+  // is read again until the file is written (DropReadBack).
+  std::vector<uint8_t> read_;
+  uint64_t read_at_ = 0;
+  size_t read_length_ = 0;
+  bool read_short_ = false;
   bool dirty_ = false;  // written since the last look
   int64_t last_write_ms_ = 0;
   std::unordered_map<uint32_t, uint64_t> index_;  // pgno -> last committed frame offset

@@ -121,6 +121,31 @@ TEST(WalCapture, TakesOneTransactionAtEachCommitWithItsPages) {
   EXPECT_TRUE(f.TakeAll().empty());
 }
 
+// Passthrough: SQLite writes the file without walship seeing the writes;
+// each look reads the new frames back in one read and keeps the bytes, so
+// the commit's pages are not read a second time.
+TEST(WalCapture, ReadBackHoldsTheCapturedPagesUntilTheFileChanges) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 20);
+  WalFile f(dir);
+  ASSERT_TRUE(f.file()->WriteAt(0, wal).ok());
+  ASSERT_TRUE(f.capture.Rescan(f.file(), 1).ok());
+  std::vector<TxSpec> txs = f.TakeAll();
+  ASSERT_EQ(txs.size(), 21u);
+  for (const TxSpec& tx : txs) {
+    for (const PageSource& p : tx.pages) {
+      std::span<const uint8_t> page = f.capture.ReadBack(p.offset, 4096);
+      ASSERT_EQ(page.size(), 4096u) << "page " << p.pgno;
+      EXPECT_TRUE(std::equal(page.begin(), page.end(), wal.begin() + long(p.offset)))
+          << "page " << p.pgno << " at " << p.offset;
+    }
+  }
+  EXPECT_TRUE(f.capture.ReadBack(wal.size() - 4096, 4097).empty()) << "past the end";
+  // The file may change once walship looks again: what was read is dropped.
+  ASSERT_TRUE(f.capture.Rescan(f.file(), 2).ok());
+  EXPECT_TRUE(f.capture.ReadBack(txs.back().pages.front().offset, 4096).empty());
+}
+
 TEST(WalCapture, CommitFrameCountsOnceItsLastByteArrives) {
   TempDir dir;
   auto wal = MakeWal(dir, 0);  // one transaction: CREATE TABLE
