@@ -44,19 +44,24 @@ TEST(ExecTest, MigrationRunsFirstThenTheAppWhichGetsSigtermAndSetsTheExitCode) {
   o.parent_dir = dir.path();
   WalshipProcess node(o);
   const std::string mnt = node.mount_dir();
-  const std::string migrate = "sqlite3 " + mnt + "/app.db 'CREATE TABLE t(x); INSERT INTO t VALUES(1)' && echo migrated > " +
-                              dir.path() + "/migrated";
-  // The app records what it saw at start, then waits for SIGTERM and exits 7.
-  const std::string app = "sqlite3 " + mnt + "/app.db 'SELECT count(*) FROM t' > " + dir.path() +
-                          "/app-saw; trap 'echo term > " + dir.path() +
-                          "/app-term; exit 7' TERM; while true; do sleep 0.05; done";
+  const std::string migrate =
+      "sqlite3 " + mnt +
+      "/app.db 'CREATE TABLE t(x); INSERT INTO t VALUES(1)' && echo migrated > " + dir.path() +
+      "/migrated";
+  // The app sets its SIGTERM handler (exit 7), records what it saw at start
+  // (whole, by a rename), then waits.
+  const std::string app = "trap 'echo term > " + dir.path() + "/app-term; exit 7' TERM; sqlite3 " +
+                          mnt + "/app.db 'SELECT count(*) FROM t' > " + dir.path() +
+                          "/app-saw.tmp && mv " + dir.path() + "/app-saw.tmp " + dir.path() +
+                          "/app-saw; while true; do sleep 0.05; done";
   node.WriteConfig("fuse:\n  dir: \"" + mnt + "\"\ndata:\n  dir: \"" + node.data_dir() +
                    "\"\nhttp:\n  addr: \"127.0.0.1:" + std::to_string(node.http_port()) +
                    "\"\nexec:\n  - cmd: \"" + migrate + "\"\n    if-candidate: true\n  - cmd: \"" +
                    app + "\"\n");
   ASSERT_TRUE(node.Start());
   EXPECT_EQ(WaitForFile(dir.path() + "/migrated"), "migrated\n");
-  EXPECT_EQ(WaitForFile(dir.path() + "/app-saw"), "1\n") << "the app started before the migration ended";
+  EXPECT_EQ(WaitForFile(dir.path() + "/app-saw"), "1\n")
+      << "the app started before the migration ended";
   ::kill(node.pid(), SIGTERM);
   auto status = node.WaitForExit(seconds(15));
   ASSERT_TRUE(status.has_value()) << node.Log();

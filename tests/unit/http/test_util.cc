@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "base/crc64.h"
@@ -57,6 +58,22 @@ uint64_t ResidentBytes() {
   uint64_t size_pages = 0, resident_pages = 0;
   statm >> size_pages >> resident_pages;
   return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+bool WaitUntilThreadSleeps(pid_t tid, std::chrono::milliseconds timeout) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  for (auto end = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(std::chrono::milliseconds(1))) {  // poll interval
+    std::ifstream stat(path);
+    std::string line;
+    std::getline(stat, line);
+    // "TID (COMM) STATE ...": COMM may hold spaces and parentheses.
+    const size_t close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S')
+      return true;
+  }
+  return false;
 }
 
 }  // namespace walship::http::testing

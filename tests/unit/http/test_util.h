@@ -2,6 +2,9 @@
 // bytes with their CRC-64, and the resident set size. Single-threaded use.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -26,6 +29,9 @@ uint64_t WriteRandomFile(const std::string& path, uint64_t size, uint32_t seed);
 uint64_t FileCrc(const std::string& path);
 // Resident set size of this process in bytes.
 uint64_t ResidentBytes();
+// Waits until thread `tid` of this process sleeps in the kernel (state S in
+// /proc/self/task/TID/stat, as in a blocking read); false after `timeout`.
+bool WaitUntilThreadSleeps(pid_t tid, std::chrono::milliseconds timeout);
 
 // "http://127.0.0.1:<port>".
 inline std::string BaseUrl(const Server& server) {
