@@ -1,13 +1,18 @@
 #include "harness/net.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <stdexcept>
+#include <string>
 
 namespace walship::testing {
 namespace {
@@ -35,20 +40,42 @@ int EphemeralLow() {
   return range >> low && low > 0 ? low : 32768;
 }
 
+// Reserves `port` for this process until it exits: an exclusive flock on
+// DIR/PORT, whose descriptor stays open (the kernel drops the lock when the
+// process dies, however it dies). False when another process holds it, or
+// this one already does.
+bool Reserve(uint16_t port) {
+  static const std::string dir = [] {
+    std::string d = "/tmp/walship-test-ports";
+    ::mkdir(d.c_str(), 01777);
+    return d;
+  }();
+  const std::string path = dir + "/" + std::to_string(port);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) throw std::runtime_error("open " + path + " failed");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open: the reservation lasts as long as the process
+}
+
 }  // namespace
 
 uint16_t FreePort() {
   constexpr int kLowest = 10000;
   static const int ephemeral_low = EphemeralLow();
+  static std::mutex mu;
+  std::lock_guard lock(mu);
   if (ephemeral_low - 1 > kLowest) {
     thread_local std::mt19937 rng(std::random_device{}());
     std::uniform_int_distribution<int> pick(kLowest, ephemeral_low - 1);
     for (int attempt = 0; attempt < 100; attempt++) {
-      if (uint16_t port = TryBind(uint16_t(pick(rng)))) return port;
+      const uint16_t port = uint16_t(pick(rng));
+      if (Reserve(port) && TryBind(port)) return port;
     }
   }
-  if (uint16_t port = TryBind(0)) return port;
-  throw std::runtime_error("bind 127.0.0.1:0 failed");
+  throw std::runtime_error("no free port below " + std::to_string(ephemeral_low) + " in 100 tries");
 }
 
 }  // namespace walship::testing
