@@ -364,6 +364,10 @@ class Db {
   // than kSyncEachUpTo, only that there are more (SyncNewFiles then syncs
   // the file system).
   std::vector<std::string> unsynced_ltx_;
+  // Scratch for RecordTransaction, kept so that a commit allocates only the
+  // LTX it keeps: the encoding (copied out at its exact size) and a page.
+  std::string encode_buffer_;
+  std::vector<uint8_t> page_buffer_;
   Status failed_;  // set when a commit could not be recorded; writes then fail
   DbStats stats_;
   CommitListener listener_;

@@ -107,8 +107,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   // Only a large transaction has a file of its own to name.
   const std::string path =
       large ? env::JoinPath(LtxDir(), ltx::FileName(header.min_txid, header.max_txid)) : "";
-  std::string bytes;
-  ltx::StringWriter memory(&bytes);
+  encode_buffer_.clear();
+  ltx::StringWriter memory(&encode_buffer_);
   ltx::Encoder encoder(&memory, options_.compress);
   std::optional<LtxFileWriter> file;
   if (large) {
@@ -119,7 +119,8 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   }
 
   const uint32_t lock_pgno = ltx::LockPgno(tx.page_size);
-  std::vector<uint8_t> page(tx.page_size);
+  std::vector<uint8_t>& page = page_buffer_;
+  page.resize(tx.page_size);
   std::vector<EncodedPage> encoded;
   encoded.reserve(tx.pages.size());
   bool changed = full || tx.commit != checksums_.page_count();
@@ -161,11 +162,12 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   } else {
     WALSHIP_RETURN_IF_ERROR(encoder.Finish(post).WithContext("database " + name() + ": txid " +
                                                              std::to_string(header.max_txid)));
-    log_.Append(bytes);  // written by FlushCommits, or the Sync here
+    // Copied out at exactly its size: the recent chain holds it in memory.
+    auto bytes = std::make_shared<const std::string>(encode_buffer_);
+    log_.Append(*bytes);  // written by FlushCommits, or the Sync here
     if (durable) WALSHIP_RETURN_IF_ERROR(log_.Sync());
-    stats_.ltx_bytes += bytes.size();
-    ltx_index_.AddRecent({header.min_txid, header.max_txid, "", post,
-                          std::make_shared<const std::string>(std::move(bytes))});
+    stats_.ltx_bytes += bytes->size();
+    ltx_index_.AddRecent({header.min_txid, header.max_txid, "", post, std::move(bytes)});
   }
   pos_ = {header.max_txid, post};
   last_ltx_ = header;
