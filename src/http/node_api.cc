@@ -172,6 +172,13 @@ void NodeApi::HandleHandoff(Request& req, Response& resp) {
   const std::string node_id = req.Query("nodeID");
   if (node_id.empty()) return resp.SendJsonError(400, "handoff: nodeID is required");
   if (!options_.handoff) return resp.SendJsonError(409, "handoff: not available on this node");
+  if (const store::NodeRole role = store_->role(); !role.primary) {
+    // Say so, rather than that the node is not connected "to this primary".
+    return resp.SendJsonError(409, "handoff: this node is not the primary; ask the primary" +
+                                       (role.primary_hostname.empty()
+                                            ? std::string()
+                                            : " (" + role.primary_hostname + ")"));
+  }
   for (const repl::ConnectedReplica& r : streamer_.Replicas()) {
     if (r.node_id != node_id) continue;
     if (!r.candidate) {

@@ -307,8 +307,11 @@ void EtcdLeaser::FollowKey() {
     return;
   }
   if (handing_off_ && held.lease == lease_) {
+    // Still ours and naming this node: HandOff waits for the target to catch
+    // up, with the fence closed; this node stays the primary meanwhile.
+    if (!handed_off_at_) return;
     // Still ours, naming the target: give it `ttl` to take over, then let go.
-    if (handed_off_at_ && SteadyClock::now() - *handed_off_at_ > options_.ttl) {
+    if (SteadyClock::now() - *handed_off_at_ > options_.ttl) {
       spdlog::warn("lease: {} did not take the handed-off lease; releasing it",
                    info->hostname);
       const int64_t lease = lease_;

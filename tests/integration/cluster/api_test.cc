@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "cluster/cluster_util.h"
 #include "http/client.h"
@@ -163,6 +164,24 @@ Answer Ask(const std::string& url, const std::string& method, const std::string&
   return {resp->status, resp->status >= 400 ? json["error"].get<std::string>() : resp->body};
 }
 
+// The nodeID in /info of the node at `url`, or "" with a test failure.
+std::string NodeIdOf(const std::string& url) {
+  auto info = HttpGet(url, "/info");
+  EXPECT_TRUE(info.ok()) << info.status().ToString();
+  if (!info.ok()) return "";
+  return nlohmann::json::parse(*info, nullptr, false).value("nodeID", "");
+}
+
+// docs/protocol.md's POST /stream body for a replica at no position.
+std::string StreamBody(const std::string& node_id, bool candidate, const std::string& url) {
+  return nlohmann::json{{"nodeID", node_id},
+                        {"hostname", "prober"},
+                        {"advertiseURL", url},
+                        {"candidate", candidate},
+                        {"positions", nlohmann::json::object()}}
+      .dump();
+}
+
 // Each refusal docs/api.md documents, as the node API answers it on a
 // static-lease cluster; none of them changes anything.
 TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
@@ -195,11 +214,23 @@ TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
   a = Ask(primary, "POST", "/handoff");
   EXPECT_EQ(a.status, 400) << a.error;
   a = Ask(primary, "POST", "/handoff?nodeID=0123456789abcdef");
-  EXPECT_EQ(a.status, 409) << a.error;  // the static lease does not move
-  a = Ask(replica, "POST", "/handoff?nodeID=0123456789abcdef");
-  EXPECT_EQ(a.status, 409) << a.error;  // not the primary
+  EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("is not a replica connected to this primary"), std::string::npos)
+      << a.error;
+  // A real, connected replica: under the static lease it is no candidate.
+  const std::string replica_id = NodeIdOf(replica);
+  ASSERT_EQ(replica_id.size(), 16u);
+  a = Ask(primary, "POST", "/handoff?nodeID=" + replica_id);
+  EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("is not a candidate"), std::string::npos) << a.error;
+  a = Ask(replica, "POST", "/handoff?nodeID=" + replica_id);
+  EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("handoff: this node is not the primary; ask the primary (node1)"),
+            std::string::npos)
+      << a.error;
   a = Ask(replica, "POST", "/promote");
   EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("the static lease is fixed"), std::string::npos) << a.error;
 
   const std::string file = cluster_.Scratch("upload.db");
   ASSERT_TRUE(MakeDatabaseFile(file, 10, 100));
@@ -208,6 +239,65 @@ TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
   a = Ask(primary, "POST", "/import?name=app.db", "not a database at all");
   EXPECT_EQ(a.status, 400) << a.error;
   ExpectEveryNodeAt(kDb, pos_);
+}
+
+// docs/protocol.md: a primary answers a malformed /stream body with 400, a
+// replica answers a well-formed one with 409; both one-line JSON errors.
+TEST_F(ApiTest, StreamRefusesAMalformedBodyAndAReplicaRefusesEveryStream) {
+  const std::string primary = cluster_.Url(0), replica = cluster_.Url(1);
+  for (const std::string& body :
+       {"not json"s, "[1,2]"s, R"({"positions":[]})"s,
+        R"({"positions":{"app.db":{"txid":"x","checksum":"e03abc134d5b8993"}}})"s}) {
+    Answer a = Ask(primary, "POST", "/stream", body);
+    EXPECT_EQ(a.status, 400) << body << ": " << a.error;
+    EXPECT_NE(a.error.find("stream request"), std::string::npos) << body << ": " << a.error;
+  }
+  Answer a = Ask(replica, "POST", "/stream", StreamBody("00000000c0ffee00", true, ""));
+  EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("stream: this node is not the primary"), std::string::npos) << a.error;
+  ExpectEveryNodeAt(kDb, pos_);
+}
+
+// The static leaser itself refuses a handoff: only a stream that says it is
+// a candidate (which no replica of a static lease does) gets that far.
+TEST_F(ApiTest, StaticLeaseRefusesAHandoffToAConnectedCandidate) {
+  const std::string primary = cluster_.Url(0);
+  const std::string node_id = "00000000c0ffee01";
+  http::Client client(primary, seconds(5));
+  auto stream =
+      client.OpenStream("POST", "/stream", StreamBody(node_id, true, cluster_.Url(1)), http::kJson);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  ASSERT_EQ((*stream)->status(), 200);
+  // The streamer lists the replica a moment after the stream opens.
+  Answer a;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  do {
+    a = Ask(primary, "POST", "/handoff?nodeID=" + node_id);
+    if (a.error.find("not a replica connected") == std::string::npos) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(a.status, 409) << a.error;
+  EXPECT_NE(a.error.find("the static lease cannot move"), std::string::npos) << a.error;
+  (*stream)->Close();
+  auto info = HttpGet(primary, "/info");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(nlohmann::json::parse(*info, nullptr, false).value("role", ""), "primary") << *info;
+  ExpectEveryNodeAt(kDb, pos_);
+}
+
+// docs/api.md: /wait with txid=primary answers 503 when the primary cannot
+// be reached; a wait for a number still works on the replica alone.
+TEST_F(ApiTest, WaitForThePrimaryIs503WhenThePrimaryIsDown) {
+  const std::string replica = cluster_.Url(1);
+  Answer a = Ask(replica, "GET", "/wait?db=app.db&txid=primary");
+  ASSERT_EQ(a.status, 200) << a.error;
+  ASSERT_TRUE(cluster_.primary().Stop());
+  a = Ask(replica, "GET", "/wait?db=app.db&txid=primary");
+  EXPECT_EQ(a.status, 503) << a.error;
+  EXPECT_NE(a.error.find("wait: cannot reach the node at " + cluster_.Url(0)), std::string::npos)
+      << a.error;
+  a = Ask(replica, "GET", "/wait?db=app.db&txid=" + std::to_string(pos_.txid));
+  EXPECT_EQ(a.status, 200) << a.error;
 }
 
 // Writes `bytes` to `path`.

@@ -52,7 +52,8 @@ class ProxyTest : public ::testing::Test {
     ASSERT_GE(primary_, 0);
     {
       Sql sql(cluster_->node(primary_).Path(kDb));
-      ASSERT_TRUE(sql.Exec("PRAGMA journal_mode=wal; CREATE TABLE rows(id INTEGER PRIMARY KEY, v TEXT)"));
+      ASSERT_TRUE(
+          sql.Exec("PRAGMA journal_mode=wal; CREATE TABLE rows(id INTEGER PRIMARY KEY, v TEXT)"));
     }
     ASSERT_TRUE(WaitConvergedFrom(primary_));
     for (int i = 0; i < 3; i++) StartApp(i);
@@ -82,7 +83,9 @@ class ProxyTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  std::string ProxyUrl(int i) const { return "http://127.0.0.1:" + std::to_string(proxy_ports_[i]); }
+  std::string ProxyUrl(int i) const {
+    return "http://127.0.0.1:" + std::to_string(proxy_ports_[i]);
+  }
   std::string AppUrl(int i) const { return "http://127.0.0.1:" + std::to_string(app_ports_[i]); }
   int Replica(int n) const { return (primary_ + 1 + n) % 3; }
 
@@ -120,10 +123,12 @@ TEST_F(ProxyTest, WriteOnAReplicaLandsOnThePrimaryAndTheCookieReadsItAnywhere) {
   ASSERT_EQ(cookie.size(), std::string("__txid=").size() + 16);
   auto pos = ReadPos(cluster_->node(primary_).mount_dir(), kDb);
   ASSERT_TRUE(pos.ok());
-  EXPECT_EQ(std::stoull(cookie.substr(7), nullptr, 16), pos->txid) << "the cookie names the write's TXID";
+  EXPECT_EQ(std::stoull(cookie.substr(7), nullptr, 16), pos->txid)
+      << "the cookie names the write's TXID";
   // The row is on the primary's database (the write was forwarded).
   Sql primary(cluster_->node(primary_).Path(kDb));
-  EXPECT_EQ(ValueOr<std::string>(primary.QueryString("SELECT v FROM rows WHERE id = " + id), ""), "hello");
+  EXPECT_EQ(ValueOr<std::string>(primary.QueryString("SELECT v FROM rows WHERE id = " + id), ""),
+            "hello");
 
   // With the cookie, a read on the other replica sees the write at once,
   // although that replica applies it only kApplyDelayMs later.
@@ -165,7 +170,8 @@ TEST_F(ProxyTest, StrongReadWaitsForThePrimarysPositionAndWaitEndpointToo) {
   ASSERT_TRUE(waited.ok()) << waited.status().ToString();
   auto too_far = HttpGet(cluster_->Url(Replica(1)), "/wait?db=app.db&txid=999999&timeout=200");
   EXPECT_FALSE(too_far.ok());
-  EXPECT_NE(too_far.status().message().find("504"), std::string::npos) << too_far.status().ToString();
+  EXPECT_NE(too_far.status().message().find("504"), std::string::npos)
+      << too_far.status().ToString();
 }
 
 TEST_F(ProxyTest, FiftyConcurrentClientsThroughAReplicaLoseNoWrite) {
@@ -199,7 +205,8 @@ TEST_F(ProxyTest, WebSocketEchoPassesThrough) {
   boost::asio::connect(ws.next_layer(),
                        resolver.resolve("127.0.0.1", std::to_string(proxy_ports_[Replica(0)])));
   ws.handshake("127.0.0.1", "/ws");
-  for (const std::string& message : {std::string("one"), std::string("two"), std::string(100000, 'x')}) {
+  for (const std::string& message :
+       {std::string("one"), std::string("two"), std::string(100000, 'x')}) {
     ws.write(boost::asio::buffer(message));
     beast::flat_buffer buffer;
     ws.read(buffer);
@@ -228,9 +235,90 @@ TEST_F(ProxyTest, HealthPassthroughAndATargetThatIsDown) {
   http::Client down(ProxyUrl(Replica(0)), seconds(30));
   auto resp = down.Get("/count");
   ASSERT_TRUE(resp.ok());
+  const auto took = SteadyClock::now() - start;
   EXPECT_EQ(resp->status, 502);
-  EXPECT_NE(resp->body.find("does not answer"), std::string::npos) << resp->body;
-  EXPECT_LT(SteadyClock::now() - start, seconds(10)) << "retried without bound";
+  // docs/proxy.md: retried for 5 s, then 502 naming the address and the error.
+  const std::string address = "127.0.0.1:" + std::to_string(app_ports_[Replica(0)]);
+  EXPECT_NE(resp->body.find("the application at " + address + " does not answer ("),
+            std::string::npos)
+      << resp->body;
+  EXPECT_GE(took, milliseconds(4500)) << "gave up without retrying for 5 s";
+  EXPECT_LT(took, seconds(10)) << "retried without bound";
+}
+
+// A request that already carries Walship-Forwarded is never forwarded again:
+// a replica answers 503 and the primary never sees it. And a strong read
+// needs the primary's position: with the primary down, 503.
+TEST_F(ProxyTest, ReplicaAnswers503ToAForwardedWriteAndToAStrongReadWithoutThePrimary) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  Sql primary(cluster_->node(primary_).Path(kDb));
+  http::Client forwarded(ProxyUrl(Replica(0)), seconds(10));
+  forwarded.SetHeader("Walship-Forwarded", "1");
+  auto resp = forwarded.Post("/rows", "twice", http::kTextPlain);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 503) << resp->body;
+  EXPECT_NE(resp->body.find("a write was forwarded to this node, which is not the primary"),
+            std::string::npos)
+      << resp->body;
+  // The same write without the header does reach the primary, so the count
+  // below would have seen the forwarded one.
+  http::Client plain(ProxyUrl(Replica(0)), seconds(10));
+  auto landed = plain.Post("/rows", "once", http::kTextPlain);
+  ASSERT_TRUE(landed.ok()) << landed.status().ToString();
+  ASSERT_EQ(landed->status, 201) << landed->body;
+  EXPECT_EQ(ValueOr<int64_t>(primary.QueryInt("SELECT count(*) FROM rows WHERE v = 'twice'"), -1),
+            0);
+  EXPECT_EQ(ValueOr<int64_t>(primary.QueryInt("SELECT count(*) FROM rows"), -1), 1);
+
+  http::Client strong(ProxyUrl(Replica(1)), seconds(10));
+  strong.SetHeader("Walship-Consistency", "strong");
+  auto read = strong.Get("/rows/" + landed->body);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->status, 200) << read->body;
+  apps_[primary_].Kill();
+  cluster_->node(primary_).Kill();
+  http::Client strong_down(ProxyUrl(Replica(1)), seconds(10));
+  strong_down.SetHeader("Walship-Consistency", "strong");
+  read = strong_down.Get("/rows/" + landed->body);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->status, 503) << read->body;
+  EXPECT_NE(read->body.find("strong read: cannot reach the primary: cannot reach the node at " +
+                            cluster_->Url(primary_)),
+            std::string::npos)
+      << read->body;
+}
+
+// Under the static lease the primary is fixed: once a replica has learned
+// the primary's proxy address it keeps it, so a write after the primary went
+// down is retried there for 5 s and answered 502 naming that address. A
+// replica that never learned it answers 503 at once (docs/proxy.md).
+TEST_F(ProxyTest, StaticPrimaryDownIs502AtItsKnownAddressAnd503WhereNeverLearned) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  http::Client first(ProxyUrl(Replica(0)), seconds(10));
+  auto landed = first.Post("/rows", "before", http::kTextPlain);
+  ASSERT_TRUE(landed.ok()) << landed.status().ToString();
+  ASSERT_EQ(landed->status, 201) << landed->body;
+  apps_[primary_].Kill();
+  cluster_->node(primary_).Kill();
+
+  const auto start = SteadyClock::now();
+  http::Client learned(ProxyUrl(Replica(0)), seconds(30));
+  auto resp = learned.Post("/rows", "after", http::kTextPlain);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  const auto took = SteadyClock::now() - start;
+  EXPECT_EQ(resp->status, 502) << resp->body;
+  EXPECT_NE(
+      resp->body.find("127.0.0.1:" + std::to_string(proxy_ports_[primary_]) + " does not answer ("),
+      std::string::npos)
+      << resp->body;
+  EXPECT_GE(took, milliseconds(4500)) << "gave up without retrying for 5 s";
+  EXPECT_LT(took, seconds(10)) << "retried without bound";
+
+  http::Client never(ProxyUrl(Replica(1)), seconds(10));
+  resp = never.Post("/rows", "after", http::kTextPlain);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 503) << resp->body;
+  EXPECT_NE(resp->body.find("no primary is known"), std::string::npos) << resp->body;
 }
 
 TEST_F(ProxyTest, PrimaryDownMeans503ForWritesAndHealthAnd504ForAReadThatCannotCatchUp) {
@@ -253,7 +341,8 @@ TEST_F(ProxyTest, PrimaryDownMeans503ForWritesAndHealthAnd504ForAReadThatCannotC
   auto timed_out = waiting.Get("/rows/1");
   ASSERT_TRUE(timed_out.ok());
   EXPECT_EQ(timed_out->status, 504) << timed_out->body;
-  EXPECT_NE(timed_out->body.find("did not reach TXID 1048575"), std::string::npos) << timed_out->body;
+  EXPECT_NE(timed_out->body.find("did not reach TXID 1048575"), std::string::npos)
+      << timed_out->body;
   EXPECT_GE(SteadyClock::now() - start, milliseconds(2900));
   // The lag passes max-lag about now: health says so.
   int health_status = 0;
@@ -308,7 +397,8 @@ TEST_F(ProxyTest, WritesFollowThePrimaryThroughAFailover) {
   }
   ASSERT_EQ(status, 201);
   Sql sql(cluster_->node(now_primary).Path(kDb));
-  EXPECT_EQ(ValueOr<std::string>(sql.QueryString("SELECT v FROM rows WHERE id = " + id), ""), "after");
+  EXPECT_EQ(ValueOr<std::string>(sql.QueryString("SELECT v FROM rows WHERE id = " + id), ""),
+            "after");
   EXPECT_EQ(ValueOr<int64_t>(sql.QueryInt("SELECT count(*) FROM rows"), -1), 2);
 }
 
