@@ -90,11 +90,13 @@ int WaitForEnd(const sigset_t& signals, ChildProcess* child) {
 // exit-on-error: false it stays up, as LiteFS does, until SIGINT or SIGTERM,
 // so a host that restarts exited processes does not loop and the operator can
 // look around. Unlike LiteFS it first stops what it started (mount, API,
-// lease), so no half-started node serves anything meanwhile.
+// lease), so no half-started node serves anything meanwhile. `node` is null
+// when nothing was started yet (the data directory is locked by another
+// process: with false, walship waits rather than being restarted in a loop).
 int OnStartupError(const Config& config, const sigset_t& signals, Node* node,
                    const std::string& what) {
   spdlog::error("{}", what);
-  node->Stop();
+  if (node) node->Stop();
   if (config.exit_on_error) return 1;
   spdlog::error("exit-on-error is false: staying up (doing nothing) until SIGINT or SIGTERM");
   ChildProcess none;
@@ -129,8 +131,8 @@ int RunMount(const CommandLine& cl) {
   // Before anything reads or writes the data directory; held until exit.
   auto data_dir_lock = store::DataDirLock::Acquire(config->data.dir);
   if (!data_dir_lock.ok()) {
-    spdlog::error("cannot start: {}", data_dir_lock.status().message());
-    return 1;
+    return OnStartupError(*config, signals, nullptr,
+                          "cannot start: " + std::string(data_dir_lock.status().message()));
   }
   LogWarnings(cl, *config);
   Node node(*config);

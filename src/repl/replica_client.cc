@@ -11,14 +11,12 @@
 #include "http/url.h"
 #include "ltx/format.h"
 #include "repl/protocol.h"
+#include "repl/reconnect_backoff.h"
 #include "store/ltx_file_writer.h"
 
 namespace walship::repl {
 namespace {
 
-// No frame (heartbeats come every 500 ms) for this long means the primary or
-// the path to it is gone.
-constexpr std::chrono::milliseconds kReadTimeout{5000};
 constexpr size_t kChunkSize = 256 * 1024;
 // How many recent positions a replica reports, to find where a diverged
 // history forks from the primary's.
@@ -72,21 +70,21 @@ bool ReplicaClient::WaitSynced(std::chrono::milliseconds timeout) {
 }
 
 void ReplicaClient::Run(std::stop_token stop) {
-  auto delay = options_.reconnect_delay;
+  ReconnectBackoff backoff(options_.reconnect_delay, options_.max_reconnect_delay);
   std::mutex sleep_mu;
   std::condition_variable_any sleep_cv;
   while (!stop.stop_requested()) {
-    uint64_t before = store_->change_count();
-    Status st = StreamOnce(stop);
+    bool delivered = false;
+    Status st = StreamOnce(stop, &delivered);
     SetSynced(false);
     if (stop.stop_requested()) break;
-    // A connection that delivered something resets the backoff.
-    if (store_->change_count() != before) delay = options_.reconnect_delay;
+    // Any frame, a heartbeat too, shows the primary is there: an in-sync
+    // replica whose connections keep dropping retries at the first delay.
+    const auto delay = backoff.Next(delivered);
     spdlog::warn("replica: stream from {} ended: {}; reconnecting in {} ms", primary_url_,
                  st.ToString(), delay.count());
     std::unique_lock lock(sleep_mu);
     sleep_cv.wait_for(lock, stop, delay, [] { return false; });
-    delay = std::min(delay * 2, options_.max_reconnect_delay);
   }
 }
 
@@ -112,7 +110,8 @@ Status ReplicaClient::CheckCluster(const http::StreamReader& reader) {
   if (!mine.empty()) {
     return Status::InvalidArgument(
         "the node at " + primary_url_ + " is the primary of cluster " + theirs +
-        ", not of this node's cluster " + mine + "; nothing was applied. Point the lease at this "
+        ", not of this node's cluster " + mine +
+        "; nothing was applied. Point the lease at this "
         "cluster's primary, or remove DATA/cluster.id to join the other cluster");
   }
   if (options_.save_cluster_id) WALSHIP_RETURN_IF_ERROR(options_.save_cluster_id(theirs));
@@ -120,7 +119,7 @@ Status ReplicaClient::CheckCluster(const http::StreamReader& reader) {
   return Status::OK();
 }
 
-Status ReplicaClient::StreamOnce(std::stop_token stop) {
+Status ReplicaClient::StreamOnce(std::stop_token stop, bool* delivered) {
   const StreamRequest request = BuildRequest();
   http::Client client(primary_url_, std::chrono::seconds(5));
   client.SetCredentials(options_.credentials);
@@ -129,12 +128,11 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
   std::shared_ptr<http::StreamReader> reader = std::move(*opened);
   if (reader->status() != 200) {
     auto body = reader->ReadAll();
-    return Status::Unavailable("primary answered /stream with " +
-                               std::to_string(reader->status()) + ": " +
-                               (body.ok() ? *body : std::string()));
+    return Status::Unavailable("primary answered /stream with " + std::to_string(reader->status()) +
+                               ": " + (body.ok() ? *body : std::string()));
   }
   WALSHIP_RETURN_IF_ERROR(CheckCluster(*reader));
-  reader->SetReadTimeout(kReadTimeout);
+  reader->SetReadTimeout(options_.read_timeout);
   {
     std::lock_guard lock(mu_);
     if (stop.stop_requested()) return Status::Aborted("stopping");
@@ -154,6 +152,7 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
       break;
     }
     store_->MarkFrameReceived();
+    *delivered = true;
     switch (frame->type) {
       case FrameType::kLtx:
         st = ReceiveLtx(reader.get(), frame->length, &applier);
@@ -169,7 +168,8 @@ Status ReplicaClient::StreamOnce(std::stop_token stop) {
       case FrameType::kError: {
         std::string payload(frame->length, '\0');
         st = ReadFull(reader.get(), {reinterpret_cast<uint8_t*>(payload.data()), payload.size()});
-        if (st.ok() && frame->type == FrameType::kError) st = Status::Unavailable("primary: " + payload);
+        if (st.ok() && frame->type == FrameType::kError)
+          st = Status::Unavailable("primary: " + payload);
         break;
       }
     }
@@ -205,8 +205,8 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length, Ap
     WALSHIP_RETURN_IF_ERROR(ReadFull(reader, {reinterpret_cast<uint8_t*>(bytes.data()), size}));
     received = store::ReceivedLtxFromBytes(std::move(bytes), "an LTX file from the primary");
   } else {
-    const std::string tmp = env::JoinPath(
-        db->LtxDir(), "receiving-" + std::to_string(++received_files_) + ".ltx.tmp");
+    const std::string tmp =
+        env::JoinPath(db->LtxDir(), "receiving-" + std::to_string(++received_files_) + ".ltx.tmp");
     WALSHIP_RETURN_IF_ERROR(ReceiveToFile(reader, size, tmp));
     received = store::ReceivedLtxFromFile(env::Env::Posix(), tmp);
     if (!received.ok()) (void)env::Env::Posix()->Remove(tmp);
@@ -226,16 +226,15 @@ Status ReplicaClient::ApplyOther(const Received& item) {
       spdlog::info("replica: in sync with the primary at {}", primary_url_);
       return Status::OK();
     case Received::Kind::kDeleted:
-      spdlog::info("replica: {} was deleted on the primary; deleting it here",
-                   item.db->name());
+      spdlog::info("replica: {} was deleted on the primary; deleting it here", item.db->name());
       return store_->Delete(item.db->name(), mount_);
     default:
       return SetDivergedFilesAside(item.db, item.common_txid);
   }
 }
 
-Status ReplicaClient::ReceiveNamedTxid(FrameType type, http::StreamReader* reader,
-                                       uint64_t length, ApplyQueue* applier) {
+Status ReplicaClient::ReceiveNamedTxid(FrameType type, http::StreamReader* reader, uint64_t length,
+                                       ApplyQueue* applier) {
   if (length > 2 + store::kMaxDbNameBytes + 8) return Status::Corruption("stream: bad frame");
   std::vector<uint8_t> payload(length);
   WALSHIP_RETURN_IF_ERROR(ReadFull(reader, payload));
@@ -263,10 +262,15 @@ Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {
   for (const store::LtxFileInfo& f : files) {
     if (f.max_txid <= common) continue;
     WALSHIP_RETURN_IF_ERROR(env->MkdirAll(dir));
-    // A second divergence over the same TXIDs keeps the first one's files.
+    // A second divergence over the same TXIDs keeps the first one's files:
+    // NAME.UNIXMS, the next free millisecond when one in the same
+    // millisecond took it (a rename would overwrite it).
     std::string name_only = ltx::FileName(f.min_txid, f.max_txid);
     if (env->Exists(env::JoinPath(dir, name_only))) {
-      name_only += "." + std::to_string(Clock::Real()->NowUnixMs());
+      Clock* clock = options_.clock ? options_.clock : Clock::Real();
+      int64_t ms = clock->NowUnixMs();
+      while (env->Exists(env::JoinPath(dir, name_only + "." + std::to_string(ms)))) ms++;
+      name_only += "." + std::to_string(ms);
     }
     WALSHIP_RETURN_IF_ERROR(db->SetLtxFileAside(f.max_txid, env::JoinPath(dir, name_only)));
     moved.push_back(name_only);
@@ -275,10 +279,11 @@ Status ReplicaClient::SetDivergedFilesAside(store::Db* db, uint64_t common) {
     WALSHIP_RETURN_IF_ERROR(env->SyncDir(dir));
     WALSHIP_RETURN_IF_ERROR(env->SyncDir(db->LtxDir()));
   }
-  spdlog::warn("replica: {} diverged from the primary after txid {} (this node was at {}); moved "
-               "{} unreplicated LTX files to {}: {}; taking a snapshot",
-               name, common, db->pos().txid, moved.size(), dir,
-               moved.empty() ? std::string("none") : moved.front() + " .. " + moved.back());
+  spdlog::warn(
+      "replica: {} diverged from the primary after txid {} (this node was at {}); moved "
+      "{} unreplicated LTX files to {}: {}; taking a snapshot",
+      name, common, db->pos().txid, moved.size(), dir,
+      moved.empty() ? std::string("none") : moved.front() + " .. " + moved.back());
   return Status::OK();
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "http/client.h"
 #include "repl/apply_queue.h"
@@ -34,11 +35,19 @@
 namespace walship::repl {
 
 struct ReplicaClientOptions {
-  std::string hostname;                        // this node, for the primary's logs
-  std::string advertise_url;                   // this node's API, for /handoff
+  std::string hostname;       // this node, for the primary's logs
+  std::string advertise_url;  // this node's API, for /handoff
   bool candidate = false;
+  // Reconnect back-off (ReconnectBackoff): the first wait, and the most it
+  // doubles up to.
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{5000};
+  // No byte from the primary for this long (heartbeats come every 500 ms)
+  // means the connection is broken.
+  std::chrono::milliseconds read_timeout{5000};
+  // Names what a divergence sets aside (diverged/NAME.UNIXMS); null: the
+  // real clock. Must outlive the client.
+  Clock* clock = nullptr;
   // The primary's http.auth-token (empty: none sent) and this node's TLS
   // files, for an https:// primary.
   http::Credentials credentials;
@@ -52,8 +61,7 @@ struct ReplicaClientOptions {
 class ReplicaClient {
  public:
   // `store` and `mount` (may be null) must outlive the client.
-  ReplicaClient(store::Store* store, store::MountAccess* mount,
-                ReplicaClientOptions options);
+  ReplicaClient(store::Store* store, store::MountAccess* mount, ReplicaClientOptions options);
   ~ReplicaClient();
 
   // Starts following the primary at `primary_url` (its node API).
@@ -67,7 +75,8 @@ class ReplicaClient {
 
  private:
   void Run(std::stop_token stop);
-  Status StreamOnce(std::stop_token stop);
+  // `delivered` is set once the connection delivered a frame.
+  Status StreamOnce(std::stop_token stop, bool* delivered);
   // Receiving (the stream's thread): read and verify, then queue.
   Status ReceiveLtx(http::StreamReader* reader, uint64_t length, ApplyQueue* applier);
   // kDiverged (queued) or kDeleted (queued and applied before it returns).

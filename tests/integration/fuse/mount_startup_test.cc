@@ -3,7 +3,10 @@
 // -skip-unmount and exit-on-error: false behave as in LiteFS; a closed stdout
 // and stderr (`walship mount | head -1`) do not kill the node; `walship run
 // --promote` on a node that already is the primary just runs the command.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,6 +131,63 @@ TEST(MountStartupTest, ExitOnErrorFalseStaysUpUntilSigterm) {
   std::optional<int> status = walship.WaitForExit(seconds(10));
   ASSERT_TRUE(status) << "walship ignored SIGTERM";
   EXPECT_TRUE(ExitedWith(*status, 1)) << DescribeWaitStatus(*status);
+}
+
+// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool Listening(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// docs/configuration.md, exit-on-error: a start-up failure after the mount
+// and the node API are up (an exec step that exits non-zero) leaves walship
+// running but serving nothing: mount and API are stopped first.
+TEST(MountStartupTest, ExitOnErrorFalseStopsTheMountAndApiAfterAFailedExecStep) {
+  WalshipProcess walship;
+  // The step exits 7 only if the mount was up when it ran.
+  walship.WriteConfig(ConfigWithFuseKeys(walship, "") + "exit-on-error: false\n" +
+                      "exec:\n  - cmd: \"test -e '" + walship.mount_dir() +
+                      "/.lag' && exit 7\"\n  - cmd: \"sleep 60\"\n");
+  ASSERT_TRUE(walship.Spawn());
+  ASSERT_TRUE(LogShows(walship, "exit-on-error is false"));
+  EXPECT_NE(walship.Log().find("exited with 7"), std::string::npos)
+      << "the exec step did not see the mount up";
+  EXPECT_FALSE(IsMounted(walship.mount_dir())) << "the mount was left up";
+  EXPECT_FALSE(Listening(walship.http_port())) << "the node API still answers";
+  EXPECT_FALSE(walship.WaitForExit(milliseconds(500))) << "walship exited despite exit-on-error";
+  ::kill(walship.pid(), SIGTERM);
+  std::optional<int> status = walship.WaitForExit(seconds(10));
+  ASSERT_TRUE(status) << "walship ignored SIGTERM";
+  EXPECT_TRUE(ExitedWith(*status, 1)) << DescribeWaitStatus(*status);
+}
+
+// A data directory held by another walship is a start-up error like the
+// others: with exit-on-error: false the second walship waits for SIGTERM
+// instead of exiting (and being restarted in a loop), and touches nothing.
+TEST(MountStartupTest, ExitOnErrorFalseWaitsWhenTheDataDirIsLocked) {
+  WalshipProcess first;
+  ASSERT_TRUE(first.Start());
+  WalshipProcess second;
+  second.WriteConfig("fuse:\n  dir: \"" + second.mount_dir() + "\"\ndata:\n  dir: \"" +
+                     first.data_dir() + "\"\nhttp:\n  addr: \"127.0.0.1:" +
+                     std::to_string(second.http_port()) + "\"\nexit-on-error: false\n");
+  ASSERT_TRUE(second.Spawn());
+  ASSERT_TRUE(LogShows(second, "exit-on-error is false"));
+  EXPECT_NE(second.Log().find("is in use by another walship"), std::string::npos);
+  EXPECT_FALSE(second.WaitForExit(milliseconds(500))) << "walship exited despite exit-on-error";
+  EXPECT_FALSE(IsMounted(second.mount_dir()));
+  ::kill(second.pid(), SIGTERM);
+  std::optional<int> status = second.WaitForExit(seconds(10));
+  ASSERT_TRUE(status) << "walship ignored SIGTERM";
+  EXPECT_TRUE(ExitedWith(*status, 1)) << DescribeWaitStatus(*status);
+  EXPECT_TRUE(IsMounted(first.mount_dir())) << "the first walship lost its mount";
+  EXPECT_TRUE(first.Stop());
 }
 
 // `walship mount ... 2>&1 | head -1`: once the reader is gone every log line

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "backup/archiver.h"
+#include "backup/bundle.h"
 #include "backup/file_target.h"
 #include "backup/layout.h"
 #include "backup/restore.h"
@@ -51,6 +52,7 @@ class ArchiveRestoreTest : public ::testing::Test {
     store::StoreOptions o;
     o.data_dir = dir_ + "/data";
     o.seal_txids = seal_txids;
+    o.compress = compress_;
     store_ = std::make_unique<store::Store>(o);
     ASSERT_TRUE(store_->Open().ok());
     db_ = store_->Find("x.db");
@@ -83,7 +85,8 @@ class ArchiveRestoreTest : public ::testing::Test {
     sqlite3_open(src.c_str(), &s);
     sqlite3_exec(s, "CREATE TABLE IF NOT EXISTS t(x); DELETE FROM t;", nullptr, nullptr, nullptr);
     for (int i = 0; i < rows; i++) {
-      sqlite3_exec(s, "INSERT INTO t VALUES(randomblob(300))", nullptr, nullptr, nullptr);
+      sqlite3_exec(s, ("INSERT INTO t VALUES(" + row_value_ + ")").c_str(), nullptr, nullptr,
+                   nullptr);
     }
     sqlite3_close(s);
     std::string bytes = ReadAll(src);
@@ -108,9 +111,7 @@ class ArchiveRestoreTest : public ::testing::Test {
     FileTarget target(ArchiveDir());
     return Restore(&target, *codec, o);
   }
-  static RestorePoint AtTxid(uint64_t txid) {
-    return {RestorePoint::Kind::kTxid, txid, 0};
-  }
+  static RestorePoint AtTxid(uint64_t txid) { return {RestorePoint::Kind::kTxid, txid, 0}; }
 
   // Restores at `txid` and checks the result against the primary's checksum
   // and the file's own bytes.
@@ -130,6 +131,8 @@ class ArchiveRestoreTest : public ::testing::Test {
   }
 
   std::string dir_;
+  bool compress_ = true;                       // data.compress
+  std::string row_value_ = "randomblob(300)";  // what Commit inserts
   std::unique_ptr<store::Store> store_;
   store::Db* db_ = nullptr;
   std::unique_ptr<Archiver> archiver_;
@@ -151,14 +154,106 @@ TEST_F(ArchiveRestoreTest, RestoresEveryArchivedTxidThroughAllLevels) {
   ASSERT_TRUE(objects.ok());
   std::vector<std::string> keys;
   for (auto& o : *objects) keys.push_back(o.key);
-  EXPECT_EQ(keys, (std::vector<std::string>{
-                      SnapshotKey("x.db", 3), LevelKey("x.db", 0, 4, 5),
-                      LevelKey("x.db", 0, 6, 8), LevelKey("x.db", 1, 4, 8)}));
+  EXPECT_EQ(keys, (std::vector<std::string>{SnapshotKey("x.db", 3), LevelKey("x.db", 0, 4, 5),
+                                            LevelKey("x.db", 0, 6, 8), LevelKey("x.db", 1, 4, 8)}));
   for (uint64_t txid = 3; txid <= 8; txid++) ExpectRestoresTo(txid);
   auto latest = RestoreAt({});
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->txid, 8u);
   EXPECT_EQ(latest->objects, 2u);  // the snapshot and L1
+}
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// docs/backup.md: the archiver's own loop compacts L0 into L1, L1 into L2
+// and L2 into L3, each level on its own interval (30 s, 5 min, 1 h; short
+// here), and a restore from what it compacted is correct.
+TEST_F(ArchiveRestoreTest, TheLoopCompactsEachLevelOnItsInterval) {
+  ArchiverOptions o;
+  o.delay = std::chrono::milliseconds(20);
+  const std::chrono::milliseconds intervals[] = {std::chrono::milliseconds(200),
+                                                 std::chrono::milliseconds(600),
+                                                 std::chrono::milliseconds(1500)};
+  o.level_intervals.assign(std::begin(intervals), std::end(intervals));
+  Commit(3);
+  const SteadyTime created = std::chrono::steady_clock::now();
+  StartArchiver("", o);
+  archiver_->Start();
+  FileTarget target(ArchiveDir());
+  std::map<int, SteadyTime> first_seen;
+  const SteadyTime deadline = created + std::chrono::seconds(10);
+  for (int i = 0; first_seen.size() < 3 && std::chrono::steady_clock::now() < deadline; i++) {
+    Commit(1 + i % 20);
+    // Each commit its own L0 batch: wait until it is archived.
+    while (archiver_->ArchivedTxid("x.db") < db_->pos().txid &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a deadline
+    }
+    auto objects = ListDbObjects(&target, "x.db");
+    ASSERT_TRUE(objects.ok());
+    for (const ArchivedObject& obj : *objects) {
+      if (obj.level >= 1 && obj.level <= 3 && !first_seen.count(obj.level)) {
+        first_seen[obj.level] = std::chrono::steady_clock::now();
+      }
+    }
+  }
+  ASSERT_EQ(first_seen.size(), 3u) << "not every level was compacted within 10 s";
+  for (int level = 1; level <= 3; level++) {
+    EXPECT_GE(first_seen[level] - created, intervals[level - 1]) << "L" << level << " too early";
+  }
+  EXPECT_LE(first_seen[1], first_seen[2]);
+  EXPECT_LE(first_seen[2], first_seen[3]);
+  archiver_->Stop();
+  const uint64_t last = db_->pos().txid;
+  auto objects = ListDbObjects(&target, "x.db");
+  ASSERT_TRUE(objects.ok());
+  uint64_t l3_max = 0;
+  for (const ArchivedObject& obj : *objects) {
+    if (obj.level == 3) l3_max = std::max(l3_max, obj.max_txid);
+  }
+  ASSERT_GT(l3_max, 1u);
+  for (uint64_t txid = 1; txid <= last; txid++) ExpectRestoresTo(txid);
+  auto at_l3 = RestoreAt(AtTxid(l3_max));
+  ASSERT_TRUE(at_l3.ok()) << at_l3.status().ToString();
+  EXPECT_LE(at_l3->objects, 2u) << "the restore at the L3 object's end did not use it";
+}
+
+// docs/configuration.md, data.compress: with false, the L0 objects hold a
+// page per page written, but the compacted ones are compressed.
+TEST_F(ArchiveRestoreTest, CompactedObjectsAreCompressedWithDataCompressFalse) {
+  compress_ = false;
+  OpenStore(store::kSealTxids);
+  row_value_ = "zeroblob(300)";  // pages LZ4 shrinks many times over
+  StartArchiver();
+  Commit(60);
+  archiver_->RunOnce();  // the snapshot
+  Commit(61);
+  archiver_->RunOnce();
+  Commit(62);
+  archiver_->RunOnce();  // the second L0, then L1
+  FileTarget target(ArchiveDir());
+  auto objects = ListDbObjects(&target, "x.db");
+  ASSERT_TRUE(objects.ok());
+  auto codec = ObjectCodec::Create("");
+  ASSERT_TRUE(codec.ok());
+  size_t largest_l0 = 0, l1 = 0;
+  for (const ArchivedObject& obj : *objects) {
+    if (obj.level != 0 && obj.level != 1) continue;
+    auto object = target.Get(obj.key);
+    ASSERT_TRUE(object.ok());
+    auto payload = codec->Open(obj.key, *object);
+    ASSERT_TRUE(payload.ok());
+    auto files = DecodeBundle(*payload);
+    ASSERT_TRUE(files.ok());
+    size_t bytes = 0;
+    for (std::string_view f : *files) bytes += f.size();
+    if (obj.level == 0) largest_l0 = std::max(largest_l0, bytes);
+    if (obj.level == 1) l1 = bytes;
+  }
+  ASSERT_GT(l1, 0u) << "no L1 object";
+  EXPECT_GE(largest_l0, 4u * 4096) << "the L0 objects were compressed: data.compress ignored?";
+  EXPECT_LT(l1 * 3, largest_l0) << "the L1 object is not compressed";
+  ExpectRestoresTo(db_->pos().txid);
 }
 
 // The L0 objects the archiver wrote, in key order: (min, max) TXIDs.
