@@ -8,8 +8,8 @@
 // Zeros written ahead: the file keeps about kReserveBytes of zeros, synced,
 // past its last entry (a zero length ends the entries). An append then
 // overwrites blocks the file already has, so the fdatasync that makes a
-// commit durable writes data only, with no file-system journal commit for a
-// new size (docs/benchmarks.md, "The LTX log's zeros ahead"); and on a full disk
+// commit durable writes data only, not a new size and new blocks as well
+// (docs/benchmarks.md, "The LTX log's zeros ahead"); and on a full disk
 // the append of a commit whose WAL frames or database pages SQLite could
 // still write does not fail for want of space.
 //
