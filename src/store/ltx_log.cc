@@ -1,10 +1,10 @@
 #include "store/ltx_log.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <span>
-#include <vector>
+#include <cerrno>
+#include <cstring>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -23,14 +23,7 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
     uint8_t raw[8];
     WALSHIP_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(at, raw));
     const uint64_t length = n == sizeof raw ? GetBE64(raw) : 0;
-    if (n == sizeof raw && length == 0) {
-      // The zeros written ahead (Reserve): the entries end here, unless a
-      // torn entry left a hole.
-      WALSHIP_ASSIGN_OR_RETURN(const bool all_zero, ZerosFrom(at, size));
-      if (!all_zero) torn = Status::Corruption("a zero entry length before written bytes");
-      break;
-    }
-    if (n != sizeof raw || length > size - at - 8) {
+    if (n != sizeof raw || length == 0 || length > size - at - 8) {
       torn = Status::Corruption("entry length cut off or past the end");
       break;
     }
@@ -49,7 +42,7 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
     out.push_back(std::move(*entry));
     at += 8 + length;
   }
-  if (!torn.ok()) {
+  if (at < size) {
     spdlog::warn("database {}: cutting {} bytes off the end of {} at offset {} ({}): an entry "
                  "never made durable; its transaction is recovered from the WAL or rolled back",
                  db, size - at, path, at, torn.ToString());
@@ -57,46 +50,23 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
   }
   size_ = at;
   entries_ = out.size();
-  reserved_to_ = torn.ok() ? size : at;
-  WALSHIP_RETURN_IF_ERROR(Reserve());
+  reserved_to_ = 0;
+  Reserve();
   return out;
 }
 
-Result<bool> LtxLog::ZerosFrom(uint64_t at, uint64_t size) const {
-  std::vector<uint8_t> chunk(64 << 10);
-  while (at < size) {
-    const size_t want = size_t(std::min<uint64_t>(chunk.size(), size - at));
-    WALSHIP_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(at, std::span(chunk).first(want)));
-    if (n == 0) return true;
-    if (std::any_of(chunk.begin(), chunk.begin() + n, [](uint8_t b) { return b != 0; })) {
-      return false;
-    }
-    at += n;
+void LtxLog::Reserve() {
+  if (reserved_to_ >= size_ + kReserveBytes / 2 || file_->fd() < 0) return;
+  if (::fallocate(file_->fd(), FALLOC_FL_KEEP_SIZE, off_t(size_), off_t(kReserveBytes)) == 0) {
+    reserved_to_ = size_ + kReserveBytes;
+    reserve_warned_ = false;
+    return;
   }
-  return true;
-}
-
-Status LtxLog::Reserve() {
-  if (reserved_to_ >= size_ + kReserveBytes / 2) return Status::OK();
-  const uint64_t from = std::max(reserved_to_, size_);
-  const uint64_t to = size_ + kReserveBytes;
-  static const std::vector<uint8_t> kZeros(kReserveBytes);
-  const Status st = file_->WriteAt(from, std::span(kZeros).first(size_t(to - from)));
-  if (!st.ok()) {
-    if (!reserve_warned_) {
-      spdlog::warn("{}: cannot keep {} KiB written ahead for commits: {}", file_->path(),
-                   kReserveBytes >> 10, st.ToString());
-      reserve_warned_ = true;
-    }
-    return Status::OK();  // tried again at the next append
+  if (!reserve_warned_) {
+    spdlog::warn("{}: cannot keep {} KiB allocated ahead for commits: {}", file_->path(),
+                 kReserveBytes >> 10, std::strerror(errno));
+    reserve_warned_ = true;
   }
-  // The new size and blocks are made durable now, off SQLite's sync, so
-  // that the syncs of the commits written over them journal nothing. This
-  // sync covers the entries written before too: its failure is the log's.
-  WALSHIP_RETURN_IF_ERROR(SyncFile());
-  reserved_to_ = to;
-  reserve_warned_ = false;
-  return Status::OK();
 }
 
 void LtxLog::Append(std::string_view ltx) {
@@ -121,15 +91,13 @@ Status LtxLog::Flush() {
   WALSHIP_RETURN_IF_ERROR(file_->WriteAt(at, bytes));
   pending_.clear();
   dirty_ = true;
-  return Reserve();
+  Reserve();
+  return Status::OK();
 }
 
 Status LtxLog::Sync() {
   WALSHIP_RETURN_IF_ERROR(Flush());
-  return dirty_ ? SyncFile() : Status::OK();
-}
-
-Status LtxLog::SyncFile() {
+  if (!dirty_) return Status::OK();
   WALSHIP_RETURN_IF_ERROR(file_->Sync().WithContext(file_->path()));
   if (!dir_synced_) {
     // The log's own name, created at the first Open, must survive too.
@@ -140,22 +108,14 @@ Status LtxLog::SyncFile() {
   return Status::OK();
 }
 
-void LtxLog::ReserveAfterCut() {
-  // Nothing written past what is durable is lost if this fails: the next
-  // Flush tries again, and its failure counts.
-  if (Status st = Reserve(); !st.ok()) {
-    spdlog::warn("{}: cannot write zeros ahead for commits: {}", file_->path(), st.ToString());
-  }
-}
-
 Status LtxLog::Clear() {
   WALSHIP_RETURN_IF_ERROR(file_->Truncate(0).WithContext(file_->path()));
   pending_.clear();
   size_ = 0;
   entries_ = 0;
   dirty_ = false;
-  reserved_to_ = 0;  // truncating dropped the zeros too
-  ReserveAfterCut();
+  reserved_to_ = 0;  // truncating freed the reserve too
+  Reserve();
   return Status::OK();
 }
 
@@ -165,8 +125,6 @@ Status LtxLog::Rewind(uint64_t size, size_t entries) {
   size_ = size;
   entries_ = entries;
   dirty_ = true;
-  reserved_to_ = size;
-  ReserveAfterCut();
   return Status::OK();
 }
 

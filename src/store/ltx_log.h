@@ -5,13 +5,9 @@
 // single-transaction LTX file. Db seals the entries into one multi-TXID LTX
 // file in ltx/ now and then and empties the log (Db::SealLog).
 //
-// Zeros written ahead: the file keeps about kReserveBytes of zeros, synced,
-// past its last entry (a zero length ends the entries). An append then
-// overwrites blocks the file already has, so the fdatasync that makes a
-// commit durable writes data only, not a new size and new blocks as well
-// (docs/benchmarks.md, "The LTX log's zeros ahead"); and on a full disk
-// the append of a commit whose WAL frames or database pages SQLite could
-// still write does not fail for want of space.
+// A full disk: the log keeps kReserveBytes of disk allocated past its end
+// (fallocate, size unchanged), so the append of a commit whose WAL frames or
+// database pages SQLite could still write does not fail for want of space.
 //
 // Append only buffers: Flush writes every buffered entry in one write, so a
 // batch of commits costs one system call. The owner flushes before anything
@@ -66,23 +62,16 @@ class LtxLog {
   uint64_t bytes() const { return size_; }
 
  private:
-  // Keeps kReserveBytes of zeros written and synced past the end. A write
-  // that fails (a full disk) is logged once and tried again at the next
-  // append; a failed sync is returned (entries written before may be lost).
-  Status Reserve();
-  // Reserve after Clear or Rewind, where only a warning is due.
-  void ReserveAfterCut();
-  // fdatasync, and the directory's sync the first time.
-  Status SyncFile();
-  // Whether bytes [at, size) of the file are all zero.
-  Result<bool> ZerosFrom(uint64_t at, uint64_t size) const;
+  // Keeps kReserveBytes allocated past the end (a failure is logged once
+  // and tried again at the next append).
+  void Reserve();
 
   env::Env* env_ = nullptr;
   std::unique_ptr<env::File> file_;
   uint64_t size_ = 0;    // with the buffer
   std::string pending_;  // appended, not written yet: the last bytes of size_
   size_t entries_ = 0;
-  uint64_t reserved_to_ = 0;  // zeros written up to this offset
+  uint64_t reserved_to_ = 0;   // disk allocated up to this offset
   bool reserve_warned_ = false;
   bool dirty_ = false;
   bool dir_synced_ = false;

@@ -45,29 +45,6 @@ uint64_t FileChecksum(const std::string& path) {
   return *ltx::DatabaseChecksum(file->get(), 4096, uint32_t(size / 4096));
 }
 
-// The entries of the LTX log at `path` as bytes: everything before the
-// first zero length (the log keeps zeros written past its entries).
-std::string LogEntries(const std::string& path) {
-  const std::string log = *env::Env::Posix()->ReadFile(path);
-  size_t at = 0;
-  while (log.size() - at >= 8) {
-    uint64_t length = 0;
-    for (int i = 0; i < 8; i++) length = length << 8 | uint8_t(log[at + i]);
-    if (length == 0 || length > log.size() - at - 8) break;
-    at += 8 + length;
-  }
-  return log.substr(0, at);
-}
-
-// Writes `entries` as the whole LTX log at `path` (no zeros after them).
-void WriteLog(const std::string& path, const std::string& entries) {
-  ASSERT_TRUE(
-      env::Env::Posix()
-          ->WriteFileAtomic(
-              path, {reinterpret_cast<const uint8_t*>(entries.data()), entries.size()}, false)
-          .ok());
-}
-
 DbOptions Options(const TempDir& dir, env::Env* env = env::Env::Posix()) {
   DbOptions o;
   o.name = "x.db";
@@ -207,7 +184,7 @@ TEST(Db, CommitsGoToTheLogNotToAFileEach) {
   EXPECT_EQ(db.pos(), before);
   EXPECT_EQ(*env::Env::Posix()->ListDir(ltx_dir),
             std::vector<std::string>{"0000000000000001-0000000000000003.ltx"});
-  EXPECT_EQ(LogEntries(dir / "dbs/x.db/ltx.log"), "");
+  EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
   // Recent transactions stay in memory after sealing: a replica a little
   // behind still gets each on its own.
   EXPECT_EQ(db.LtxFilesAfter(1, 10).front().max_txid, 2u);
@@ -273,7 +250,7 @@ TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
     EXPECT_EQ(files[1].max_txid, 3u);
     EXPECT_EQ(db.LtxFilesAfter(2, 10).size(), 1u);
     EXPECT_FALSE(db.LtxFilesAfter(2, 10).front().bytes) << "held in memory";
-    EXPECT_EQ(LogEntries(dir / "dbs/x.db/ltx.log"), "");
+    EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
     EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
     before = db.pos();
   }
@@ -306,10 +283,14 @@ TEST(Db, ATornLogTailIsCutOffAndTheWholeEntriesStand) {
     after_two = db.pos();
   }
   const std::string log = dir / "dbs/x.db/ltx.log";
-  const std::string whole = LogEntries(log);
+  const std::string whole = *env::Env::Posix()->ReadFile(log);
   ASSERT_GT(whole.size(), 200u);
   // Half of a copy of the first entry, as if the next append was cut short.
-  WriteLog(log, whole + whole.substr(0, whole.size() / 4));
+  std::string torn = whole + whole.substr(0, whole.size() / 4);
+  ASSERT_TRUE(env::Env::Posix()
+                  ->WriteFileAtomic(log, {reinterpret_cast<const uint8_t*>(torn.data()),
+                                          torn.size()}, false)
+                  .ok());
   Db db(Options(dir));
   ASSERT_TRUE(db.Open().ok());
   EXPECT_EQ(db.pos(), after_two);
@@ -470,8 +451,7 @@ Status ApplyRun(Db* replica, const History& h, size_t from, size_t to) {
 void AppendToLog(const DbOptions& replica, const std::string& ltx) {
   std::string entry(8, '\0');
   for (int i = 0; i < 8; i++) entry[i] = char(uint64_t(ltx.size()) >> (56 - 8 * i));
-  const std::string path = replica.dir + "/ltx.log";
-  WriteLog(path, LogEntries(path) + entry + ltx);
+  std::ofstream(replica.dir + "/ltx.log", std::ios::binary | std::ios::app) << entry << ltx;
 }
 
 // What a crash leaves of a batch being applied: its files durable in the
@@ -537,7 +517,7 @@ TEST(Db, ReplicaSealsItsLogLikeAPrimary) {
   EXPECT_EQ(files[1].min_txid, 2u);
   EXPECT_EQ(files[1].max_txid, 5u);
   EXPECT_EQ(files[1].post_checksum, h.pos.checksum);
-  EXPECT_EQ(LogEntries(options.dir + "/ltx.log"), "");
+  EXPECT_EQ(*env::Env::Posix()->ReadFile(options.dir + "/ltx.log"), "");
   // Each TXID keeps its own checksum in memory: a replica resuming from any
   // of them (after a failover to this node) continues without a snapshot.
   for (const LtxFileInfo& f : h.files) EXPECT_EQ(*replica.ChecksumAt(f.max_txid), f.post_checksum);
@@ -640,7 +620,7 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   // Nothing of the failed run stays, in memory or in the log (txid 1, a
   // snapshot, is a file), so a restart cannot take it for applied history.
   EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 1u);
-  EXPECT_EQ(LogEntries(options.dir + "/ltx.log"), "");
+  EXPECT_EQ(env::Env::Posix()->ReadFile(options.dir + "/ltx.log")->size(), 0u);
   // Once the disk recovers, the run applies.
   faults.Heal();
   ASSERT_TRUE(ApplyRun(&replica, h, 1, 3).ok());
