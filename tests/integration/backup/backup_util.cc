@@ -16,21 +16,6 @@ namespace walship::testing {
 
 using std::chrono::milliseconds;
 
-namespace {
-
-bool CanConnect(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-}  // namespace
-
 S3rver::S3rver() : port_(FreePort()) {}
 
 S3rver::~S3rver() { Stop(); }
@@ -49,7 +34,8 @@ S3rver::~S3rver() { Stop(); }
   while (std::chrono::steady_clock::now() < deadline) {
     if (CanConnect(port_)) return ::testing::AssertionSuccess();
     if (child_.Wait(milliseconds(50))) {
-      return ::testing::AssertionFailure() << "s3rver exited: " << ReadFileOrEmpty(dir_ / "s3rver.log");
+      return ::testing::AssertionFailure()
+             << "s3rver exited: " << ReadFileOrEmpty(dir_ / "s3rver.log");
     }
   }
   return ::testing::AssertionFailure() << "s3rver did not listen on port " << port_;
@@ -83,8 +69,7 @@ std::string Rfc3339(int64_t unix_ms) {
   gmtime_r(&secs, &tm);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                int(unix_ms % 1000));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(unix_ms % 1000));
   return buf;
 }
 
@@ -106,8 +91,10 @@ int64_t NowMs() {
   }
   for (int i = start; i < start + n; i++) {
     // Inserts, updates and deletes, so pages change, appear and disappear.
-    std::string stmt = "INSERT INTO t(v) VALUES(randomblob(" + std::to_string(100 + (i * 37) % 3000) + "))";
-    if (i % 7 == 3) stmt = "UPDATE t SET v = randomblob(200) WHERE id % 5 = " + std::to_string(i % 5);
+    std::string stmt =
+        "INSERT INTO t(v) VALUES(randomblob(" + std::to_string(100 + (i * 37) % 3000) + "))";
+    if (i % 7 == 3)
+      stmt = "UPDATE t SET v = randomblob(200) WHERE id % 5 = " + std::to_string(i % 5);
     if (i % 11 == 5) stmt = "DELETE FROM t WHERE id % 9 = " + std::to_string(i % 9);
     if (auto r = sql.Exec(stmt); !r) return r;
     auto pos = ReadPos(mount_dir, db);
@@ -149,8 +136,8 @@ int64_t NowMs() {
   argv.push_back(output);
   CliResult r = RunWalshipCli(argv, env);
   if (!r.ok()) {
-    return ::testing::AssertionFailure() << "walship restore failed (" << DescribeWaitStatus(r.wait_status)
-                                         << "): " << r.output;
+    return ::testing::AssertionFailure()
+           << "walship restore failed (" << DescribeWaitStatus(r.wait_status) << "): " << r.output;
   }
   if (r.output.find("MB/s") != std::string::npos) {
     return ::testing::AssertionFailure() << "progress shown, not on a terminal: " << r.output;

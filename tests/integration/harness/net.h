@@ -16,4 +16,7 @@ namespace walship::testing {
 // still take it; the suite starts none.
 uint16_t FreePort();
 
+// Whether a TCP connection to 127.0.0.1:port is accepted now.
+bool CanConnect(uint16_t port);
+
 }  // namespace walship::testing

@@ -106,7 +106,15 @@ bool WalshipProcess::PassthroughOn() const {
 
 ::testing::AssertionResult WalshipProcess::Start() {
   if (auto r = Spawn(); !r) return r;
-  return WaitMounted();
+  if (auto r = WaitMounted(); !r) return r;
+  // walship mounts before its node API listens: a test's first request
+  // must not race the listener. A config without the API on http_port()
+  // (a test's own) just waits the short bound out.
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(2);
+  while (running() && !CanConnect(http_port_) && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a deadline
+  }
+  return ::testing::AssertionSuccess();
 }
 
 ::testing::AssertionResult WalshipProcess::Stop(std::chrono::milliseconds timeout) {
