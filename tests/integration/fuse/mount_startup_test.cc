@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "fuse/fuse_test_util.h"
+#include "harness/net.h"
 
 namespace walship::testing {
 namespace {
@@ -133,18 +134,6 @@ TEST(MountStartupTest, ExitOnErrorFalseStaysUpUntilSigterm) {
   EXPECT_TRUE(ExitedWith(*status, 1)) << DescribeWaitStatus(*status);
 }
 
-// Whether something accepts TCP connections on 127.0.0.1:`port`.
-bool Listening(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // docs/configuration.md, exit-on-error: a start-up failure after the mount
 // and the node API are up (an exec step that exits non-zero) leaves walship
 // running but serving nothing: mount and API are stopped first.
@@ -159,7 +148,7 @@ TEST(MountStartupTest, ExitOnErrorFalseStopsTheMountAndApiAfterAFailedExecStep) 
   EXPECT_NE(walship.Log().find("exited with 7"), std::string::npos)
       << "the exec step did not see the mount up";
   EXPECT_FALSE(IsMounted(walship.mount_dir())) << "the mount was left up";
-  EXPECT_FALSE(Listening(walship.http_port())) << "the node API still answers";
+  EXPECT_FALSE(CanConnect(walship.http_port())) << "the node API still answers";
   EXPECT_FALSE(walship.WaitForExit(milliseconds(500))) << "walship exited despite exit-on-error";
   ::kill(walship.pid(), SIGTERM);
   std::optional<int> status = walship.WaitForExit(seconds(10));
