@@ -15,9 +15,12 @@
 #         {"trial":N,"failover_ms":X,"errors":0}
 #         {"failover_p50_ms":X,"failover_max_ms":Y,"trials":N,
 #          "handoff_gap_ms":G,"normal_gap_p50_ms":H,"promote_ms":P,"errors":E}
+#   failover_etcd_start DIR
+#       a real etcd on free loopback ports; sets FAILOVER_ETCD_URL and
+#       FAILOVER_ETCD_PID
 #   failover_stop_all   stops etcd and the nodes (for an EXIT trap)
 
-FAILOVER_ETCD_PID=""
+FAILOVER_ETCD_PID="" FAILOVER_ETCD_URL=""
 
 failover_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
@@ -33,7 +36,7 @@ failover_etcd_start() {
   FAILOVER_ETCD_PID=$!
   for _ in $(seq 1 500); do
     curl -fsS "http://127.0.0.1:$client/health" 2>/dev/null | grep -q '"health":"true"' &&
-      { echo "http://127.0.0.1:$client"; return 0; }
+      { FAILOVER_ETCD_URL="http://127.0.0.1:$client"; return 0; }
     sleep 0.02
   done
   echo "etcd did not become healthy; its log:" >&2
@@ -50,13 +53,14 @@ failover_stop_all() {
   fi
 }
 
-# failover_node_start NAME BIN DIR ETCD_URL [PORT]: a node on the etcd lease.
+# failover_node_start NAME BIN DIR ETCD_URL [PORT [PASSTHROUGH]]: a node on
+# the etcd lease (fuse.passthrough: PASSTHROUGH, default true).
 failover_node_start() {
-  local name=$1 bin=$2 dir=$3 etcd=$4 port=${5:-}
+  local name=$1 bin=$2 dir=$3 etcd=$4 port=${5:-} passthrough=${6:-true}
   [[ -n $port ]] || port=$(walship_free_port) || return 1
   mkdir -p "$dir/mnt" "$dir/data"
   cat >"$dir/walship.yml" <<YAML
-fuse: {dir: "$dir/mnt"}
+fuse: {dir: "$dir/mnt", passthrough: $passthrough}
 data: {dir: "$dir/data"}
 http: {addr: "127.0.0.1:$port"}
 lease:
@@ -94,7 +98,9 @@ failover_insert() {
 failover_measure() {
   local bin=$1 base=$2 trials=$3 etcd name p t0 t1 i errors=0 done_at
   local -a names=(fo1 fo2 fo3) times=()
-  etcd=$(failover_etcd_start "$base/etcd") || { echo '{"errors":1}'; return 0; }
+  # Not in a $(...): the PID it keeps is what failover_stop_all stops.
+  failover_etcd_start "$base/etcd" || { echo '{"errors":1}'; return 0; }
+  etcd=$FAILOVER_ETCD_URL
   for name in "${names[@]}"; do
     failover_node_start "$name" "$bin" "$base/$name" "$etcd" || { echo '{"errors":1}'; return 0; }
   done

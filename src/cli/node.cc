@@ -154,6 +154,8 @@ Status Node::Start() {
   }
   store_ = std::make_unique<store::Store>(store_options);
   WALSHIP_RETURN_IF_ERROR(store_->Open().WithContext("data directory " + config_.data.dir));
+  // After recovery: a keeper a crashed walship left holds WAL write locks.
+  store::FenceKeeper::EndLeftover(env::JoinPath(config_.data.dir, "fence-keeper.pid"));
   WALSHIP_RETURN_IF_ERROR(StartLease());
 
   fuse::FileSystemOptions fs_options;
@@ -162,20 +164,25 @@ Status Node::Start() {
   fs_options.debug = config_.fuse.debug;
   fs_options.skip_unmount = config_.fuse.skip_unmount;
   fs_options.allow_non_empty = config_.fuse.allow_non_empty;
-  // With an expiring lease the fence must refuse the commit itself, so each
-  // WAL write stays a request (docs/architecture.md).
-  fs_options.passthrough = config_.fuse.passthrough && config_.lease.type == kLeaseStatic;
-  if (config_.fuse.passthrough && !fs_options.passthrough) {
-    spdlog::info(
-        "fuse: FUSE passthrough off under the etcd lease: every WAL write is a request to "
-        "walship, so the write fence can refuse it (docs/architecture.md)");
-  }
+  fs_options.passthrough = config_.fuse.passthrough;
   // Test hook: WALSHIP_TEST_NO_PASSTHROUGH=1 runs a test suite on the path
   // without passthrough (CTest's fuse_test_without_passthrough).
   if (TestHookNumber("WALSHIP_TEST_NO_PASSTHROUGH") > 0) fs_options.passthrough = false;
   fs_ = std::make_unique<fuse::FileSystem>(store_.get(), fs_options);
   WALSHIP_RETURN_IF_ERROR(fs_->Mount());
   store_->SetMountAccess(fs_.get());
+  if (config_.lease.type != kLeaseStatic && fs_options.passthrough) {
+    // With passthrough the fence refuses a commit before it can start, by
+    // holding SQLite's WAL write lock as the lease nears its end.
+    store::FenceGuardOptions guard;
+    guard.store = store_.get();
+    guard.mount = fs_.get();
+    guard.lock_ahead =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.lease.etcd.ttl) / 6;
+    guard.keeper_pid_file = env::JoinPath(config_.data.dir, "fence-keeper.pid");
+    fence_guard_ = std::make_unique<store::FenceGuard>(guard);
+    WALSHIP_RETURN_IF_ERROR(fence_guard_->Start());
+  }
 
   const bool static_replica = config_.lease.type == kLeaseStatic && !config_.lease.candidate;
   http::NodeApiOptions api_options;
@@ -532,6 +539,8 @@ void Node::Stop() {
     std::lock_guard lock(archiver_mu_);
     archiver_.reset();  // after the API, whose /info and /metrics read it
   }
+  if (fence_guard_) fence_guard_->Stop();  // its descriptors are the mount's
+  fence_guard_.reset();
   if (store_) store_->SetMountAccess(nullptr);
   if (fs_) fs_->Unmount();
   fs_.reset();

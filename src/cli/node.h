@@ -29,6 +29,7 @@
 #include "lease/leaser.h"
 #include "proxy/proxy.h"
 #include "repl/replica_client.h"
+#include "store/fence_guard.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -83,6 +84,7 @@ class Node {
   std::unique_ptr<fuse::FileSystem> fs_;
   std::unique_ptr<http::NodeApi> api_;
   std::unique_ptr<store::Retention> retention_;
+  std::unique_ptr<store::FenceGuard> fence_guard_;  // etcd lease with FUSE passthrough
   std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex primary_proxy_mu_;
   std::string primary_proxy_for_;  // the primary URL the cached address belongs to

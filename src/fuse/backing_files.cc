@@ -15,10 +15,10 @@ int FileSystem::PassthroughBacking(store::Db* db, store::FileKind kind, bool by_
   // Every open of one file must agree (the kernel fails a mix with EIO):
   // passthrough is decided per mount, and on the primary only (no -wal or
   // -shm is opened on a replica, whose readers see a rollback-journal
-  // database).
-  if (!channel_ || !channel_->passthrough() || passthrough_failed_ || by_walship || db->replica()) {
-    return -1;
-  }
+  // database). walship itself opens only the -shm there, to hold SQLite's
+  // WAL write lock (FenceGuard), so it agrees with the applications' opens.
+  if (!channel_ || !channel_->passthrough() || passthrough_failed_ || db->replica()) return -1;
+  if (by_walship && kind != store::FileKind::kShm) return -1;
   auto id = BackingId(db, kind);
   if (!id.ok()) {
     if (!passthrough_failed_.exchange(true)) {

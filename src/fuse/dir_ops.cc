@@ -207,7 +207,7 @@ int FileSystem::DoCreate(fuse_ino_t parent, const std::string& name, fuse_file_i
   Node node{parsed.kind, store_->IdOf(db)};
   Status st = db->Create(FileKindOf(parsed.kind));
   if (int err = Log(ToErrno(st), "create", node, st)) return err;
-  if (int err = DoOpen(InodeOf(node), fi, false, backing_id)) return err;
+  if (int err = DoOpen(InodeOf(node), fi, false, backing_id, /*creating=*/true)) return err;
   return Entry(node, entry);
 }
 

@@ -10,7 +10,8 @@
 
 namespace walship::fuse {
 
-int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id) {
+int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id,
+                       bool creating) {
   *backing_id = -1;
   auto node = NodeOf(ino);
   if (!node || node->kind == NodeKind::kRoot) return node ? EISDIR : ENOENT;
@@ -46,6 +47,12 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int*
   }
   if (node->kind == NodeKind::kWal || node->kind == NodeKind::kShm) {
     *backing_id = PassthroughBacking(db, FileKindOf(node->kind), by_walship);
+  }
+  // The fence guard takes this -shm under its keeper (store/fence_guard.h):
+  // before SQLite can write through it, but for a creation right after (the
+  // kernel holds the directory meanwhile, and the guard opens it by name).
+  if (node->kind == NodeKind::kShm && *backing_id >= 0 && !by_walship) {
+    store_->AfterShmOpened(db, /*wait=*/!creating);
   }
   return 0;
 }

@@ -106,7 +106,9 @@ class FileSystem final : public store::MountAccess {
   // through the mount to take SQLite's locks, which needs write access).
   // `backing_id` becomes a backing file's id when the kernel is to read and
   // write the file directly (passthrough; the op replies with it), else -1.
-  int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id);
+  // `creating`: the open that ends a CREATE request.
+  int DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int* backing_id,
+             bool creating = false);
   int DoRead(fuse_ino_t ino, size_t size, off_t offset, std::string* out);
   int DoWrite(fuse_ino_t ino, const char* buf, size_t size, off_t offset);
   int DoFsync(fuse_ino_t ino);

@@ -105,6 +105,7 @@ void EtcdLeaser::Stop() {
   thread_.request_stop();
   wake_.notify_all();
   thread_.join();
+  fence_->Drain();  // before the lease goes: nothing commits after
   std::unique_lock lock(mu_);
   const bool was_primary = state_.primary;
   const int64_t lease = lease_;
@@ -441,6 +442,7 @@ Status EtcdLeaser::CheckRegisteredCandidate(const PrimaryInfo& to) {
 
 Status EtcdLeaser::HandOff(const PrimaryInfo& to, const std::function<Status()>& caught_up) {
   WALSHIP_RETURN_IF_ERROR(CheckRegisteredCandidate(to));
+  fence_->Drain();  // before the fence closes: nothing commits after
   int64_t lease;
   {
     std::lock_guard lock(mu_);

@@ -165,6 +165,7 @@ Status Db::Create(FileKind kind) {
 }
 
 Status Db::Remove(FileKind kind) {
+  if (kind == FileKind::kShm && options_.before_shm_removed) options_.before_shm_removed(this);
   std::lock_guard lock(mu_);
   if (kind == FileKind::kDatabase) {
     return Status::InvalidArgument("database " + name() + " is deleted with Store::Delete");
@@ -316,9 +317,18 @@ Status Db::CommitWithoutJournal() {
 
 Status Db::CommitWal(bool durable) {
   WALSHIP_RETURN_IF_ERROR(CheckWritable());
+  // A request-path WAL write checked the fence itself. A commit read back
+  // from a WAL SQLite writes directly (passthrough) was made at some time
+  // before it was read: it counts only if the fence still stands after the
+  // read, else it may have come after the lease could have expired. It then
+  // stays in the WAL, uncaptured, until the lease is renewed (FenceGuard) or
+  // the node steps down (FoldWalLocked sets it aside).
+  std::function<Status()> admit;
+  if (wal_unseen_writes_)
+    admit = [this] { return CheckFence("a transaction committed in its WAL"); };
   Status st;
   while (st.ok()) {
-    Result<std::optional<TxSpec>> spec = wal_capture_.TakeNextCommitted(wal_.get());
+    Result<std::optional<TxSpec>> spec = wal_capture_.TakeNextCommitted(wal_.get(), admit);
     if (!spec.ok()) st = spec.status();
     if (!st.ok() || !*spec) break;
     st = CommitTransaction(**spec, durable);
@@ -348,6 +358,11 @@ Result<int> Db::OpenDataFile(FileKind kind) {
   std::lock_guard lock(mu_);
   if (kind == FileKind::kWal) wal_unseen_writes_ = true;
   return fd;
+}
+
+bool Db::WalWrittenDirectly() const {
+  std::lock_guard lock(mu_);
+  return wal_unseen_writes_;
 }
 
 Status Db::CommitRollback() {

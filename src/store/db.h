@@ -63,6 +63,8 @@ inline constexpr size_t kSealTxids = 4096;
 inline constexpr uint64_t kSealBytes = 8 << 20;
 inline constexpr uint64_t kRecentBytes = 16 << 20;
 
+class Db;
+
 struct DbOptions {
   std::string name;
   std::string dir;  // DATA/dbs/NAME
@@ -74,6 +76,8 @@ struct DbOptions {
   const WriteFence* fence = nullptr;
   size_t seal_txids = kSealTxids;
   uint64_t seal_bytes = kSealBytes;
+  // Called (no mutex held) before the -shm file is removed.
+  std::function<void(Db*)> before_shm_removed;
 };
 
 // Called after each commit (or apply) with the new LTX's header and the
@@ -126,6 +130,8 @@ class Db {
   // closes it. From then on the WAL may change without walship seeing the
   // writes, and every capture reads it back first.
   Result<int> OpenDataFile(FileKind kind);
+  // Whether OpenDataFile handed out the WAL (SQLite writes it directly).
+  bool WalWrittenDirectly() const;
   // Records the transactions committed in the WAL since the last capture,
   // reading it back from the file: on the primary when SQLite writes the WAL
   // without walship seeing the writes (FUSE passthrough; WalTailer calls it).
@@ -209,6 +215,8 @@ class Db {
   Status CheckFence(const char* what) const;
   // db_role.cc. REQUIRES: mu_ held.
   Status FoldWalLocked(std::vector<uint32_t>* folded);
+  // Copies the WAL to diverged/wal.UNIXMS if it holds a commit not recorded.
+  Status SetUncapturedWalAside();
 
   // Commit points (REQUIRES: mu_ held).
   Status CommitWal(bool durable);

@@ -8,6 +8,7 @@
 //   SetReplica(false)   a replica becomes the primary: the database file is
 //                       complete already (fsync it: SyncDatabaseAndMark);
 //                       page 1 stops being patched
+//                       (a WAL's uncaptured frames: SetUncapturedWalAside)
 //   either way, invalidate the kernel's cached pages (no mutex held)
 #include <spdlog/spdlog.h>
 
@@ -62,9 +63,39 @@ Status Db::FoldWalLocked(std::vector<uint32_t>* folded) {
     WALSHIP_RETURN_IF_ERROR(database_->Truncate(uint64_t(page_size) * checksums_.page_count()));
     WALSHIP_RETURN_IF_ERROR(database_->Sync());
   }
+  WALSHIP_RETURN_IF_ERROR(SetUncapturedWalAside());
   WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(FileKind::kWal)));
   wal_.reset();
   wal_capture_.OnTruncate(0);
+  return Status::OK();
+}
+
+Status Db::SetUncapturedWalAside() {
+  // Only a WAL SQLite writes directly (passthrough) can hold a commit not
+  // recorded: one read back after the write fence closed (CommitWal). It
+  // was never replicated, so it is not folded in; the WAL is kept whole.
+  if (!wal_unseen_writes_) return Status::OK();
+  WALSHIP_RETURN_IF_ERROR(wal_capture_.Rescan(wal_.get(), options_.clock->NowUnixMs()));
+  bool uncaptured = false;
+  Result<std::optional<TxSpec>> peek = wal_capture_.TakeNextCommitted(wal_.get(), [&] {
+    uncaptured = true;
+    return Status::Aborted("only looking");
+  });
+  if (!uncaptured) return peek.status();
+  const uint64_t captured = wal_capture_.captured_end();
+  WALSHIP_ASSIGN_OR_RETURN(std::string bytes, options_.env->ReadFile(PathFor(FileKind::kWal)));
+  const std::string dir = env::JoinPath(options_.dir, "diverged");
+  WALSHIP_RETURN_IF_ERROR(options_.env->MkdirAll(dir));
+  int64_t ms = options_.clock->NowUnixMs();
+  while (options_.env->Exists(env::JoinPath(dir, "wal." + std::to_string(ms)))) ms++;
+  const std::string path = env::JoinPath(dir, "wal." + std::to_string(ms));
+  WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(
+      path, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, /*sync=*/true));
+  spdlog::warn(
+      "database {}: stepping down with commits in its WAL after txid {} (from byte {}) that "
+      "were made after the write fence closed: not replicated, not in the database; the WAL "
+      "is kept in {}",
+      name(), pos_.txid, captured, path);
   return Status::OK();
 }
 

@@ -95,6 +95,26 @@ class Store {
   // Commits are accepted only while it is open (DESIGN.md §2.4); the lease
   // opens and closes it. Open forever by default.
   WriteFence* fence() { return &fence_; }
+  // FenceGuard's hooks (null: none), called with no mutex held: after an
+  // application opened a database's -shm for FUSE passthrough (the FUSE
+  // layer calls AfterShmOpened before it replies; `wait`: the hook may wait
+  // for walship to open the file through the mount itself, which it cannot
+  // while the kernel holds the directory for a creation), and before the -shm
+  // file is removed (Db::Remove).
+  using ShmOpenedHook = std::function<void(Db*, bool wait)>;
+  void SetShmHooks(ShmOpenedHook opened, std::function<void(Db*)> removed) {
+    std::lock_guard lock(listeners_mu_);
+    shm_opened_hook_ = std::move(opened);
+    shm_removal_hook_ = std::move(removed);
+  }
+  void AfterShmOpened(Db* db, bool wait) {
+    ShmOpenedHook hook;
+    {
+      std::lock_guard lock(listeners_mu_);
+      hook = shm_opened_hook_;
+    }
+    if (hook) hook(db, wait);
+  }
   // Milliseconds since the last frame from the primary: 0 on the primary,
   // 2147483647 before a replica's first sync.
   int64_t LagMs() const;
@@ -142,6 +162,8 @@ class Store {
   std::map<int, CommitListener> listeners_;
   std::map<int, DeleteListener> delete_listeners_;
   int next_listener_id_ = 1;
+  ShmOpenedHook shm_opened_hook_;              // guarded by listeners_mu_
+  std::function<void(Db*)> shm_removal_hook_;  // guarded by listeners_mu_
   mutable std::mutex change_mu_;
   mutable std::condition_variable change_cv_;
   uint64_t change_count_ = 0;

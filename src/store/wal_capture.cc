@@ -153,7 +153,8 @@ Result<bool> WalCapture::ExtendVerified(env::File* wal) {
   }
 }
 
-Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal) {
+Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal,
+                                                            const std::function<Status()>& admit) {
   if (!dirty_ || !wal) return std::optional<TxSpec>();
   WALSHIP_RETURN_IF_ERROR(LoadChain(wal));
   if (!header_ || !chain_) return std::optional<TxSpec>();
@@ -162,6 +163,7 @@ Result<std::optional<TxSpec>> WalCapture::TakeNextCommitted(env::File* wal) {
     dirty_ = false;  // nothing more until the next write
     return std::optional<TxSpec>();
   }
+  if (admit) WALSHIP_RETURN_IF_ERROR(admit());
   return std::optional<TxSpec>(TakeTransaction(verified_.size() - 1));
 }
 

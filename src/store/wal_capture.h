@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -60,8 +61,13 @@ class WalCapture {
 
   // The oldest committed transaction not yet taken, if any, reading frames
   // back from `wal`; its frames are marked captured. Call until it returns
-  // nothing: one LTX per transaction SQLite committed.
-  Result<std::optional<TxSpec>> TakeNextCommitted(env::File* wal);
+  // nothing: one LTX per transaction SQLite committed. `admit`, if given, is
+  // asked after the transaction's frames were read and before they are
+  // marked: an error from it is returned and leaves them uncaptured (the
+  // write fence: a commit read back after the fence closed may have been
+  // made after it).
+  Result<std::optional<TxSpec>> TakeNextCommitted(env::File* wal,
+                                                  const std::function<Status()>& admit = nullptr);
 
   bool has_header() const { return header_.has_value(); }
   uint32_t page_size() const { return header_ ? header_->page_size : 0; }

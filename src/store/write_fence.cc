@@ -10,4 +10,18 @@ std::chrono::milliseconds WriteFence::Remaining() const {
       Clock::duration(deadline) - Clock::now().time_since_epoch());
 }
 
+void WriteFence::Drain() const {
+  std::function<void()> drain;
+  {
+    std::lock_guard lock(drain_mu_);
+    drain = drain_;
+  }
+  if (drain) drain();
+}
+
+void WriteFence::SetDrain(std::function<void()> drain) {
+  std::lock_guard lock(drain_mu_);
+  drain_ = std::move(drain);
+}
+
 }  // namespace walship::store

@@ -8,12 +8,14 @@
 // that could make a transaction durable (docs/failover.md).
 //
 // The default fence is open forever (the static lease never expires).
-// Thread-safety: all methods are thread-safe (one atomic).
+// Thread-safety: all methods are thread-safe (Permits: one atomic).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 
 namespace walship::store {
 
@@ -26,11 +28,22 @@ class WriteFence {
   void OpenUntil(Clock::time_point until) { deadline_.store(until.time_since_epoch().count()); }
   void OpenForever() { deadline_.store(INT64_MAX); }
   void Close() { deadline_.store(INT64_MIN); }
+  // Before a planned close (a handoff, a stop): stops writers that do not
+  // ask the fence and records what they committed, while it still stands
+  // (FenceGuard, with FUSE passthrough). A no-op without a drain hook.
+  void Drain() const;
+  void SetDrain(std::function<void()> drain);
+  // When commits stop being accepted (min when closed, max when open forever).
+  Clock::time_point deadline() const {
+    return Clock::time_point(Clock::duration(deadline_.load()));
+  }
   // How long commits remain accepted (zero or negative when closed).
   std::chrono::milliseconds Remaining() const;
 
  private:
   std::atomic<int64_t> deadline_{INT64_MAX};
+  mutable std::mutex drain_mu_;
+  std::function<void()> drain_;  // guarded by drain_mu_
 };
 
 }  // namespace walship::store

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -203,12 +204,15 @@ TEST_F(EtcdFailoverTest, ElectsOnePrimaryWhoseWritesReplicate) {
   ASSERT_TRUE(SetUpFastDb(sql));
   ASSERT_TRUE(InsertRows(sql, 1, 20));
   ASSERT_TRUE(Converge(p));
-  // An expiring lease keeps every WAL write a request, for the fence to
-  // refuse (docs/architecture.md): no FUSE passthrough.
-  EXPECT_FALSE(cluster_->node(p).PassthroughOn());
-  EXPECT_NE(cluster_->node(p).Log().find("FUSE passthrough off under the etcd lease"),
-            std::string::npos)
-      << "walship did not say why the fast path is off";
+  // FUSE passthrough under the expiring lease too, with a fence keeper
+  // (docs/architecture.md); CTest's etcd_failover_test_without_passthrough
+  // runs these tests on the request path.
+  if (std::getenv("WALSHIP_TEST_NO_PASSTHROUGH") == nullptr) {
+    EXPECT_TRUE(cluster_->node(p).PassthroughOn());
+    EXPECT_NE(cluster_->node(p).Log().find("fence: keeper process"), std::string::npos);
+  } else {
+    EXPECT_FALSE(cluster_->node(p).PassthroughOn());
+  }
   std::string cluster_id;
   for (size_t i = 0; i < cluster_->size(); i++) {
     auto id = env::Env::Posix()->ReadFile(cluster_->node(i).data_dir() + "/cluster.id");
@@ -260,13 +264,21 @@ TEST_F(EtcdFailoverTest, KillingThePrimaryElectsTheBestSurvivorSoonAfterTheTtl) 
 TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
   const int p = StartWithRows(20);
   ASSERT_GE(p, 0);
-  // A writer on the old primary keeps trying the whole time.
+  // A writer on the old primary keeps trying the whole time, and notes when
+  // each of its commits returned.
   const std::string path = cluster_->node(p).Path(kDb);
-  Child writer = Child::Fork([path] {
+  const std::string successes = etcd_dir_.path() + "/writer-successes";
+  Child writer = Child::Fork([path, successes] {
     Sql sql(path, 100);
+    // synchronous=NORMAL: with FUSE passthrough a WAL commit then makes no
+    // request to walship at all (no fsync), so only the fence stops it.
+    EXPECT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));
+    std::ofstream out(successes);
     const auto end = SteadyClock::now() + seconds(8);
     for (int64_t seq = 1000; SteadyClock::now() < end; seq++) {
-      (void)sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq) + ", x'00')");
+      if (sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq) + ", x'00')")) {
+        out << WallMs() << std::endl;
+      }
       std::this_thread::sleep_for(milliseconds(10));
     }
     return 0;
@@ -280,6 +292,7 @@ TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
     }
     ASSERT_GT(CountRows(watch), 20) << "the writer committed nothing in 5 s";
   }
+  const int64_t paused = WallMs();
   ASSERT_EQ(::kill(cluster_->node(p).pid(), SIGSTOP), 0);
   const int q = cluster_->PrimaryIndex(seconds(10), p);
   if (q < 0) ::kill(cluster_->node(p).pid(), SIGCONT);
@@ -316,6 +329,16 @@ TEST_F(EtcdFailoverTest, PausedPrimaryStopsCommittingBeforeAnotherIsElected) {
   // And a margin before its lease could expire (it was paused, so its last
   // renewal came before the pause; a commit after SIGCONT would be late).
   ExpectFencedInTime(p, q, std::numeric_limits<int64_t>::max());
+  // Nor did the writer see a commit succeed after the fence closed, though
+  // walship was paused: with FUSE passthrough its commits need no walship,
+  // and the fence keeper holds SQLite's WAL write lock instead.
+  const int64_t renewed = LastBefore(RenewalsSent(cluster_->node(p).Log()), paused);
+  std::ifstream in(successes);
+  int64_t last_success = std::numeric_limits<int64_t>::min();
+  for (int64_t t; in >> t;) last_success = std::max(last_success, t);
+  EXPECT_LE(last_success, renewed + kTtlMs - kMarginMs + kAdmitSlackMs)
+      << "a commit returned " << last_success - (renewed + kTtlMs - kMarginMs)
+      << " ms after the paused primary's fence closed";
 }
 
 // etcd goes away while a writer keeps committing on the primary: the
@@ -325,6 +348,9 @@ TEST_F(EtcdFailoverTest, EtcdOutageStopsCommitsAMarginBeforeTheLeaseCouldExpire)
   const int p = StartWithRows(5);
   ASSERT_GE(p, 0);
   Sql sql(cluster_->node(p).Path(kDb), 100);
+  // synchronous=NORMAL: with FUSE passthrough a WAL commit then makes no
+  // request to walship at all (no fsync), so only the fence stops it.
+  EXPECT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));
   ASSERT_TRUE(sql.ok()) << sql.error();
   etcd_.Stop();
   int64_t accepted = 0;
@@ -355,6 +381,42 @@ TEST_F(EtcdFailoverTest, EtcdOutageStopsCommitsAMarginBeforeTheLeaseCouldExpire)
   EXPECT_EQ(CountRows(check), 5 + accepted) << "a refused commit is there, or an accepted one not";
 }
 
+// With FUSE passthrough the fence keeper is what stops a WAL commit once the
+// lease is not renewed: killed, it is started again, and does its work.
+TEST_F(EtcdFailoverTest, AKilledFenceKeeperIsStartedAgain) {
+  if (std::getenv("WALSHIP_TEST_NO_PASSTHROUGH") != nullptr) {
+    GTEST_SKIP() << "the request path has no fence keeper";
+  }
+  const int p = StartWithRows(5);
+  ASSERT_GE(p, 0);
+  const std::string pid_file = cluster_->node(p).data_dir() + "/fence-keeper.pid";
+  auto read_pid = [&] {
+    std::ifstream in(pid_file);
+    pid_t pid = 0;
+    in >> pid;
+    return pid;
+  };
+  const pid_t first = read_pid();
+  ASSERT_GT(first, 0) << "no " << pid_file;
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  pid_t second = first;
+  const auto deadline = SteadyClock::now() + seconds(5);
+  while ((second == first || second <= 0) && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));  // poll interval
+    second = read_pid();
+  }
+  ASSERT_NE(second, first) << "no new keeper within 5 s";
+  EXPECT_EQ(::kill(second, 0), 0) << "the new keeper " << second << " is not running";
+  EXPECT_NE(cluster_->node(p).Log().find("was killed; starting another"), std::string::npos);
+
+  Sql sql(cluster_->node(p).Path(kDb), 100);
+  EXPECT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));  // no request per commit
+  ASSERT_TRUE(InsertRows(sql, 6, 1)) << "writes with the new keeper";
+  etcd_.Stop();
+  std::this_thread::sleep_for(milliseconds(kTtlMs));  // past the fence's deadline
+  EXPECT_FALSE(InsertRows(sql, 7, 1)) << "a commit was accepted with the lease unrenewable";
+}
+
 TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResyncs) {
   ClusterOptions options;
   // node1 dies right after making its 30th transaction durable, before any
@@ -372,10 +434,14 @@ TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResync
     Sql sql(cluster_->primary().Path(kDb));
     ASSERT_TRUE(SetUpFastDb(sql));
     int64_t seq = 1;
+    // A steady writer: with FUSE passthrough it does not wait for walship,
+    // and at full speed it would run far past the crash (walship records its
+    // commits in batches).
     while (cluster_->primary().running() && seq < 100) {
       if (!sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq++) + ", x'01')")) {
         break;
       }
+      std::this_thread::sleep_for(milliseconds(2));
     }
   }
   ASSERT_TRUE(cluster_->primary().WaitForExit(seconds(10)).has_value());
@@ -395,10 +461,6 @@ TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResync
                                VerifyLtxChain(cluster_->primary().data_dir(), kDb));
   const uint64_t old_last = old_chain.last_txid;
   ASSERT_GT(old_last, elected_at->txid);
-  std::vector<std::string> unreplicated;
-  for (uint64_t t = elected_at->txid + 1; t <= old_last; t++) {
-    unreplicated.push_back(ltx::FileName(t, t));
-  }
 
   ASSERT_TRUE(cluster_->primary().Restart({}));
   ASSERT_TRUE(WaitForPos(cluster_->primary(), kDb, final_pos));
@@ -412,7 +474,22 @@ TEST_F(EtcdFailoverTest, OldPrimaryWithUnreplicatedCommitsSetsThemAsideAndResync
     names.push_back(e.path().filename());
   }
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, unreplicated);
+  // Every TXID after the election, up to the crash at least, in order. With
+  // FUSE passthrough the writer does not wait for walship: what it committed
+  // before the crash and walship had not read yet, and the commit under way
+  // when the fence keeper took SQLite's write lock (walship was gone), are
+  // recorded from the WAL at the restart (in one file) and set aside too.
+  uint64_t next = elected_at->txid + 1;
+  for (const std::string& name : names) {
+    unsigned long long min = 0, max = 0;
+    ASSERT_EQ(std::sscanf(name.c_str(), "%16llx-%16llx.ltx", &min, &max), 2) << name;
+    EXPECT_EQ(min, next) << name;
+    next = max + 1;
+  }
+  EXPECT_GE(next - 1, old_last) << "what was recorded before the crash is not all there";
+  // The keeper stopped the writer: without it the writer would have made
+  // all its 99 rows (txid 101) in the WAL of the dead mount.
+  EXPECT_LE(next - 1, old_last + 40) << "the writer went on long after walship died";
   const std::string log = LogOfLastStart(cluster_->primary());
   EXPECT_NE(log.find("diverged from the primary after txid " + std::to_string(elected_at->txid)),
             std::string::npos)
@@ -429,6 +506,9 @@ TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
   Child writer = Child::Fork([&acks, path] {
     acks.CloseRead();
     Sql sql(path, 100);
+    // synchronous=NORMAL: with FUSE passthrough a WAL commit then makes no
+    // request to walship at all (no fsync), so only the fence stops it.
+    EXPECT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));
     const auto end = SteadyClock::now() + seconds(4);
     for (int64_t seq = 100; SteadyClock::now() < end; seq++) {
       if (sql.Exec("INSERT INTO t(seq, payload) VALUES(" + std::to_string(seq) + ", x'02')")) {
@@ -472,13 +552,21 @@ TEST_P(EtcdDownTest, PrimaryStopsCommittingWhileEtcdIsDownAndResumesAfter) {
   ASSERT_GE(p, 0);
   {
     Sql sql(cluster_->node(p).Path(kDb), 100);
+    // synchronous=NORMAL: with FUSE passthrough a WAL commit then makes no
+    // request to walship at all (no fsync), so only the fence stops it.
+    EXPECT_TRUE(sql.Exec("PRAGMA synchronous=NORMAL"));
     ASSERT_TRUE(SetUpDb(sql, GetParam()));
     ASSERT_TRUE(InsertRows(sql, 1, 5));
     etcd_.Stop();
     std::this_thread::sleep_for(milliseconds(2000));
     EXPECT_FALSE(InsertRows(sql, 6, 1)) << "a commit was accepted with the lease unrenewable";
   }
-  EXPECT_NE(LogOfLastStart(cluster_->node(p)).find("refusing"), std::string::npos);
+  // Refused by the fence at the write (the request path), or kept from
+  // starting by SQLite's WAL write lock (passthrough in WAL mode).
+  const std::string log = LogOfLastStart(cluster_->node(p));
+  EXPECT_TRUE(log.find("refusing") != std::string::npos ||
+              log.find("SQLite's WAL write lock is held") != std::string::npos)
+      << log;
   ASSERT_TRUE(etcd_.Restart());
   const int q = cluster_->PrimaryIndex(seconds(15));
   ASSERT_GE(q, 0);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness/net.h"
+#include "store/fence_keeper.h"
 
 namespace walship::testing {
 namespace {
@@ -46,6 +47,9 @@ WalshipProcess::WalshipProcess(WalshipOptions options) : options_(std::move(opti
 
 WalshipProcess::~WalshipProcess() {
   child_.Kill();
+  // A walship killed under the etcd lease with passthrough leaves its fence
+  // keeper holding SQLite's WAL write lock until the next start ends it.
+  store::FenceKeeper::EndLeftover(data_dir_ + "/fence-keeper.pid");
   // A killed walship leaves its mount stale; detach it so the directory can be
   // removed (and so no later test trips over it).
   ::umount2(mount_dir_.c_str(), MNT_DETACH);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "base/coding.h"
 #include "env/fault_env.h"
@@ -723,6 +724,119 @@ TEST(Db, ReplicaRefusesWritesAndShowsRollbackHeader) {
   EXPECT_EQ(header[19], 1);
   EXPECT_EQ(GetBE32(&header[24]), uint32_t(db.pos().txid));
   EXPECT_NE(GetBE32(&header[92]), GetBE32(&header[24]));
+}
+
+// A WAL SQLite writes directly (FUSE passthrough), from a real SQLite: the
+// bytes after `first` inserts and after all of them (the first a prefix of
+// the second: no checkpoint in between).
+struct DirectWal {
+  std::vector<uint8_t> first, all;
+};
+DirectWal RealWal(const TempDir& dir, int first, int more) {
+  sqlite3* src = nullptr;
+  sqlite3_open((dir / "w.db").c_str(), &src);
+  Exec(src, "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x);");
+  for (int i = 0; i < first; i++) Exec(src, "INSERT INTO t VALUES(randomblob(100))");
+  DirectWal wal;
+  wal.first = ReadAll(dir / "w.db-wal");
+  for (int i = 0; i < more; i++) Exec(src, "INSERT INTO t VALUES(randomblob(100))");
+  wal.all = ReadAll(dir / "w.db-wal");
+  sqlite3_close(src);
+  return wal;
+}
+
+void WriteDirectly(int fd, const std::vector<uint8_t>& bytes) {
+  ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), 0), ssize_t(bytes.size()));
+}
+
+int64_t CountRowsOf(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(("file:" + path + "?immutable=1").c_str(), &db,
+                  SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    n = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+// A Db whose WAL SQLite writes directly (FUSE passthrough), under a write
+// fence: the test writes the WAL's bytes through `fd` as the kernel would.
+class DirectWalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    wal_ = RealWal(dir_, 2, 3);
+    DbOptions options = Options(dir_);
+    options.fence = &fence_;
+    db_ = std::make_unique<Db>(options);
+    ASSERT_TRUE(db_->Open().ok());
+    ASSERT_TRUE(db_->Create(FileKind::kWal).ok());
+    Result<int> opened = db_->OpenDataFile(FileKind::kWal);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    fd_ = *opened;
+  }
+  void TearDown() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  TempDir dir_;
+  DirectWal wal_;
+  WriteFence fence_;
+  std::unique_ptr<Db> db_;
+  int fd_ = -1;
+};
+
+// With passthrough walship reads a commit back some time after it was made:
+// one read back after the fence closed may have come after the lease could
+// expire, so it stays in the WAL, unrecorded, until the fence opens again.
+TEST_F(DirectWalTest, ACommitReadBackAfterTheFenceClosedWaitsForItToOpen) {
+  WriteDirectly(fd_, wal_.first);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  const Position before = db_->pos();
+  EXPECT_EQ(before.txid, 3u);  // CREATE TABLE and two inserts
+
+  fence_.Close();
+  WriteDirectly(fd_, wal_.all);
+  Status st = db_->CaptureWal();
+  EXPECT_TRUE(st.IsLeaseExpired()) << st.ToString();
+  EXPECT_EQ(db_->CommittedPos(), before);
+
+  fence_.OpenForever();  // a refused commit is no failure: recording goes on
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  EXPECT_EQ(db_->pos().txid, 6u);
+}
+
+// A primary stepping down with such commits leaves them out of its database
+// file (no replica has them) and keeps the WAL aside, whole.
+TEST_F(DirectWalTest, SteppingDownSetsUnrecordedCommitsAside) {
+  WriteDirectly(fd_, wal_.first);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  fence_.Close();
+  WriteDirectly(fd_, wal_.all);
+  ASSERT_TRUE(db_->SetReplica(true, nullptr).ok());
+  EXPECT_EQ(db_->pos().txid, 3u);
+  EXPECT_EQ(CountRowsOf(dir_ / "dbs/x.db/database"), 2);
+  std::vector<std::filesystem::path> aside;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "dbs/x.db/diverged")) {
+    aside.push_back(e.path());
+  }
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].filename().string().rfind("wal.", 0), 0u) << aside[0];
+  EXPECT_EQ(ReadAll(aside[0].string()), wal_.all);
+}
+
+// Stepping down with every commit recorded sets nothing aside.
+TEST_F(DirectWalTest, SteppingDownWithEveryCommitRecordedSetsNothingAside) {
+  WriteDirectly(fd_, wal_.all);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  fence_.Close();
+  ASSERT_TRUE(db_->SetReplica(true, nullptr).ok());
+  EXPECT_EQ(CountRowsOf(dir_ / "dbs/x.db/database"), 5);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dbs/x.db/diverged"));
 }
 
 }  // namespace

@@ -236,5 +236,37 @@ TEST(WalCapture, TruncationBelowTheCapturedFramesWaitsForANewHeader) {
   EXPECT_TRUE(f.TakeAll().empty());
 }
 
+// The write fence's question comes after the transaction was read back (a
+// commit read after the fence closed may have been made after it), and a
+// refusal leaves the transaction to be taken later, whole.
+TEST(WalCapture, AnAdmissionAskedAfterTheReadCanLeaveTheTransactionForLater) {
+  TempDir dir;
+  auto wal = MakeWal(dir, 2);
+  WalFile f(dir);
+  f.Feed(wal);
+  int asked = 0;
+  uint64_t captured_when_asked = 0;
+  auto refuse = [&] {
+    asked++;
+    captured_when_asked = f.capture.captured_end();
+    return Status::LeaseExpired("the fence is closed");
+  };
+  auto refused = f.capture.TakeNextCommitted(f.file(), refuse);
+  EXPECT_TRUE(refused.status().IsLeaseExpired()) << refused.status().ToString();
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(captured_when_asked, uint64_t(sqlite::kWalHeaderSize)) << "asked after marking";
+  EXPECT_EQ(f.capture.captured_end(), uint64_t(sqlite::kWalHeaderSize));
+  EXPECT_TRUE(f.capture.IndexedPages().empty());
+  // Admitted later: the same three transactions, from the first.
+  std::vector<TxSpec> txs = f.TakeAll();
+  ASSERT_EQ(txs.size(), 3u);
+  EXPECT_EQ(txs.front().wal_offset, uint64_t(sqlite::kWalHeaderSize));
+  // Nothing committed to take: not asked.
+  auto none = f.capture.TakeNextCommitted(f.file(), refuse);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(asked, 1);
+}
+
 }  // namespace
 }  // namespace walship::store
