@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -12,6 +13,8 @@
 #include "sqlite/db_header.h"
 #include "sqlite/journal.h"
 #include "sqlite/locks.h"
+#include "sqlite/wal.h"
+#include "sqlite/wal_index.h"
 #include "store/ltx_file_writer.h"
 
 namespace walship::store {
@@ -270,7 +273,9 @@ Status Db::Sync(FileKind kind) {
   if (kind == FileKind::kWal) {
     // SQLite syncs the WAL after a commit (synchronous=FULL) and before a
     // checkpoint: the LTX files must be durable no later than that.
-    WALSHIP_RETURN_IF_ERROR(CaptureWalLocked(/*durable=*/true));
+    Status captured = CaptureWalLocked(/*durable=*/true);
+    if (captured.IsLeaseExpired() && wal_unseen_writes_) InvalidateUnpublishedFrames();
+    WALSHIP_RETURN_IF_ERROR(captured);
   }
   if (kind == FileKind::kDatabase) WALSHIP_RETURN_IF_ERROR(CommitWithoutJournal());
   if (kind != FileKind::kShm) WALSHIP_RETURN_IF_ERROR(SyncPendingLtx());
@@ -335,6 +340,43 @@ Status Db::CommitWal(bool durable) {
   }
   Status flushed = FlushCommits();
   return st.ok() ? flushed : st;
+}
+
+void Db::InvalidateUnpublishedFrames() {
+  // SQLite syncs a commit's frames (synchronous=FULL, or the first frames
+  // after a restart) before it publishes them in the wal-index. Refusing that
+  // sync fails the transaction, but its frames stay in the WAL and verify, and
+  // a later capture would take them for a commit. So, as the request path
+  // zeroes a refused frame, zero the header of the first frame SQLite has not
+  // published (the -shm's mxFrame; passthrough makes it the data file).
+  auto shm = options_.env->Open(PathFor(FileKind::kShm), env::OpenMode::kRead);
+  std::array<uint8_t, 2 * sqlite::kWalIndexHdrSize> copies{};
+  uint8_t wal_header[sqlite::kWalHeaderSize];
+  if (!shm.ok()) return;
+  Result<size_t> read = (*shm)->ReadAt(0, copies);
+  if (!read.ok() || *read != copies.size()) return;
+  read = wal_->ReadAt(0, wal_header);
+  if (!read.ok() || *read != sizeof wal_header) return;
+  const std::span<const uint8_t> first(copies.data(), sqlite::kWalIndexHdrSize);
+  if (!std::equal(first.begin(), first.end(), copies.begin() + sqlite::kWalIndexHdrSize)) return;
+  auto index = sqlite::ParseWalIndexHeader(first);
+  auto header = sqlite::ParseWalHeader(wal_header);
+  if (!index.ok() || !header.ok()) return;  // being written: nothing certain
+  // A WAL restarted by this very transaction (its new salts not published
+  // yet): none of its frames is.
+  const bool same_generation = index->salt1 == header->salt1 && index->salt2 == header->salt2;
+  const uint64_t published = same_generation ? index->max_frame : 0;
+  const uint64_t frame_size = uint64_t(header->page_size) + sqlite::kWalFrameHeaderSize;
+  const uint64_t at = sqlite::kWalHeaderSize + published * frame_size;
+  auto size = wal_->Size();
+  if (at < wal_capture_.captured_end() || !size.ok() || at + frame_size > *size) return;
+  const std::array<uint8_t, sqlite::kWalFrameHeaderSize> zeros{};
+  if (!wal_->WriteAt(at, zeros).ok()) return;
+  wal_capture_.OnWrite(at, zeros, options_.clock->NowUnixMs());
+  spdlog::warn(
+      "database {}: refused to sync a transaction's WAL frames (the write fence is closed): "
+      "SQLite reports the commit failed; its frames from byte {} are made invalid",
+      name(), at);
 }
 
 Status Db::CaptureWalLocked(bool durable) {

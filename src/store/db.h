@@ -229,6 +229,9 @@ class Db {
   // point where SQLite may overwrite or drop WAL frames (a checkpoint's
   // database write, the WAL's sync, truncation or removal) calls it first.
   Status CaptureWalLocked(bool durable);
+  // After a WAL sync refused by the fence (passthrough): makes the frames
+  // SQLite has not published invalid. REQUIRES: mu_ held.
+  void InvalidateUnpublishedFrames();
   Status CommitRollback();
   Status CommitWithoutJournal();
   // EPERM unless every committed WAL frame's page is in the database file.

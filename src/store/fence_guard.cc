@@ -55,7 +55,7 @@ void FenceGuard::Stop() {
 void FenceGuard::Run(std::stop_token stop) {
   std::unique_lock lock(mu_);
   while (!stop.stop_requested()) {
-    UpdateKeeper();
+    UpdateKeeper(lock);
     const std::chrono::milliseconds remaining = fence_->Remaining();
     std::chrono::milliseconds sleep = kClosingPoll;
     if (remaining < options_.lock_ahead) {
@@ -76,7 +76,7 @@ void FenceGuard::Run(std::stop_token stop) {
       sleep = std::clamp(remaining - options_.lock_ahead, kClosingPoll, kOpenPoll);
     }
     handed_over_.notify_all();
-    wake_.wait_for(lock, stop, sleep, [this] { return poked_; });
+    wake_.wait_for(lock, stop, sleep, [this] { return poked_.load(); });
     poked_ = false;
   }
   handed_over_.notify_all();
@@ -91,7 +91,7 @@ Status FenceGuard::SpawnKeeper() {
   return Status::OK();
 }
 
-void FenceGuard::UpdateKeeper() {
+void FenceGuard::UpdateKeeper(std::unique_lock<std::mutex>& lock) {
   if (!keeper_ || keeper_->Exited()) {
     if (keeper_) {
       spdlog::error("fence: the keeper process {} was killed; starting another", keeper_->pid());
@@ -130,12 +130,22 @@ void FenceGuard::UpdateKeeper() {
       continue;
     }
     (void)keeper_->Unguard(options_.store->IdOf(*it));
+    spdlog::debug("fence: database {}: the keeper lets go of its -shm", (*it)->name());
     it = guarded_.erase(it);
   }
   for (Db* db : wanted) {
     if (guarded_.contains(db)) continue;
+    // Not under mu_: the open may wait for the kernel's lock on the mount's
+    // directory, which a creation or an unlink holds while it calls the hooks.
+    const uint64_t removals = removals_[db];
+    lock.unlock();
     Result<int> fd = options_.mount->OpenThroughMount(db->name(), FileKind::kShm);
+    lock.lock();
     if (!fd.ok()) continue;  // removed meanwhile: nobody writes through it
+    if (removals_[db] != removals || !keeper_) {
+      ::close(*fd);  // the file being removed, perhaps: look again next time
+      continue;
+    }
     Status st = keeper_->Guard(options_.store->IdOf(db), *fd);
     ::close(*fd);
     if (!st.ok()) {
@@ -144,6 +154,7 @@ void FenceGuard::UpdateKeeper() {
       continue;
     }
     guarded_.insert(db);
+    spdlog::debug("fence: database {}: its -shm is handed to the keeper", db->name());
   }
 }
 
@@ -168,11 +179,10 @@ void FenceGuard::AfterShmOpened(Db* db, bool wait) {
   // A database's first connection in WAL mode: hand its -shm to the keeper
   // before SQLite can write (bounded: the guard may be stopping), or at once
   // after a creation.
-  std::unique_lock lock(mu_);
-  if (guarded_.contains(db)) return;
   poked_ = true;
   wake_.notify_all();
-  if (!wait) return;
+  if (!wait) return;  // not even mu_: the thread may hold it waiting for this creation
+  std::unique_lock lock(mu_);
   handed_over_.wait_for(lock, kHandOverWait, [&] { return guarded_.contains(db); });
 }
 
@@ -182,7 +192,9 @@ void FenceGuard::BeforeShmRemoved(Db* db) {
   // file, so the next connection could not open the new -shm: the keeper
   // closes its own before the removal goes on.
   std::lock_guard lock(mu_);
+  removals_[db]++;
   if (!guarded_.erase(db) || !keeper_) return;
+  spdlog::debug("fence: database {}: its -shm is being removed; the keeper lets go", db->name());
   if (Status st = keeper_->Unguard(options_.store->IdOf(db)); !st.ok()) {
     spdlog::error("fence: database {}: the keeper did not let go of its -shm: {}", db->name(),
                   st.ToString());

@@ -22,12 +22,14 @@
 // the rest. The Store, its fence and the mount must outlive Stop.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/status.h"
@@ -66,7 +68,7 @@ class FenceGuard {
   Status SpawnKeeper();
   // Tells the keeper of the deadline if it moved, and of databases that
   // came to need guarding or stopped needing it.
-  void UpdateKeeper();
+  void UpdateKeeper(std::unique_lock<std::mutex>& lock);
   // Has every guarded Db record the commits in its WAL (see above).
   void CaptureAll();
   // Store's hooks: a -shm is handed to the keeper as its first application
@@ -85,11 +87,14 @@ class FenceGuard {
   std::chrono::steady_clock::time_point drained_deadline_{};
   std::chrono::steady_clock::time_point drained_until_{};
   bool closing_ = false;  // within lock_ahead of the deadline; the thread's
-  // Held by the thread while it works (not while it sleeps) and by the hook,
-  // so a -shm is never handed over while it is being removed.
+  // Held by the thread while it works (not while it sleeps, nor while it
+  // opens a -shm through the mount) and by the hooks.
   std::mutex mu_;
   std::unordered_set<Db*> guarded_;  // handed to the keeper; guarded by mu_
-  bool poked_ = false;               // AfterShmOpened wants a look now; guarded by mu_
+  // How many times each database's -shm was removed: a descriptor opened
+  // across a removal is not handed over. Guarded by mu_.
+  std::unordered_map<Db*, uint64_t> removals_;
+  std::atomic<bool> poked_{false};  // AfterShmOpened wants a look now
   std::condition_variable_any wake_;
   std::condition_variable handed_over_;  // the thread looked at the databases
   std::jthread thread_;

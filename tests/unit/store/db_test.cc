@@ -731,6 +731,7 @@ TEST(Db, ReplicaRefusesWritesAndShowsRollbackHeader) {
 // the second: no checkpoint in between).
 struct DirectWal {
   std::vector<uint8_t> first, all;
+  std::vector<uint8_t> first_shm, all_shm;  // the -shm (wal-index) at each point
 };
 DirectWal RealWal(const TempDir& dir, int first, int more) {
   sqlite3* src = nullptr;
@@ -739,8 +740,10 @@ DirectWal RealWal(const TempDir& dir, int first, int more) {
   for (int i = 0; i < first; i++) Exec(src, "INSERT INTO t VALUES(randomblob(100))");
   DirectWal wal;
   wal.first = ReadAll(dir / "w.db-wal");
+  wal.first_shm = ReadAll(dir / "w.db-shm");
   for (int i = 0; i < more; i++) Exec(src, "INSERT INTO t VALUES(randomblob(100))");
   wal.all = ReadAll(dir / "w.db-wal");
+  wal.all_shm = ReadAll(dir / "w.db-shm");
   sqlite3_close(src);
   return wal;
 }
@@ -827,6 +830,58 @@ TEST_F(DirectWalTest, SteppingDownSetsUnrecordedCommitsAside) {
   ASSERT_EQ(aside.size(), 1u);
   EXPECT_EQ(aside[0].filename().string().rfind("wal.", 0), 0u) << aside[0];
   EXPECT_EQ(ReadAll(aside[0].string()), wal_.all);
+}
+
+// SQLite syncs a commit's frames before it publishes them (synchronous=FULL,
+// or the first frames after a restart); a sync the fence refuses fails the
+// commit, so its frames, though they verify, must never be recorded.
+TEST_F(DirectWalTest, ACommitWhoseSyncTheFenceRefusedIsNeverRecorded) {
+  WriteDirectly(fd_, wal_.first);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(wal_.first_shm.data()), wal_.first_shm.size());
+  fence_.Close();
+  WriteDirectly(fd_, wal_.all);  // three more commits, none published in the -shm
+  Status st = db_->Sync(FileKind::kWal);
+  EXPECT_TRUE(st.IsLeaseExpired()) << st.ToString();
+  fence_.OpenForever();
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  EXPECT_EQ(db_->pos().txid, 3u) << "a commit SQLite never published was recorded";
+}
+
+// The same when the transaction restarted the WAL (new salts in its header,
+// which SQLite syncs): the -shm still describes the old generation.
+TEST_F(DirectWalTest, AFirstCommitAfterARestartWhoseSyncWasRefusedIsNeverRecorded) {
+  WriteDirectly(fd_, wal_.all);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  ASSERT_EQ(db_->pos().txid, 6u);
+  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(wal_.all_shm.data()), wal_.all_shm.size());
+  // Another generation of the same database: new salts, frames from byte 32.
+  TempDir other;
+  const DirectWal restarted = RealWal(other, 1, 0);
+  fence_.Close();
+  WriteDirectly(fd_, restarted.all);
+  EXPECT_TRUE(db_->Sync(FileKind::kWal).IsLeaseExpired());
+  fence_.OpenForever();
+  (void)db_->CaptureWal();
+  EXPECT_EQ(db_->pos().txid, 6u) << "a commit SQLite never published was recorded";
+}
+
+// Commits SQLite did publish (synchronous=NORMAL makes no sync) are only
+// held back by a refused sync (a checkpoint's), and recorded once the fence
+// opens again.
+TEST_F(DirectWalTest, PublishedCommitsSurviveARefusedSync) {
+  WriteDirectly(fd_, wal_.first);
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(wal_.all_shm.data()), wal_.all_shm.size());
+  fence_.Close();
+  WriteDirectly(fd_, wal_.all);
+  EXPECT_TRUE(db_->Sync(FileKind::kWal).IsLeaseExpired());
+  fence_.OpenForever();
+  ASSERT_TRUE(db_->CaptureWal().ok());
+  EXPECT_EQ(db_->pos().txid, 6u);
 }
 
 // Stepping down with every commit recorded sets nothing aside.
