@@ -40,15 +40,14 @@ Status FenceGuard::Start() {
 }
 
 void FenceGuard::Stop() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    wake_.notify_all();
-    thread_.join();
-  }
-  if (keeper_) {
-    options_.store->SetShmHooks(nullptr, nullptr);
-    fence_->SetDrain(nullptr);
-  }
+  if (!thread_.joinable()) return;
+  // No new hook calls; one under way holds mu_ (taken here) until it ends.
+  options_.store->SetShmHooks(nullptr, nullptr);
+  fence_->SetDrain(nullptr);
+  { std::lock_guard lock(mu_); }
+  thread_.request_stop();
+  wake_.notify_all();
+  thread_.join();
   keeper_.reset();
 }
 
@@ -66,7 +65,11 @@ void FenceGuard::Run(std::stop_token stop) {
             std::max<int64_t>(remaining.count(), 0));
       }
       closing_ = true;
-      if (remaining.count() > 0) CaptureAll();
+      if (remaining.count() > 0) {
+        CaptureAll();
+      } else {
+        sleep = kOpenPoll;  // closed (a replica, or a lease lost): nothing to record
+      }
     } else {
       if (closing_) {
         if (!guarded_.empty()) spdlog::info("fence: the lease is renewed; writes go on");
