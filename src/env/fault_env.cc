@@ -46,12 +46,22 @@ void FaultEnv::Heal() {
 
 bool FaultEnv::ShouldFail(FaultOp op, const std::string& path) {
   std::lock_guard lock(mu_);
+  counts_[{op, path}]++;
   if (!armed_ || op != op_ || path.find(pattern_) == std::string::npos) return false;
   if (remaining_ > 0) {
     remaining_--;
     return false;
   }
   return true;
+}
+
+int FaultEnv::Count(FaultOp op, const std::string& path_contains) {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [key, count] : counts_) {
+    if (key.first == op && key.second.find(path_contains) != std::string::npos) n += count;
+  }
+  return n;
 }
 
 Result<std::unique_ptr<File>> FaultEnv::Open(const std::string& path, OpenMode mode) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -22,8 +23,11 @@ class FaultEnv final : public Env {
   // after it fails.
   void FailFrom(FaultOp op, std::string path_contains, int after = 0);
   void Heal();
-  // Consulted by files this Env opened. True when the operation must fail.
+  // Consulted by files this Env opened (and counted). True when the
+  // operation must fail.
   bool ShouldFail(FaultOp op, const std::string& path);
+  // How many `op`s were asked of files whose path contains `path_contains`.
+  int Count(FaultOp op, const std::string& path_contains);
 
   Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
   Status Rename(const std::string& from, const std::string& to) override;
@@ -43,6 +47,7 @@ class FaultEnv final : public Env {
   FaultOp op_ = FaultOp::kWrite;
   std::string pattern_;
   int remaining_ = 0;
+  std::map<std::pair<FaultOp, std::string>, int> counts_;  // (op, path) -> operations
 };
 
 }  // namespace walship::env

@@ -336,10 +336,12 @@ Status Db::CommitWal(bool durable) {
     Result<std::optional<TxSpec>> spec = wal_capture_.TakeNextCommitted(wal_.get(), admit);
     if (!spec.ok()) st = spec.status();
     if (!st.ok() || !*spec) break;
-    st = CommitTransaction(**spec, durable);
+    st = CommitTransaction(**spec, /*durable=*/false);
   }
   Status flushed = FlushCommits();
-  return st.ok() ? flushed : st;
+  if (!st.ok()) return st;
+  if (durable && flushed.ok()) return SyncPendingLtx();
+  return flushed;
 }
 
 void Db::InvalidateUnpublishedFrames() {

@@ -218,7 +218,8 @@ class Db {
   // Copies the WAL to diverged/wal.UNIXMS if it holds a commit not recorded.
   Status SetUncapturedWalAside();
 
-  // Commit points (REQUIRES: mu_ held).
+  // Commit points (REQUIRES: mu_ held). `durable`: the LTX of every
+  // transaction recorded is durable on return (one sync for the batch).
   Status CommitWal(bool durable);
   // Writes the LTX log entries of the transactions just recorded (one write
   // for a batch) and then announces them to the listener. A failed write
@@ -269,6 +270,9 @@ class Db {
   void SealLogWhenFull();
 
   // db_commit.cc: the commit pipeline. A failure stops the Db accepting writes.
+  // `durable`: the LTX is synced before the transaction counts (a rollback
+  // journal's commit, one at a time). Otherwise it is written, not synced: a
+  // commit point that must be durable syncs once for its whole batch.
   Status CommitTransaction(const TxSpec& tx, bool durable);
   Status RecordTransaction(const TxSpec& tx, bool durable);
   Status ReadPage(const PageSource& source, std::span<uint8_t> out) const;

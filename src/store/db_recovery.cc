@@ -216,8 +216,8 @@ Status Db::RecoverWal() {
   }
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(std::optional<TxSpec> spec, wal_capture_.TakeNextCommitted(wal_.get()));
-    if (!spec) return Status::OK();
-    WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, /*durable=*/true));
+    if (!spec) return SyncPendingLtx();
+    WALSHIP_RETURN_IF_ERROR(CommitTransaction(*spec, /*durable=*/false));
     WALSHIP_RETURN_IF_ERROR(FlushCommits());
     spdlog::info("database {}: recorded txid {} from committed WAL frames", name(), pos_.txid);
   }

@@ -894,5 +894,33 @@ TEST_F(DirectWalTest, SteppingDownWithEveryCommitRecordedSetsNothingAside) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "dbs/x.db/diverged"));
 }
 
+// SQLite's sync of a WAL (before a checkpoint, or after each commit with
+// synchronous=FULL) may find many commits the tailer has not recorded yet:
+// their LTX entries become durable together, with one sync of the log, not
+// one each (a checkpoint stalled for hundreds of milliseconds that way).
+TEST(Db, AWalSyncMakesTheCommitsItFindsDurableWithOneSync) {
+  TempDir dir;
+  env::FaultEnv env(env::Env::Posix());
+  const DirectWal wal = RealWal(dir, 2, 3);
+  Position synced;
+  {
+    Db db(Options(dir, &env));
+    ASSERT_TRUE(db.Open().ok());
+    ASSERT_TRUE(db.Create(FileKind::kWal).ok());
+    Result<int> fd = db.OpenDataFile(FileKind::kWal);
+    ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+    WriteDirectly(*fd, wal.all);  // six commits, none recorded yet
+    ::close(*fd);
+    const int syncs_before = env.Count(env::FaultOp::kSync, LtxLog::kFileName);
+    ASSERT_TRUE(db.Sync(FileKind::kWal).ok());
+    synced = db.pos();
+    EXPECT_EQ(synced.txid, 6u);
+    EXPECT_EQ(env.Count(env::FaultOp::kSync, LtxLog::kFileName) - syncs_before, 1);
+  }
+  Db reopened(Options(dir));
+  ASSERT_TRUE(reopened.Open().ok());
+  EXPECT_EQ(reopened.pos(), synced);
+}
+
 }  // namespace
 }  // namespace walship::store
