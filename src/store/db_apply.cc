@@ -181,7 +181,7 @@ Status Db::KeepSnapshot(ReceivedLtx& snapshot, std::vector<LtxFileInfo>* kept) {
         /*sync=*/true));
   }
   // Only once it is durable: what came before no longer chains to it.
-  WALSHIP_RETURN_IF_ERROR(log_.Clear());
+  WALSHIP_RETURN_IF_ERROR(log_.Reset());
   for (const LtxFileInfo& f : ltx_index_.All()) {
     if (f.path != path) (void)env->Remove(f.path);
   }

@@ -10,6 +10,11 @@
 #include "base/crash_point.h"
 
 namespace walship::store {
+namespace {
+
+constexpr uint8_t kEndMark[8] = {};  // an entry length of zero
+
+}  // namespace
 
 Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& path,
                                               const std::string& db) {
@@ -23,7 +28,8 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
     uint8_t raw[8];
     WALSHIP_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(at, raw));
     const uint64_t length = n == sizeof raw ? GetBE64(raw) : 0;
-    if (n != sizeof raw || length == 0 || length > size - at - 8) {
+    if (n == sizeof raw && length == 0) break;  // the end mark: what follows was emptied
+    if (n != sizeof raw || length > size - at - 8) {
       torn = Status::Corruption("entry length cut off or past the end");
       break;
     }
@@ -42,7 +48,7 @@ Result<std::vector<ReceivedLtx>> LtxLog::Open(env::Env* env, const std::string& 
     out.push_back(std::move(*entry));
     at += 8 + length;
   }
-  if (at < size) {
+  if (!torn.ok()) {
     spdlog::warn("database {}: cutting {} bytes off the end of {} at offset {} ({}): an entry "
                  "never made durable; its transaction is recovered from the WAL or rolled back",
                  db, size - at, path, at, torn.ToString());
@@ -81,14 +87,18 @@ void LtxLog::Append(std::string_view ltx) {
 Status LtxLog::Flush() {
   if (pending_.empty()) return Status::OK();
   const uint64_t at = size_ - pending_.size();
-  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pending_.data()),
-                                       pending_.size());
   if (CrashPointArmed("ltx-log-torn")) {
     // A length without its entry: the torn tail Open must cut off.
-    WALSHIP_RETURN_IF_ERROR(file_->WriteAt(at, bytes.first(8)));
+    WALSHIP_RETURN_IF_ERROR(
+        file_->WriteAt(at, {reinterpret_cast<const uint8_t*>(pending_.data()), 8}));
     CrashPoint("ltx-log-torn");
   }
-  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(at, bytes));
+  // The entries and the end mark after them, in one write.
+  pending_.append(reinterpret_cast<const char*>(kEndMark), sizeof kEndMark);
+  Status written =
+      file_->WriteAt(at, {reinterpret_cast<const uint8_t*>(pending_.data()), pending_.size()});
+  pending_.resize(pending_.size() - sizeof kEndMark);
+  WALSHIP_RETURN_IF_ERROR(written);
   pending_.clear();
   dirty_ = true;
   Reserve();
@@ -109,6 +119,15 @@ Status LtxLog::Sync() {
 }
 
 Status LtxLog::Clear() {
+  WALSHIP_RETURN_IF_ERROR(file_->WriteAt(0, kEndMark).WithContext(file_->path()));
+  pending_.clear();
+  size_ = 0;
+  entries_ = 0;
+  dirty_ = true;  // not needed for safety (see the header), but cheap at the next sync
+  return Status::OK();
+}
+
+Status LtxLog::Reset() {
   WALSHIP_RETURN_IF_ERROR(file_->Truncate(0).WithContext(file_->path()));
   pending_.clear();
   size_ = 0;

@@ -115,7 +115,7 @@ Result<std::vector<std::string>> ReadLtxLog(const std::string& path) {
   while (log->size() - at >= 8) {
     uint64_t length = 0;
     for (int i = 0; i < 8; i++) length = length << 8 | uint8_t((*log)[at + i]);
-    if (length > log->size() - at - 8) break;
+    if (length == 0 || length > log->size() - at - 8) break;  // the end mark, or a torn tail
     entries.push_back(log->substr(at + 8, length));
     at += 8 + length;
   }

@@ -39,8 +39,9 @@ struct LtxFile {
 Result<std::vector<LtxFile>> ListLtx(const std::string& data_dir, const std::string& db);
 
 // The whole entries of the LTX log at `path` (a big-endian u64 length, then
-// one LTX file, repeated; docs/operations.md), not verified; an incomplete
-// last entry is left out (walship cuts it off at start). None when absent.
+// one LTX file, repeated up to a zero length, the end mark;
+// docs/operations.md), not verified; an incomplete last entry is left out
+// (walship cuts it off at start). None when absent.
 Result<std::vector<std::string>> ReadLtxLog(const std::string& path);
 // DATA/dbs/DB/ltx.log
 std::string LtxLogPath(const std::string& data_dir, const std::string& db);

@@ -54,6 +54,27 @@ DbOptions Options(const TempDir& dir, env::Env* env = env::Env::Posix()) {
   return o;
 }
 
+// Where the entries of an LTX log file end, and how many there are: big-endian
+// u64 lengths, each followed by that many bytes, up to a zero length (the end
+// mark) or the end of the file.
+struct LogEnd {
+  uint64_t offset = 0;
+  size_t entries = 0;
+};
+LogEnd FindLogEnd(const std::string& path) {
+  auto log = env::Env::Posix()->ReadFile(path);
+  LogEnd end;
+  if (!log.ok()) return end;
+  while (log->size() - end.offset >= 8) {
+    const uint64_t length = GetBE64(reinterpret_cast<const uint8_t*>(log->data() + end.offset));
+    if (length == 0) break;
+    end.offset += 8 + length;
+    end.entries++;
+  }
+  return end;
+}
+size_t LogEntries(const std::string& path) { return FindLogEnd(path).entries; }
+
 TEST(Db, RollbackCommitBecomesNextTxidWithFileChecksum) {
   TempDir dir;
   Db db(Options(dir));
@@ -185,7 +206,7 @@ TEST(Db, CommitsGoToTheLogNotToAFileEach) {
   EXPECT_EQ(db.pos(), before);
   EXPECT_EQ(*env::Env::Posix()->ListDir(ltx_dir),
             std::vector<std::string>{"0000000000000001-0000000000000003.ltx"});
-  EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
+  EXPECT_EQ(LogEntries(dir / "dbs/x.db/ltx.log"), 0u);
   // Recent transactions stay in memory after sealing: a replica a little
   // behind still gets each on its own.
   EXPECT_EQ(db.LtxFilesAfter(1, 10).front().max_txid, 2u);
@@ -251,7 +272,7 @@ TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
     EXPECT_EQ(files[1].max_txid, 3u);
     EXPECT_EQ(db.LtxFilesAfter(2, 10).size(), 1u);
     EXPECT_FALSE(db.LtxFilesAfter(2, 10).front().bytes) << "held in memory";
-    EXPECT_EQ(env::Env::Posix()->ReadFile(dir / "dbs/x.db/ltx.log")->size(), 0u);
+    EXPECT_EQ(LogEntries(dir / "dbs/x.db/ltx.log"), 0u);
     EXPECT_EQ(db.pos().checksum, FileChecksum(dir / "dbs/x.db/database"));
     before = db.pos();
   }
@@ -448,11 +469,18 @@ Status ApplyRun(Db* replica, const History& h, size_t from, size_t to) {
 }
 
 // Appends an entry to the replica's LTX log as the format says: a
-// big-endian u64 length, then the LTX file.
+// big-endian u64 length, then the LTX file, then the end mark (a zero length).
 void AppendToLog(const DbOptions& replica, const std::string& ltx) {
+  const std::string path = replica.dir + "/ltx.log";
   std::string entry(8, '\0');
-  for (int i = 0; i < 8; i++) entry[i] = char(uint64_t(ltx.size()) >> (56 - 8 * i));
-  std::ofstream(replica.dir + "/ltx.log", std::ios::binary | std::ios::app) << entry << ltx;
+  PutBE64(reinterpret_cast<uint8_t*>(entry.data()), ltx.size());
+  entry += ltx + std::string(8, '\0');
+  auto file = env::Env::Posix()->Open(path, env::OpenMode::kCreate);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)
+                  ->WriteAt(FindLogEnd(path).offset,
+                            {reinterpret_cast<const uint8_t*>(entry.data()), entry.size()})
+                  .ok());
 }
 
 // What a crash leaves of a batch being applied: its files durable in the
@@ -518,7 +546,7 @@ TEST(Db, ReplicaSealsItsLogLikeAPrimary) {
   EXPECT_EQ(files[1].min_txid, 2u);
   EXPECT_EQ(files[1].max_txid, 5u);
   EXPECT_EQ(files[1].post_checksum, h.pos.checksum);
-  EXPECT_EQ(*env::Env::Posix()->ReadFile(options.dir + "/ltx.log"), "");
+  EXPECT_EQ(LogEntries(options.dir + "/ltx.log"), 0u);
   // Each TXID keeps its own checksum in memory: a replica resuming from any
   // of them (after a failover to this node) continues without a snapshot.
   for (const LtxFileInfo& f : h.files) EXPECT_EQ(*replica.ChecksumAt(f.max_txid), f.post_checksum);
@@ -621,7 +649,7 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   // Nothing of the failed run stays, in memory or in the log (txid 1, a
   // snapshot, is a file), so a restart cannot take it for applied history.
   EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 1u);
-  EXPECT_EQ(env::Env::Posix()->ReadFile(options.dir + "/ltx.log")->size(), 0u);
+  EXPECT_EQ(LogEntries(options.dir + "/ltx.log"), 0u);
   // Once the disk recovers, the run applies.
   faults.Heal();
   ASSERT_TRUE(ApplyRun(&replica, h, 1, 3).ok());
