@@ -392,7 +392,11 @@ Status Db::CaptureWalLocked(bool durable) {
 Status Db::CaptureWal() {
   std::lock_guard lock(mu_);
   if (replica_ || deleted_) return Status::OK();
-  return CaptureWalLocked(/*durable=*/false);
+  Status st = CaptureWalLocked(/*durable=*/false);
+  // The frames SQLite wrote directly: their writeback starts now, so its
+  // sync before the next checkpoint has little left to write.
+  if (wal_) wal_writeback_.Written(wal_->fd(), wal_capture_.captured_end());
+  return st;
 }
 
 Result<int> Db::OpenDataFile(FileKind kind) {

@@ -44,6 +44,7 @@
 #include "store/tx_spec.h"
 #include "store/wal_capture.h"
 #include "store/write_fence.h"
+#include "store/writeback_ahead.h"
 
 namespace walship::store {
 
@@ -389,6 +390,7 @@ class Db {
   // The WAL was handed to the kernel (OpenDataFile): SQLite writes it without
   // walship seeing the writes. Without it, every write passes through Write.
   bool wal_unseen_writes_ = false;
+  WritebackAhead wal_writeback_;  // of the frames the tailer captured (CaptureWal)
   struct Announcement {
     ltx::Header header;
     uint64_t post_checksum;

@@ -100,6 +100,7 @@ Status LtxLog::Flush() {
   pending_.resize(pending_.size() - sizeof kEndMark);
   WALSHIP_RETURN_IF_ERROR(written);
   pending_.clear();
+  writeback_.Written(file_->fd(), size_);
   dirty_ = true;
   Reserve();
   return Status::OK();

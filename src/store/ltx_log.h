@@ -19,7 +19,8 @@
 // database pages SQLite could still write does not fail for want of space.
 //
 // Append only buffers: Flush writes every buffered entry in one write, so a
-// batch of commits costs one system call. The owner flushes before anything
+// batch of commits costs one system call, and starts their writeback a MiB
+// at a time (WritebackAhead) so Sync has little left to write. The owner flushes before anything
 // can take the transactions' frames out of the WAL (Db::CommitWal ends with
 // a Flush; Sync and the seal flush or replace the buffer).
 //
@@ -42,6 +43,7 @@
 #include "base/status.h"
 #include "env/env.h"
 #include "store/received_ltx.h"
+#include "store/writeback_ahead.h"
 
 namespace walship::store {
 
@@ -87,6 +89,7 @@ class LtxLog {
   uint64_t reserved_to_ = 0;   // disk allocated up to this offset
   bool reserve_warned_ = false;
   bool dirty_ = false;
+  WritebackAhead writeback_;  // started as entries are written, for Sync
   bool dir_synced_ = false;
 };
 
