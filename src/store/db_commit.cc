@@ -196,6 +196,8 @@ Status Db::FlushCommits() {
     CrashPoint("commit-after-ltx");
     if (listener_) listener_(name(), header, post);
   }
+  // After the stream heard of them: starting the writeback may wait for the disk.
+  log_.StartWriteback();
   return Status::OK();
 }
 

@@ -100,11 +100,12 @@ Status LtxLog::Flush() {
   pending_.resize(pending_.size() - sizeof kEndMark);
   WALSHIP_RETURN_IF_ERROR(written);
   pending_.clear();
-  writeback_.Written(file_->fd(), size_);
   dirty_ = true;
   Reserve();
   return Status::OK();
 }
+
+void LtxLog::StartWriteback() { writeback_.Written(file_->fd(), size_ - pending_.size()); }
 
 Status LtxLog::Sync() {
   WALSHIP_RETURN_IF_ERROR(Flush());

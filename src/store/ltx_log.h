@@ -19,10 +19,10 @@
 // database pages SQLite could still write does not fail for want of space.
 //
 // Append only buffers: Flush writes every buffered entry in one write, so a
-// batch of commits costs one system call, and starts their writeback a MiB
-// at a time (WritebackAhead) so Sync has little left to write. The owner flushes before anything
-// can take the transactions' frames out of the WAL (Db::CommitWal ends with
-// a Flush; Sync and the seal flush or replace the buffer).
+// batch of commits costs one system call; StartWriteback then has the kernel
+// write them back a MiB at a time (WritebackAhead), so Sync has little left. The owner flushes
+// before anything can take the transactions' frames out of the WAL (Db::CommitWal ends with a
+// Flush; Sync and the seal flush or replace the buffer).
 //
 // Crash safety: an entry stands once all its bytes are in the file (kill -9
 // keeps the page cache); Sync makes the entries durable, no later than SQLite's
@@ -60,6 +60,9 @@ class LtxLog {
   void Append(std::string_view ltx);
   // Writes the buffered entries (not synced).
   Status Flush();
+  // Starts the writeback of the entries written, a MiB at a time
+  // (WritebackAhead), so that Sync has little left to write.
+  void StartWriteback();
   // Makes every appended entry durable (a no-op when nothing changed).
   Status Sync();
   // Empties the log, once its entries are sealed into a durable LTX file,
@@ -89,7 +92,7 @@ class LtxLog {
   uint64_t reserved_to_ = 0;   // disk allocated up to this offset
   bool reserve_warned_ = false;
   bool dirty_ = false;
-  WritebackAhead writeback_;  // started as entries are written, for Sync
+  WritebackAhead writeback_;  // for StartWriteback
   bool dir_synced_ = false;
 };
 
