@@ -242,7 +242,9 @@ int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name,
   store::Db* db = store_->Find(parsed.db);
   if (!db) return ENOENT;
   Node node{parsed.kind, store_->IdOf(db)};
-  Status st = db->Remove(FileKindOf(parsed.kind));
+  const store::FileKind kind = FileKindOf(parsed.kind);
+  if (kind == store::FileKind::kShm) store_->BeforeShmRemoved(db);
+  Status st = db->Remove(kind);
   return Log(ToErrno(st), "unlink", node, st);
 }
 

@@ -8,20 +8,9 @@
 #include <thread>
 
 #include "sqlite/locks.h"
+#include "store/ofd_lock.h"
 
 namespace walship::store {
-namespace {
-
-struct flock WriteLockOf(uint64_t start, uint64_t len) {
-  struct flock lock {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = off_t(start);
-  lock.l_len = off_t(len);
-  return lock;  // l_pid stays 0, as F_OFD_* requires
-}
-
-}  // namespace
 
 ApplyLock::ApplyLock(std::string db, int db_fd, int shm_fd)
     : db_(std::move(db)), db_fd_(db_fd), shm_fd_(shm_fd) {}
@@ -29,15 +18,14 @@ ApplyLock::ApplyLock(std::string db, int db_fd, int shm_fd)
 ApplyLock::~ApplyLock() { Release(); }
 
 Result<bool> ApplyLock::TryWriteLock(int fd, uint64_t start, uint64_t len) {
-  struct flock lock = WriteLockOf(start, len);
-  if (::fcntl(fd, F_OFD_SETLK, &lock) == 0) return true;
+  if (SetOfdLock(fd, F_WRLCK, start, len)) return true;
   if (errno == EAGAIN || errno == EACCES) return false;
   return Status::FromErrno("database " + db_ + ": lock for apply", errno);
 }
 
 int ApplyLock::Holder(int fd, uint64_t start, uint64_t len) const {
   if (fd < 0) return 0;
-  struct flock lock = WriteLockOf(start, len);
+  struct flock lock = OfdLockOf(F_WRLCK, start, len);
   if (::fcntl(fd, F_OFD_GETLK, &lock) != 0 || lock.l_type == F_UNLCK) return 0;
   return lock.l_pid == 0 ? -1 : lock.l_pid;
 }
@@ -77,9 +65,7 @@ Status ApplyLock::Acquire() {
 
 void ApplyLock::Release() {
   if (!held_) return;
-  struct flock lock = WriteLockOf(sqlite::kPendingByte, sqlite::kSharedSize + 2);
-  lock.l_type = F_UNLCK;
-  if (::fcntl(db_fd_, F_OFD_SETLK, &lock) != 0) {
+  if (!SetOfdLock(db_fd_, F_UNLCK, sqlite::kPendingByte, sqlite::kSharedSize + 2)) {
     spdlog::error("database {}: releasing the apply lock: {}", db_, std::strerror(errno));
   }
   held_ = false;

@@ -168,7 +168,6 @@ Status Db::Create(FileKind kind) {
 }
 
 Status Db::Remove(FileKind kind) {
-  if (kind == FileKind::kShm && options_.before_shm_removed) options_.before_shm_removed(this);
   std::lock_guard lock(mu_);
   if (kind == FileKind::kDatabase) {
     return Status::InvalidArgument("database " + name() + " is deleted with Store::Delete");

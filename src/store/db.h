@@ -77,8 +77,6 @@ struct DbOptions {
   const WriteFence* fence = nullptr;
   size_t seal_txids = kSealTxids;
   uint64_t seal_bytes = kSealBytes;
-  // Called (no mutex held) before the -shm file is removed.
-  std::function<void(Db*)> before_shm_removed;
 };
 
 // Called after each commit (or apply) with the new LTX's header and the

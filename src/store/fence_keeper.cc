@@ -17,6 +17,7 @@
 
 #include "env/env.h"
 #include "sqlite/locks.h"
+#include "store/ofd_lock.h"
 
 namespace walship::store {
 namespace {
@@ -43,14 +44,7 @@ int64_t MonotonicNs() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-bool LockWalWrite(int fd, short type) {
-  struct flock lock {};
-  lock.l_type = type;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = off_t(sqlite::kShmWriteLock);
-  lock.l_len = 1;
-  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
-}
+bool LockWalWrite(int fd, short type) { return SetOfdLock(fd, type, sqlite::kShmWriteLock, 1); }
 
 struct Guarded {
   uint64_t id;

@@ -63,14 +63,6 @@ Result<Db*> Store::OpenDb(const std::string& name) {
   opts.seal_txids = options_.seal_txids;
   opts.node_id = node_id_;
   opts.fence = &fence_;
-  opts.before_shm_removed = [this](Db* db) {
-    std::function<void(Db*)> hook;
-    {
-      std::lock_guard lock(listeners_mu_);
-      hook = shm_removal_hook_;
-    }
-    if (hook) hook(db);
-  };
   auto db = std::make_unique<Db>(std::move(opts));
   WALSHIP_RETURN_IF_ERROR(db->Open());
   db->SetCommitListener(

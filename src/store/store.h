@@ -99,8 +99,8 @@ class Store {
   // application opened a database's -shm for FUSE passthrough (the FUSE
   // layer calls AfterShmOpened before it replies; `wait`: the hook may wait
   // for walship to open the file through the mount itself, which it cannot
-  // while the kernel holds the directory for a creation), and before the -shm
-  // file is removed (Db::Remove).
+  // while the kernel holds the directory for a creation), and before an
+  // application removes the -shm (the FUSE layer calls BeforeShmRemoved).
   using ShmOpenedHook = std::function<void(Db*, bool wait)>;
   void SetShmHooks(ShmOpenedHook opened, std::function<void(Db*)> removed) {
     std::lock_guard lock(listeners_mu_);
@@ -114,6 +114,14 @@ class Store {
       hook = shm_opened_hook_;
     }
     if (hook) hook(db, wait);
+  }
+  void BeforeShmRemoved(Db* db) {
+    std::function<void(Db*)> hook;
+    {
+      std::lock_guard lock(listeners_mu_);
+      hook = shm_removal_hook_;
+    }
+    if (hook) hook(db);
   }
   // Milliseconds since the last frame from the primary: 0 on the primary,
   // 2147483647 before a replica's first sync.

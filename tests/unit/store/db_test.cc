@@ -813,6 +813,11 @@ class DirectWalTest : public ::testing::Test {
   void TearDown() override {
     if (fd_ >= 0) ::close(fd_);
   }
+  // The -shm (wal-index) as SQLite left it at some point of `wal_`.
+  void WriteShm(const std::vector<uint8_t>& shm) {
+    std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
+        .write(reinterpret_cast<const char*>(shm.data()), shm.size());
+  }
 
   TempDir dir_;
   DirectWal wal_;
@@ -866,8 +871,7 @@ TEST_F(DirectWalTest, SteppingDownSetsUnrecordedCommitsAside) {
 TEST_F(DirectWalTest, ACommitWhoseSyncTheFenceRefusedIsNeverRecorded) {
   WriteDirectly(fd_, wal_.first);
   ASSERT_TRUE(db_->CaptureWal().ok());
-  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
-      .write(reinterpret_cast<const char*>(wal_.first_shm.data()), wal_.first_shm.size());
+  WriteShm(wal_.first_shm);
   fence_.Close();
   WriteDirectly(fd_, wal_.all);  // three more commits, none published in the -shm
   Status st = db_->Sync(FileKind::kWal);
@@ -883,8 +887,7 @@ TEST_F(DirectWalTest, AFirstCommitAfterARestartWhoseSyncWasRefusedIsNeverRecorde
   WriteDirectly(fd_, wal_.all);
   ASSERT_TRUE(db_->CaptureWal().ok());
   ASSERT_EQ(db_->pos().txid, 6u);
-  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
-      .write(reinterpret_cast<const char*>(wal_.all_shm.data()), wal_.all_shm.size());
+  WriteShm(wal_.all_shm);
   // Another generation of the same database: new salts, frames from byte 32.
   TempDir other;
   const DirectWal restarted = RealWal(other, 1, 0);
@@ -902,8 +905,7 @@ TEST_F(DirectWalTest, AFirstCommitAfterARestartWhoseSyncWasRefusedIsNeverRecorde
 TEST_F(DirectWalTest, PublishedCommitsSurviveARefusedSync) {
   WriteDirectly(fd_, wal_.first);
   ASSERT_TRUE(db_->CaptureWal().ok());
-  std::ofstream(dir_ / "dbs/x.db/shm", std::ios::binary)
-      .write(reinterpret_cast<const char*>(wal_.all_shm.data()), wal_.all_shm.size());
+  WriteShm(wal_.all_shm);
   fence_.Close();
   WriteDirectly(fd_, wal_.all);
   EXPECT_TRUE(db_->Sync(FileKind::kWal).IsLeaseExpired());
