@@ -18,7 +18,7 @@ packages=(
   psmisc procps
   prometheus  # promtool: the /metrics test lints the exposition
   groff-base  # the install test renders the man pages
-  gnuplot-nox go-dqlite valgrind  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh
+  gnuplot-nox go-dqlite valgrind strace  # bench/compare.sh: chart, the dqlite peer; bench/profile.sh; bench/app_syncs.sh
   tcl-dev dpkg-dev  # scripts/build-testfixture.sh: SQLite's testfixture (label sqlite-tcl)
 )
 
