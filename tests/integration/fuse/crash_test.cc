@@ -159,11 +159,20 @@ TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   if (HasFatalFailure()) return;
   // Sealing the LTX log after every transaction, the first seal is at
   // start-up (of the setup's transactions), the n+1-th at the writer's n-th
-  // commit, after its LTX is in the log.
-  const bool seal = std::string(point).starts_with("seal-");
+  // commit, after its LTX is in the log. "...-after-seals" is the crash
+  // point before it, with the log sealed after every transaction: each entry
+  // is written over the last one's bytes (LtxLog::Clear keeps them).
+  const std::string name = point;
+  const bool seal = name.starts_with("seal-");
+  const bool after_seals = name.ends_with("-after-seals");
+  const std::string crash_point = after_seals ? name.substr(0, name.size() - 12) : name;
+  if (after_seals && durability.mode == JournalMode::kWal) {
+    GTEST_SKIP() << "in WAL mode a transaction sealed at once never reaches the log file (the "
+                    "seal takes it from memory before the batch is written)";
+  }
   const int hit = seal ? kCrashAtCommit + 1 : kCrashAtCommit;
-  EnvVars env = {{"WALSHIP_CRASH_AT", std::string(point) + ":" + std::to_string(hit)}};
-  if (seal) env.emplace_back("WALSHIP_TEST_SEAL_TXIDS", "1");
+  EnvVars env = {{"WALSHIP_CRASH_AT", crash_point + ":" + std::to_string(hit)}};
+  if (seal || after_seals) env.emplace_back("WALSHIP_TEST_SEAL_TXIDS", "1");
   ASSERT_TRUE(walship.Restart(env));
 
   WriterOutcome writer = RunWriterUntilFailure(
@@ -176,7 +185,7 @@ TEST_P(CommitCrashTest, RecoversEveryAcknowledgedCommit) {
   // before walship is asked to sync or unlock); in the rollback modes a
   // transaction without an LTX is rolled back from its still-hot journal.
   const bool wal = durability.mode == JournalMode::kWal;
-  const bool stands = wal || std::string(point) == "commit-after-ltx" || seal;
+  const bool stands = wal || name == "commit-after-ltx" || seal;
   int64_t want_rows = stands ? kCrashAtCommit : kCrashAtCommit - 1;
   if (wal && std::string(durability.synchronous) == "NORMAL" && walship.PassthroughOn()) {
     // The writer does not wait for walship (FUSE passthrough): it commits
@@ -204,14 +213,13 @@ std::string CommitCrashName(
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(CrashPoints, CommitCrashTest,
-                         ::testing::Combine(::testing::ValuesIn(kDurabilities),
-                                            ::testing::Values("commit-before-ltx-finish",
-                                                              "ltx-log-torn",
-                                                              "commit-after-ltx",
-                                                              "seal-before-file",
-                                                              "seal-before-log-clear")),
-                         CommitCrashName);
+INSTANTIATE_TEST_SUITE_P(
+    CrashPoints, CommitCrashTest,
+    ::testing::Combine(::testing::ValuesIn(kDurabilities),
+                       ::testing::Values("commit-before-ltx-finish", "ltx-log-torn",
+                                         "ltx-log-torn-after-seals", "commit-after-ltx",
+                                         "seal-before-file", "seal-before-log-clear")),
+    CommitCrashName);
 
 // --- walship killed while a VACUUM shrinks the database. ------------------
 //
