@@ -18,6 +18,10 @@ using namespace internal;
 
 namespace {
 
+// How a 502 names the upstream that does not answer.
+constexpr const char* kApplication = "the application";
+constexpr const char* kPrimaryProxy = "the primary's proxy";
+
 constexpr uint32_t kHeaderLimit = 64 * 1024;
 // Set on requests one proxy forwards to another, so a request never bounces
 // between two nodes that each think the other is the primary.
@@ -59,10 +63,12 @@ class Proxy::Impl {
   void Serve(Connection* c);
   // One request; false when the connection must close.
   bool HandleRequest(Connection* c, beast::flat_buffer& buffer, RequestParser& parser);
+  // `who` names the upstream in errors: "the application" (the local
+  // target) or "the primary's proxy" (a write forwarded from a replica).
   bool Forward(Connection* c, beast::flat_buffer& buffer, RequestParser& parser,
-               const std::string& upstream, bool set_cookie);
+               const std::string& who, const std::string& upstream, bool set_cookie);
   bool ForwardUpgrade(Connection* c, beast::flat_buffer& buffer, RequestParser& parser,
-                      const std::string& upstream);
+                      const std::string& who, const std::string& upstream);
   // Before a read: waits for the TXID the client must see here. An error
   // response was sent when it returns false.
   bool WaitForReadPosition(Connection* c, const bhttp::request<bhttp::buffer_body>& req,
@@ -229,19 +235,19 @@ bool Proxy::Impl::HandleRequest(Connection* c, beast::flat_buffer& buffer, Reque
   }
   const bool upgrade = beast::websocket::is_upgrade(req);
   if (route == Route::kPassthrough) {
-    return upgrade ? ForwardUpgrade(c, buffer, parser, options_.target)
-                   : Forward(c, buffer, parser, options_.target, false);
+    return upgrade ? ForwardUpgrade(c, buffer, parser, kApplication, options_.target)
+                   : Forward(c, buffer, parser, kApplication, options_.target, false);
   }
   if (route == Route::kRead) {
     bool close = false;
     if (!WaitForReadPosition(c, req, &close)) return !close;
-    return upgrade ? ForwardUpgrade(c, buffer, parser, options_.target)
-                   : Forward(c, buffer, parser, options_.target, false);
+    return upgrade ? ForwardUpgrade(c, buffer, parser, kApplication, options_.target)
+                   : Forward(c, buffer, parser, kApplication, options_.target, false);
   }
   // A write.
   if (primary) {
-    return upgrade ? ForwardUpgrade(c, buffer, parser, options_.target)
-                   : Forward(c, buffer, parser, options_.target, /*set_cookie=*/true);
+    return upgrade ? ForwardUpgrade(c, buffer, parser, kApplication, options_.target)
+                   : Forward(c, buffer, parser, kApplication, options_.target, /*set_cookie=*/true);
   }
   if (!req[kForwardedHeader].empty()) {
     SendResponse(c->client, req.version(), 503,
@@ -266,12 +272,12 @@ bool Proxy::Impl::HandleRequest(Connection* c, beast::flat_buffer& buffer, Reque
     return false;
   }
   req.set(kForwardedHeader, "1");
-  return upgrade ? ForwardUpgrade(c, buffer, parser, *upstream)
-                 : Forward(c, buffer, parser, *upstream, false);
+  return upgrade ? ForwardUpgrade(c, buffer, parser, kPrimaryProxy, *upstream)
+                 : Forward(c, buffer, parser, kPrimaryProxy, *upstream, false);
 }
 
 bool Proxy::Impl::Forward(Connection* c, beast::flat_buffer& buffer, RequestParser& parser,
-                          const std::string& upstream, bool set_cookie) {
+                          const std::string& who, const std::string& upstream, bool set_cookie) {
   auto& req = parser.get();
   const unsigned version = req.version();
   const bool head = req.method() == bhttp::verb::head;
@@ -280,10 +286,10 @@ bool Proxy::Impl::Forward(Connection* c, beast::flat_buffer& buffer, RequestPars
   const bool client_keep_alive = req.keep_alive();
   Status st = Connect(io_, upstream, c->upstream, options_.target_retry);
   if (!st.ok()) {
-    SendResponse(c->client, version, 502,
-                 "walship proxy: the application at " + upstream + " does not answer (" +
-                     st.message() + ")\n",
-                 true);
+    SendResponse(
+        c->client, version, 502,
+        "walship proxy: " + who + " at " + upstream + " does not answer (" + st.message() + ")\n",
+        true);
     return false;
   }
   SetIoTimeout(c->upstream, options_.io_timeout);
@@ -310,10 +316,10 @@ bool Proxy::Impl::Forward(Connection* c, beast::flat_buffer& buffer, RequestPars
   if (ec == bhttp::error::need_buffer) ec = {};
   if (ec) {
     close_upstream();
-    SendResponse(c->client, version, 502,
-                 "walship proxy: the application at " + upstream + " sent no response (" +
-                     ec.message() + ")\n",
-                 true);
+    SendResponse(
+        c->client, version, 502,
+        "walship proxy: " + who + " at " + upstream + " sent no response (" + ec.message() + ")\n",
+        true);
     return false;
   }
   auto& res = response.get();
@@ -331,14 +337,14 @@ bool Proxy::Impl::Forward(Connection* c, beast::flat_buffer& buffer, RequestPars
 }
 
 bool Proxy::Impl::ForwardUpgrade(Connection* c, beast::flat_buffer& buffer, RequestParser& parser,
-                                 const std::string& upstream) {
+                                 const std::string& who, const std::string& upstream) {
   auto& req = parser.get();
   Status st = Connect(io_, upstream, c->upstream, options_.target_retry);
   if (!st.ok()) {
-    SendResponse(c->client, req.version(), 502,
-                 "walship proxy: the application at " + upstream + " does not answer (" +
-                     st.message() + ")\n",
-                 true);
+    SendResponse(
+        c->client, req.version(), 502,
+        "walship proxy: " + who + " at " + upstream + " does not answer (" + st.message() + ")\n",
+        true);
     return false;
   }
   st = Relay<true>(c->client, buffer, parser, c->upstream, "upgrade request");

@@ -307,9 +307,9 @@ TEST_F(ProxyTest, StaticPrimaryDownIs502AtItsKnownAddressAnd503WhereNeverLearned
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   const auto took = SteadyClock::now() - start;
   EXPECT_EQ(resp->status, 502) << resp->body;
-  EXPECT_NE(
-      resp->body.find("127.0.0.1:" + std::to_string(proxy_ports_[primary_]) + " does not answer ("),
-      std::string::npos)
+  EXPECT_NE(resp->body.find("the primary's proxy at 127.0.0.1:" +
+                            std::to_string(proxy_ports_[primary_]) + " does not answer ("),
+            std::string::npos)
       << resp->body;
   EXPECT_GE(took, milliseconds(4500)) << "gave up without retrying for 5 s";
   EXPECT_LT(took, seconds(10)) << "retried without bound";
