@@ -241,7 +241,7 @@ TEST_F(ApiTest, DocumentedRefusalsHaveTheirStatus) {
   ExpectEveryNodeAt(kDb, pos_);
 }
 
-// docs/protocol.md: a primary answers a malformed /stream body with 400, a
+// docs/protocol.md: any node answers a malformed /stream body with 400, a
 // replica answers a well-formed one with 409; both one-line JSON errors.
 TEST_F(ApiTest, StreamRefusesAMalformedBodyAndAReplicaRefusesEveryStream) {
   const std::string primary = cluster_.Url(0), replica = cluster_.Url(1);
@@ -252,7 +252,10 @@ TEST_F(ApiTest, StreamRefusesAMalformedBodyAndAReplicaRefusesEveryStream) {
     EXPECT_EQ(a.status, 400) << body << ": " << a.error;
     EXPECT_NE(a.error.find("stream request"), std::string::npos) << body << ": " << a.error;
   }
-  Answer a = Ask(replica, "POST", "/stream", StreamBody("00000000c0ffee00", true, ""));
+  Answer a = Ask(replica, "POST", "/stream", "not json");
+  EXPECT_EQ(a.status, 400) << a.error;
+  EXPECT_NE(a.error.find("stream request"), std::string::npos) << a.error;
+  a = Ask(replica, "POST", "/stream", StreamBody("00000000c0ffee00", true, ""));
   EXPECT_EQ(a.status, 409) << a.error;
   EXPECT_NE(a.error.find("stream: this node is not the primary"), std::string::npos) << a.error;
   ExpectEveryNodeAt(kDb, pos_);
