@@ -165,8 +165,11 @@ void FenceGuard::Drain() {
   // A planned close: the keeper holds every lock first (a transaction under
   // way finishes), then what was committed is recorded while the fence still
   // stands. The keeper keeps holding until the fence closes or moves, or for
-  // kDrainHold if it does neither (a refused handoff).
-  std::lock_guard lock(mu_);
+  // kDrainHold if it does neither (a refused handoff). A -shm created since
+  // the thread last looked (a first connection right before a handoff) is
+  // handed over first: the keeper cannot hold what it does not have.
+  std::unique_lock lock(mu_);
+  UpdateKeeper(lock);
   if (!keeper_ || guarded_.empty()) return;
   if (Status st = keeper_->HoldNow(kDrainWait); !st.ok()) {
     spdlog::warn("fence: before closing: {}", st.ToString());
