@@ -17,21 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
-build_dir=$root/build walship_bin="" workload=insert duration=3 replica=false
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --build-dir) build_dir=$2; shift 2 ;;
-    --walship) walship_bin=$2; shift 2 ;;
-    --workload) workload=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --replica) replica=true; shift ;;
-    *) echo "usage: $0 [--build-dir DIR] [--walship BIN] [--workload W] [--duration S] [--replica]" >&2
-       exit 2 ;;
-  esac
-done
-walship_bin=${walship_bin:-$build_dir/walship}
-bench_bin=$build_dir/bench/walship-bench
-[[ -x $walship_bin && -x $bench_bin ]] || { echo "no $walship_bin or $bench_bin: build first" >&2; exit 1; }
+duration=3
+node_bench_args "$@"
 command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 1; }
 
 base=$(mktemp -d "${TMPDIR:-/tmp}/walship-app-syncs.XXXXXX")

@@ -21,6 +21,9 @@
 #   walship_wait_caught_up PRIMARY_MNT REPLICA_MNT TIMEOUT
 #       waits until every *.db on the primary has the same -pos on the replica.
 #
+#   node_bench_args ARGS...
+#       the options of node_cpu.sh and app_syncs.sh (see the function).
+#
 #   walship_start WALSHIP_BIN BASE_DIR / walship_stop
 #       one standalone node (smoke.sh): sets WALSHIP_PID, WALSHIP_MNT, WALSHIP_LOG.
 
@@ -159,4 +162,26 @@ walship_stop() {
 # The value of numeric FIELD in one JSON line.
 bench_field() {
   sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
+}
+
+# node_bench_args ARGS...: the options of the one-node scripts (node_cpu.sh,
+# app_syncs.sh): --build-dir DIR, --walship BIN, --workload W, --duration S,
+# --replica. Sets build_dir, walship_bin, bench_bin, workload, duration and
+# replica (true/false), checks the binaries exist; exits 2 on a bad option.
+node_bench_args() {
+  build_dir=${build_dir:-$root/build} walship_bin="" workload=insert duration=${duration:-4} replica=false
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --build-dir) build_dir=$2; shift 2 ;;
+      --walship) walship_bin=$2; shift 2 ;;
+      --workload) workload=$2; shift 2 ;;
+      --duration) duration=$2; shift 2 ;;
+      --replica) replica=true; shift ;;
+      *) echo "usage: $0 [--build-dir DIR] [--walship BIN] [--workload W] [--duration S] [--replica]" >&2
+         exit 2 ;;
+    esac
+  done
+  walship_bin=${walship_bin:-$build_dir/walship}
+  bench_bin=$build_dir/bench/walship-bench
+  [[ -x $walship_bin && -x $bench_bin ]] || { echo "no $walship_bin or $bench_bin: build first" >&2; exit 1; }
 }

@@ -13,21 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
-build_dir=$root/build walship_bin="" workload=insert duration=4 replica=false
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --walship) walship_bin=$2; shift 2 ;;
-    --build-dir) build_dir=$2; shift 2 ;;
-    --workload) workload=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --replica) replica=true; shift ;;
-    *) echo "usage: $0 [--walship BIN] [--build-dir DIR] [--workload W] [--duration S] [--replica]" >&2
-       exit 2 ;;
-  esac
-done
-walship_bin=${walship_bin:-$build_dir/walship}
-bench_bin=$build_dir/bench/walship-bench
-[[ -x $walship_bin && -x $bench_bin ]] || { echo "no $walship_bin or $bench_bin: build first" >&2; exit 1; }
+duration=4
+node_bench_args "$@"
 
 base=$(mktemp -d "${TMPDIR:-/tmp}/walship-node-cpu.XXXXXX")
 cleanup() {
