@@ -30,13 +30,17 @@ CrcCombiner::CrcCombiner(size_t len) {
   Matrix bit;  // one zero bit: shift right, fold the polynomial in on carry
   bit[0] = kIsoReflected;
   for (int i = 1; i < 64; i++) bit[i] = uint64_t(1) << (i - 1);
-  Matrix step = Compose(bit, bit);                            // 2 bits
-  step = Compose(step, step);                                 // 4 bits
-  step = Compose(step, step);                                 // 8 bits: one zero byte
-  for (int i = 0; i < 64; i++) shift_[i] = uint64_t(1) << i;  // identity
+  Matrix step = Compose(bit, bit);  // 2 bits
+  step = Compose(step, step);       // 4 bits
+  step = Compose(step, step);       // 8 bits: one zero byte
+  Matrix shift;
+  for (int i = 0; i < 64; i++) shift[i] = uint64_t(1) << i;  // identity
   for (size_t n = len; n != 0; n >>= 1) {
-    if (n & 1) shift_ = Compose(step, shift_);
+    if (n & 1) shift = Compose(step, shift);
     if (n > 1) step = Compose(step, step);
+  }
+  for (int k = 0; k < 8; k++) {
+    for (uint64_t b = 0; b < 256; b++) shift_[k][b] = Apply(shift, b << (8 * k));
   }
 }
 
@@ -53,7 +57,9 @@ const CrcCombiner& PageCombiner(uint32_t page_size) {
 }
 
 uint64_t CrcCombiner::Combine(uint64_t crc_a, uint64_t crc_b) const {
-  return Apply(shift_, crc_a) ^ crc_b;
+  uint64_t shifted = 0;
+  for (int k = 0; k < 8; k++) shifted ^= shift_[k][(crc_a >> (8 * k)) & 0xff];
+  return shifted ^ crc_b;
 }
 
 }  // namespace walship::ltx

@@ -60,6 +60,16 @@ TEST(LtxCrcCombiner, CombineEqualsCrcOfConcatenation) {
   }
 }
 
+TEST(LtxCrcCombiner, EachPageSizeHasItsOwnCombiner) {
+  std::string data = MakePage(65536, 1, 2, false) + MakePage(65536, 2, 3, true);
+  for (uint32_t page_size = 512; page_size <= 65536; page_size *= 2) {
+    std::span<const uint8_t> all = Bytes(data).first(100 + page_size);
+    const CrcCombiner& c = PageCombiner(page_size);
+    EXPECT_EQ(c.Combine(Crc64(all.first(100)), Crc64(all.subspan(100))), Crc64(all))
+        << "page size " << page_size;
+  }
+}
+
 TEST(LtxChecksum, PageChecksumIsCrcOfBigEndianPgnoThenPage) {
   std::string page = MakePage(512, 3, 1, false);
   std::string input = std::string("\x00\x00\x00\x03", 4) + page;
