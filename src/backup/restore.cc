@@ -51,14 +51,12 @@ class Applier {
     }
     page_size_ = h.page_size;
     uint32_t pgno = 0;
-    std::string page;
+    std::span<const uint8_t> page;
     for (;;) {
       auto more = dec.DecodePage(&pgno, &page);
       if (!more.ok()) return more.status().WithContext(what);
       if (!*more) break;
-      WALSHIP_RETURN_IF_ERROR(file_->WriteAt(
-          uint64_t(pgno - 1) * page_size_,
-          std::span(reinterpret_cast<const uint8_t*>(page.data()), page.size())));
+      WALSHIP_RETURN_IF_ERROR(file_->WriteAt(uint64_t(pgno - 1) * page_size_, page));
       if (checksums_.size() < pgno) checksums_.resize(pgno, 0);
       if (checksums_[pgno - 1]) checksum_ = ltx::ChecksumXor(checksum_, checksums_[pgno - 1]);
       checksums_[pgno - 1] = dec.last_page_checksum();

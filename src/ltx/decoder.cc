@@ -78,37 +78,37 @@ Result<Header> Decoder::DecodeHeaderImpl() {
   page_combiner_ = &PageCombiner(header_.page_size);
   lock_pgno_ = LockPgno(header_.page_size);
   compressed_.resize(size_t(LZ4_compressBound(int(header_.page_size))));
-  if (!page_) page_.reset(new uint8_t[kMaxPageSize]);
+  page_.reset(new uint8_t[header_.page_size]);
   state_ = State::kPages;
   return header_;
 }
 
-Result<bool> Decoder::DecodePage(uint32_t* pgno, std::string* page) {
+Result<bool> Decoder::DecodePage(uint32_t* pgno, std::span<const uint8_t>* page) {
   if (!failed_.ok()) return failed_;
-  Result<bool> more = DecodePageImpl(pgno, page);
+  Result<bool> more = DecodePageImpl(pgno);
   if (!more.ok()) return Fail(more.status());
+  if (*more) *page = {page_.get(), header_.page_size};
   return more;
 }
 
 Status Decoder::CheckFrameHeader(uint32_t pgno, uint16_t flags, uint64_t at) const {
-  std::string where = At(at);
-  if (pgno == 0) return Corrupt("page frame with page number 0" + where);
+  if (pgno == 0) return Corrupt("page frame with page number 0" + At(at));
   if (flags != kPageFlagSize) {
     char buf[16];
     std::snprintf(buf, sizeof(buf), "0x%04x", unsigned(flags));
-    return Corrupt("page " + Num(pgno) + where + " has frame flags " + buf +
+    return Corrupt("page " + Num(pgno) + At(at) + " has frame flags " + buf +
                    "; only 0x0001 (size-prefixed LZ4 block) is supported");
   }
   if (pgno > header_.commit) {
-    return Corrupt("page " + Num(pgno) + where + " beyond commit " + Num(header_.commit));
+    return Corrupt("page " + Num(pgno) + At(at) + " beyond commit " + Num(header_.commit));
   }
-  if (pgno == lock_pgno_) return Corrupt("lock page " + Num(pgno) + " stored" + where);
+  if (pgno == lock_pgno_) return Corrupt("lock page " + Num(pgno) + " stored" + At(at));
   if (pgno <= prev_pgno_) {
-    return Corrupt("page " + Num(pgno) + where + " out of order after page " + Num(prev_pgno_));
+    return Corrupt("page " + Num(pgno) + At(at) + " out of order after page " + Num(prev_pgno_));
   }
   uint32_t want = prev_pgno_ + 1 == lock_pgno_ ? prev_pgno_ + 2 : prev_pgno_ + 1;
   if (header_.IsSnapshot() && pgno != want) {
-    return Corrupt("snapshot is missing page " + Num(want) + " (found page " + Num(pgno) + where +
+    return Corrupt("snapshot is missing page " + Num(want) + " (found page " + Num(pgno) + At(at) +
                    ")");
   }
   return Status::OK();
@@ -121,24 +121,32 @@ Status Decoder::ReadPayload(uint32_t pgno, uint64_t at) {
   WALSHIP_RETURN_IF_ERROR(ReadExact(size_buf, "page size field"));
   crc_ = Crc64Update(crc_, size_buf);
   uint32_t size = GetBE32(size_buf);
-  std::string where = "page " + Num(pgno) + At(at);
   if (size == 0 || size > compressed_.size()) {
-    return Corrupt(where + ": compressed size " + Num(size) + " outside 1.." +
-                   Num(compressed_.size()));
+    return Corrupt("page " + Num(pgno) + At(at) + ": compressed size " + Num(size) +
+                   " outside 1.." + Num(compressed_.size()));
   }
   std::span<uint8_t> block(compressed_.data(), size);
   WALSHIP_RETURN_IF_ERROR(ReadExact(block, "page data"));
-  int n = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
-                              reinterpret_cast<char*>(page_.get()), int(size), int(kMaxPageSize));
-  if (n < 0) return Corrupt("bad LZ4 block for " + where);
-  if (uint32_t(n) != header_.page_size) {
-    return Corrupt(where + " decompresses to " + Num(n) + " bytes, page size is " +
-                   Num(header_.page_size));
-  }
+  int n =
+      LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
+                          reinterpret_cast<char*>(page_.get()), int(size), int(header_.page_size));
+  if (n < 0 || uint32_t(n) != header_.page_size) return BadPayload(block, pgno, at);
   return Status::OK();
 }
 
-Result<bool> Decoder::DecodePageImpl(uint32_t* pgno_out, std::string* page_out) {
+// Why the LZ4 block of page `pgno` does not give one page: decompressed
+// again with room for the largest page, to say how long it is.
+Status Decoder::BadPayload(std::span<const uint8_t> block, uint32_t pgno, uint64_t at) const {
+  std::vector<char> out(kMaxPageSize);
+  int n = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()), out.data(),
+                              int(block.size()), int(out.size()));
+  const std::string where = "page " + Num(pgno) + At(at);
+  if (n < 0) return Corrupt("bad LZ4 block for " + where);
+  return Corrupt(where + " decompresses to " + Num(n) + " bytes, page size is " +
+                 Num(header_.page_size));
+}
+
+Result<bool> Decoder::DecodePageImpl(uint32_t* pgno_out) {
   if (state_ == State::kHeader) return Status::InvalidArgument("ltx: DecodePage before header");
   if (state_ != State::kPages) return false;
   const uint64_t at = offset_;
@@ -162,7 +170,6 @@ Result<bool> Decoder::DecodePageImpl(uint32_t* pgno_out, std::string* page_out) 
   index_.push_back({pgno, at, offset_ - at});
   prev_pgno_ = pgno;
   *pgno_out = pgno;
-  page_out->assign(reinterpret_cast<const char*>(page.data()), page.size());
   return true;
 }
 
@@ -177,9 +184,8 @@ Result<Trailer> Decoder::FinishImpl() {
   if (state_ == State::kHeader) return Status::InvalidArgument("ltx: Finish before header");
   if (state_ == State::kDone) return Status::InvalidArgument("ltx: Finish called twice");
   uint32_t pgno;
-  std::string scratch;
   while (state_ == State::kPages) {
-    WALSHIP_ASSIGN_OR_RETURN(bool more, DecodePageImpl(&pgno, &scratch));
+    WALSHIP_ASSIGN_OR_RETURN(bool more, DecodePageImpl(&pgno));
     (void)more;
   }
   WALSHIP_RETURN_IF_ERROR(CheckSnapshotComplete());

@@ -2,7 +2,8 @@
 // everything as it goes: DecodeHeader(), then DecodePage() until it returns
 // false, then Finish(), which reads the page index and trailer and verifies
 // the file checksum. Input is read through a 64 KiB buffer; memory stays
-// bounded by that, one page, and the index (16 bytes a page).
+// bounded by that, one page, and the index (16 bytes a page). The checks
+// build no text unless they fail: a replica decodes every file it receives.
 //
 // Every defect in the file comes back as Corruption naming what is wrong and
 // where (byte offset, page number); errors from the Reader come back as they
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +38,10 @@ class Decoder {
 
   // Reads and validates the header. REQUIRES: called once, first.
   Result<Header> DecodeHeader();
-  // Reads the next page into *pgno and *page (resized to the page size).
-  // Returns false, leaving both untouched, once the page block has ended.
-  Result<bool> DecodePage(uint32_t* pgno, std::string* page);
+  // Reads the next page: *pgno, and *page viewing its bytes (page size long),
+  // valid until the next call. Returns false, leaving both untouched, once
+  // the page block has ended.
+  Result<bool> DecodePage(uint32_t* pgno, std::span<const uint8_t>* page);
   // Reads any pages not yet decoded, then the page index and the trailer, and
   // checks the file checksum, that nothing follows the trailer, and the
   // post-apply checksum where the file determines it (a snapshot: the XOR of
@@ -62,9 +65,10 @@ class Decoder {
   enum class State { kHeader, kPages, kIndex, kDone };
 
   Result<Header> DecodeHeaderImpl();
-  Result<bool> DecodePageImpl(uint32_t* pgno, std::string* page);
+  Result<bool> DecodePageImpl(uint32_t* pgno);
   Status CheckFrameHeader(uint32_t pgno, uint16_t flags, uint64_t at) const;
   Status ReadPayload(uint32_t pgno, uint64_t at);
+  Status BadPayload(std::span<const uint8_t> block, uint32_t pgno, uint64_t at) const;
   Result<Trailer> FinishImpl();
   Status CheckSnapshotComplete() const;
   Status ReadIndex();
@@ -97,7 +101,7 @@ class Decoder {
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;
   std::vector<uint8_t> compressed_;  // scratch: one page payload
-  std::unique_ptr<uint8_t[]> page_;  // scratch: one decompressed page (kMaxPageSize)
+  std::unique_ptr<uint8_t[]> page_;  // scratch: one decompressed page (page size)
 };
 
 // Decodes a whole file, checking all the Decoder checks and discarding the

@@ -154,7 +154,8 @@ void Encoder::AppendIndex(std::vector<uint8_t>* out) const {
   }
   AppendUvarint(&index, 0);
   AppendBE64(&index, index.size());
-  out->insert(out->end(), index.begin(), index.end());
+  const std::span<const uint8_t> bytes = AsBytes(index);
+  out->insert(out->end(), bytes.begin(), bytes.end());
 }
 
 Status Encoder::Finish(uint64_t post_apply_checksum) {

@@ -35,12 +35,12 @@ Result<std::string> Merge(const std::vector<std::string_view>& files, bool compr
     // A page-size change rewrites every page; nothing before it survives.
     if (i > 0 && header->page_size != last.page_size) pages.clear();
     uint32_t pgno = 0;
-    std::string page;
+    std::span<const uint8_t> page;
     for (;;) {
       auto more = dec.DecodePage(&pgno, &page);
       if (!more.ok()) return more.status().WithContext("merge: file " + std::to_string(i));
       if (!*more) break;
-      pages[pgno] = page;
+      pages[pgno].assign(reinterpret_cast<const char*>(page.data()), page.size());
     }
     auto trailer = dec.Finish();
     if (!trailer.ok()) return trailer.status().WithContext("merge: file " + std::to_string(i));

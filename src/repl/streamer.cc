@@ -251,11 +251,14 @@ Result<bool> Streamer::AppendLtxFrame(const std::string& db, const store::LtxFil
     WALSHIP_ASSIGN_OR_RETURN(size, file->Size());
     if (size > kChunkSize) return false;
   }
-  const std::string prefix = LtxFramePrefix(db, size);
+  const std::string prefix_text = LtxFramePrefix(db, size);
+  const std::span<const uint8_t> prefix = AsBytes(prefix_text);
   const size_t at = out->size();
   out->insert(out->end(), prefix.begin(), prefix.end());
   if (ltx.bytes) {
-    out->insert(out->end(), ltx.bytes->begin(), ltx.bytes->end());
+    // Byte spans, not the strings' chars: the copy is then one memmove.
+    const std::span<const uint8_t> body = AsBytes(*ltx.bytes);
+    out->insert(out->end(), body.begin(), body.end());
   } else {
     out->resize(at + prefix.size() + size);
     std::span<uint8_t> body(out->data() + at + prefix.size(), size);

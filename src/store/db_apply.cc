@@ -94,13 +94,12 @@ Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
   // Page 1 always changes as readers see it (the change counter).
   changed->push_back({0, header->page_size});
   uint32_t pgno = 0;
-  std::string page;
+  std::span<const uint8_t> page;
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(bool more, decoder.DecodePage(&pgno, &page));
     if (!more) break;
     uint64_t at = uint64_t(pgno - 1) * header->page_size;
-    WALSHIP_RETURN_IF_ERROR(database_->WriteAt(
-        at, {reinterpret_cast<const uint8_t*>(page.data()), page.size()}));
+    WALSHIP_RETURN_IF_ERROR(database_->WriteAt(at, page));
     checksums_.Set(pgno, decoder.last_page_checksum());
     TestPageDelay();
     if (changed->back().offset + changed->back().length == at) {

@@ -25,7 +25,7 @@ TEST(LtxDecoder, FinishReadsPagesNotYetDecoded) {
   Decoder dec(&r);
   ASSERT_TRUE(dec.DecodeHeader().ok());
   uint32_t pgno = 0;
-  std::string page;
+  std::span<const uint8_t> page;
   ASSERT_TRUE(*dec.DecodePage(&pgno, &page));
   EXPECT_EQ(pgno, 1u);
   Result<Trailer> t = dec.Finish();
@@ -40,7 +40,7 @@ TEST(LtxDecoder, DecodePageKeepsReturningFalseAfterTheLastPage) {
   Decoder dec(&r);
   ASSERT_TRUE(dec.DecodeHeader().ok());
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   for (int i = 0; i < 3; i++) ASSERT_TRUE(*dec.DecodePage(&pgno, &page));
   pgno = 77;
   Result<bool> more = dec.DecodePage(&pgno, &page);
@@ -56,7 +56,7 @@ TEST(LtxDecoder, CallsOutOfOrderAreInvalidArgument) {
   SpanReader r(file);
   Decoder dec(&r);
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   EXPECT_EQ(dec.DecodePage(&pgno, &page).status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(dec.Finish().status().code(), Status::Code::kInvalidArgument);
   ASSERT_TRUE(dec.DecodeHeader().ok());
@@ -72,7 +72,7 @@ TEST(LtxDecoder, FirstErrorSticks) {
   Decoder dec(&r);
   ASSERT_TRUE(dec.DecodeHeader().ok());
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   Status first = dec.DecodePage(&pgno, &page).status();
   ASSERT_TRUE(first.IsCorruption());
   EXPECT_EQ(first.message(), "ltx: page 50 at offset 100 beyond commit 9");

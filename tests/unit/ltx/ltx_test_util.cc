@@ -59,11 +59,11 @@ Result<Decoded> DecodeFile(const std::string& file) {
   Decoded d;
   WALSHIP_ASSIGN_OR_RETURN(d.header, dec.DecodeHeader());
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   for (;;) {
     WALSHIP_ASSIGN_OR_RETURN(bool more, dec.DecodePage(&pgno, &page));
     if (!more) break;
-    d.pages[pgno] = page;
+    d.pages[pgno].assign(reinterpret_cast<const char*>(page.data()), page.size());
   }
   WALSHIP_ASSIGN_OR_RETURN(d.trailer, dec.Finish());
   d.index = dec.page_index();

@@ -82,7 +82,7 @@ TEST(Merge, KeepsLastVersionOfEachPageAndTheChecksums) {
   Decoder dec(&r2);
   ASSERT_TRUE(dec.DecodeHeader().ok());
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   std::vector<std::pair<uint32_t, char>> seen;
   while (*dec.DecodePage(&pgno, &page)) seen.emplace_back(pgno, page[0]);
   EXPECT_EQ(seen, (std::vector<std::pair<uint32_t, char>>{{1, 'A'}, {2, 'B'}}));

@@ -143,7 +143,7 @@ TEST(LtxRoundTripShapes, EncoderAndDecoderAgreeOnIndexAndChecksums) {
   Decoder dec(&r);
   ASSERT_TRUE(dec.DecodeHeader().ok());
   uint32_t pgno;
-  std::string page;
+  std::span<const uint8_t> page;
   while (*dec.DecodePage(&pgno, &page)) {
     EXPECT_EQ(dec.last_page_checksum(), PageChecksum(pgno, Bytes(pages[pgno])));
   }
