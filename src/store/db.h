@@ -34,6 +34,7 @@
 #include "ltx/checksum.h"
 #include "ltx/format.h"
 #include "ltx/io.h"
+#include "store/apply_writes.h"
 #include "store/ltx_index.h"
 #include "store/ltx_log.h"
 #include "store/mount_access.h"
@@ -284,12 +285,6 @@ class Db {
 
   // db_apply.cc
   Status OpenMountFiles(MountAccess* mount);
-  struct ByteRange {
-    uint64_t offset;
-    uint64_t length;
-  };
-  // `ranges` sorted, with overlapping or touching ones joined.
-  static std::vector<ByteRange> Merged(std::vector<ByteRange> ranges);
   // How many files of `batch` continue this position and each other; when
   // fewer than all, `why_not` says why (PosMismatch, or InvalidArgument for
   // a snapshot after the first file, which makes the run empty).
@@ -309,13 +304,22 @@ class Db {
   // A snapshot into ltx/, durable; then every earlier file and the log go,
   // since they no longer chain to it. REQUIRES: mu_ held.
   Status KeepSnapshot(ReceivedLtx& snapshot, std::vector<LtxFileInfo>* kept);
-  // Decodes an LTX from `reader` into the database file (no sync) and the
-  // page checksums, truncating it to the commit size. REQUIRES: mu_ held.
-  Result<ltx::Trailer> WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
-                                     std::vector<ByteRange>* changed);
+  // Decodes an LTX from `reader` into `writes` (its pages, then its commit
+  // size) and the page checksums. REQUIRES: mu_ held.
+  Result<ltx::Trailer> WriteLtxPages(ltx::Reader* reader, ltx::Header* header, ApplyWrites* writes);
   // WriteLtxPages of a kept file (from memory, or from its path), checked
   // against its post-apply checksum. REQUIRES: mu_ held.
-  Status WriteReceivedPages(const LtxFileInfo& ltx, std::vector<ByteRange>* changed);
+  Status WriteReceivedPages(const LtxFileInfo& ltx, ApplyWrites* writes);
+  // Writes the files of `run` (kept: where each is) into the database file,
+  // moving pos_ with each; *applied is how many are in the file and
+  // *changed where it changed (for readers' caches). On failure pos_ says
+  // what the file holds. REQUIRES: mu_ held, readers kept out.
+  Status WriteRun(std::span<const ReceivedLtx> run, const std::vector<LtxFileInfo>& kept,
+                  size_t* applied, std::vector<ApplyWrites::ByteRange>* changed);
+  // writes->Finish(); when that fails, the page checksums are rebuilt from
+  // the file (or, failing that too, the database stops: failed_).
+  // REQUIRES: mu_ held.
+  Status FinishWrites(ApplyWrites* writes);
   // Names a kept file in messages.
   std::string ReceivedName(const LtxFileInfo& ltx) const;
   // Overwrites `applied` with pos_ (not synced). REQUIRES: mu_ held.
@@ -352,6 +356,8 @@ class Db {
   // later files are removed: never durable, never applied), then fsyncs.
   // Advances pos_; the caller compares checksums.
   Status ReplayLtxFilesAfter(uint64_t txid);
+  // ReplayLtxFilesAfter's decoding, into `writes`.
+  Status ReplayInto(uint64_t txid, ApplyWrites* writes);
   // Where replaying received files must start: the position in `applied`
   // when the chain still holds it, else the beginning of the chain.
   uint64_t ReplayBase() const;

@@ -6,7 +6,8 @@
 //     KeepReceived        each file into the LTX log (a snapshot, or one too
 //                         large for memory, into ltx/); one sync for all
 //     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
-//     WriteReceivedPages  pages into the database file, truncate; the checksum
+//     WriteRun            each file's pages and size (ApplyWrites: the last
+//                         version of each page, written once); the checksum
 //                         must equal each file's post-apply one
 //     invalidate the kernel's cached pages (no mutex held), release the locks
 //     publish the position: pos() moves only once readers can see it
@@ -14,12 +15,9 @@
 //                         the log is sealed: fsync the database, note the
 //                         position in `applied` (recovery replays the log after it)
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -33,17 +31,6 @@
 #include "store/received_ltx.h"
 
 namespace walship::store {
-namespace {
-
-// Test hook: WALSHIP_TEST_APPLY_PAGE_DELAY_US=<n> pauses n µs after each page
-// an apply writes, so tests can prove readers never see a half-applied
-// transaction (the window is otherwise a few microseconds).
-void TestPageDelay() {
-  static const long delay_us = TestHookNumber("WALSHIP_TEST_APPLY_PAGE_DELAY_US");
-  if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-}
-
-}  // namespace
 
 void Db::PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const {
   // Page 1 as replica readers see it: legacy (rollback) file format so they
@@ -84,41 +71,27 @@ void Db::CloseMountFiles() {
 }
 
 Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
-                                       std::vector<ByteRange>* changed) {
+                                       ApplyWrites* writes) {
   ltx::Decoder decoder(reader);
   WALSHIP_ASSIGN_OR_RETURN(*header, decoder.DecodeHeader());
   if (header->IsSnapshot() || checksums_.page_size() != header->page_size) {
     checksums_.Reset(header->page_size);
   }
   checksums_.Resize(header->commit);
-  // Page 1 always changes as readers see it (the change counter).
-  changed->push_back({0, header->page_size});
   uint32_t pgno = 0;
   std::span<const uint8_t> page;
   while (true) {
     WALSHIP_ASSIGN_OR_RETURN(bool more, decoder.DecodePage(&pgno, &page));
     if (!more) break;
-    uint64_t at = uint64_t(pgno - 1) * header->page_size;
-    WALSHIP_RETURN_IF_ERROR(database_->WriteAt(at, page));
+    WALSHIP_RETURN_IF_ERROR(writes->Page(pgno, page));
     checksums_.Set(pgno, decoder.last_page_checksum());
-    TestPageDelay();
-    if (changed->back().offset + changed->back().length == at) {
-      changed->back().length += header->page_size;
-    } else if (at != 0) {
-      changed->push_back({at, header->page_size});
-    }
   }
   WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, decoder.Finish());
-  const uint64_t size = uint64_t(header->commit) * header->page_size;
-  WALSHIP_ASSIGN_OR_RETURN(uint64_t old_size, database_->Size());
-  // Most transactions leave the size as it was, and an ftruncate to the same
-  // size still costs the file system a transaction (15% of a replica's CPU).
-  if (old_size != size) WALSHIP_RETURN_IF_ERROR(database_->Truncate(size));
-  if (old_size > size) changed->push_back({size, old_size - size});
+  WALSHIP_RETURN_IF_ERROR(writes->Resize(uint64_t(header->commit) * header->page_size));
   return trailer;
 }
 
-Status Db::WriteReceivedPages(const LtxFileInfo& ltx, std::vector<ByteRange>* changed) {
+Status Db::WriteReceivedPages(const LtxFileInfo& ltx, ApplyWrites* writes) {
   std::unique_ptr<env::File> file;
   std::optional<ltx::FileReader> from_file;
   std::optional<ltx::SpanReader> from_memory;
@@ -130,7 +103,7 @@ Status Db::WriteReceivedPages(const LtxFileInfo& ltx, std::vector<ByteRange>* ch
     reader = &from_file.emplace(file.get());
   }
   ltx::Header header{};
-  WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader, &header, changed));
+  WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader, &header, writes));
   if (checksums_.DatabaseChecksum() != trailer.post_apply_checksum) {
     return Status::PosMismatch("database " + name() + ": checksum after applying " +
                                ReceivedName(ltx) + " is " + Hex16(checksums_.DatabaseChecksum()) +
@@ -252,18 +225,46 @@ Status Db::WriteAppliedMarker() {
   return applied_->WriteAt(0, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 
-std::vector<Db::ByteRange> Db::Merged(std::vector<ByteRange> ranges) {
-  std::sort(ranges.begin(), ranges.end(),
-            [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
-  std::vector<ByteRange> out;
-  for (const ByteRange& r : ranges) {
-    if (!out.empty() && r.offset <= out.back().offset + out.back().length) {
-      out.back().length = std::max(out.back().length, r.offset + r.length - out.back().offset);
-    } else {
-      out.push_back(r);
+Status Db::WriteRun(std::span<const ReceivedLtx> run, const std::vector<LtxFileInfo>& kept,
+                    size_t* applied, std::vector<ApplyWrites::ByteRange>* changed) {
+  WALSHIP_ASSIGN_OR_RETURN(const uint64_t size, database_->Size());
+  ApplyWrites writes(database_.get(), size);
+  Status st;
+  for (size_t i = 0; i < run.size(); i++) {
+    st = WriteReceivedPages(kept[i], &writes);
+    // On failure the file matches no position: record what it holds, so
+    // the primary sees a mismatch and sends a snapshot.
+    pos_ = {run[i].header.max_txid, checksums_.DatabaseChecksum()};
+    if (!st.ok()) {
+      st = st.WithContext("applying " + ReceivedName(kept[i]));
+      break;
     }
+    *applied = i + 1;
   }
-  return out;
+  const Status written = FinishWrites(&writes);
+  *changed = writes.Changed();
+  // Page 1 always changes as readers see it (the change counter).
+  changed->insert(changed->begin(), {0, checksums_.page_size()});
+  if (!written.ok()) {
+    *applied = 0;
+    pos_.checksum = checksums_.DatabaseChecksum();
+    return written;
+  }
+  return st;
+}
+
+Status Db::FinishWrites(ApplyWrites* writes) {
+  const Status written = writes->Finish();
+  if (written.ok()) return written;
+  // Which pages reached the file is not known: the page checksums are read
+  // back from it, so a position taken from them says what it holds.
+  const uint32_t page_size = checksums_.page_size();
+  Result<uint64_t> size = database_->Size();
+  Status rebuilt = size.status();
+  if (size.ok() && page_size != 0)
+    rebuilt = RebuildChecksums(page_size, uint32_t(*size / page_size));
+  if (!rebuilt.ok()) failed_ = rebuilt;
+  return written.WithContext("writing the database file " + database_->path());
 }
 
 Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
@@ -278,30 +279,18 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   WALSHIP_ASSIGN_OR_RETURN(const std::vector<LtxFileInfo> kept, KeepReceived(batch.first(run)));
   // 2. The pages, with readers kept out.
   if (mount) WALSHIP_RETURN_IF_ERROR(OpenMountFiles(mount));
-  std::vector<ByteRange> changed;
+  std::vector<ApplyWrites::ByteRange> changed;
   size_t applied = 0;
-  std::string failed = "the database file";
   Status st;
   {
     ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
     if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
     std::unique_lock lock(mu_);
     readers_see_ = pos_;
-    for (size_t i = 0; i < run; i++) {
-      if (i == 1) CrashPoint("apply-mid-batch");
-      st = WriteReceivedPages(kept[i], &changed);
-      // On failure the file matches no position: record what it holds, so
-      // the primary sees a mismatch and sends a snapshot.
-      pos_ = {batch[i].header.max_txid, checksums_.DatabaseChecksum()};
-      if (!st.ok()) {
-        failed = ReceivedName(kept[i]);
-        break;
-      }
-      applied = i + 1;
-    }
+    st = WriteRun(batch.first(run), kept, &applied, &changed);
     lock.unlock();
     if (mount) {
-      for (const ByteRange& r : Merged(std::move(changed))) {
+      for (const ApplyWrites::ByteRange& r : changed) {
         mount->InvalidateDatabase(name(), r.offset, r.length);
       }
     }
@@ -321,7 +310,7 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     }
   }
   if (!st.ok()) {
-    spdlog::error("database {}: applying {} failed: {}", name(), failed, st.ToString());
+    spdlog::error("database {}: {}", name(), st.ToString());
     return st;
   }
   // 4. The log holds the run durably; the database file catches up now and then.

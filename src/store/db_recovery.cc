@@ -260,8 +260,16 @@ uint64_t Db::ReplayBase() const {
 }
 
 Status Db::ReplayLtxFilesAfter(uint64_t txid) {
+  WALSHIP_ASSIGN_OR_RETURN(const uint64_t size, database_->Size());
+  ApplyWrites writes(database_.get(), size);
+  const Status replayed = ReplayInto(txid, &writes);
+  WALSHIP_RETURN_IF_ERROR(FinishWrites(&writes));
+  WALSHIP_RETURN_IF_ERROR(replayed);
+  return database_->Sync();
+}
+
+Status Db::ReplayInto(uint64_t txid, ApplyWrites* writes) {
   env::Env* env = options_.env;
-  std::vector<ByteRange> ignored;
   std::optional<Position> at;
   const std::vector<LtxFileInfo> files = ltx_index_.After(txid, SIZE_MAX);
   for (size_t i = 0; i < files.size(); i++) {
@@ -296,13 +304,13 @@ Status Db::ReplayLtxFilesAfter(uint64_t txid) {
       break;
     }
     ltx::Header header{};
-    WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader.get(), &header, &ignored));
+    WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader.get(), &header, writes));
     at = Position{header.max_txid, trailer.post_apply_checksum};
     pos_ = *at;
     last_ltx_ = header;
     if (!f.path.empty()) last_ltx_path_ = f.path;
   }
-  return database_->Sync();
+  return Status::OK();
 }
 
 Status Db::RepairChecksumMismatch(uint64_t computed, const TxSpec& wal) {

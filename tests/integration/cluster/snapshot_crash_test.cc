@@ -124,8 +124,9 @@ TEST_F(SnapshotCrashTest, ReplicaKilledWhileApplyingASnapshotRecovers) {
 
 TEST(ApplyCrashTest, ReplicaKilledInTheMiddleOfABatchReplaysIt) {
   // The replica waits 150 ms before each batch, so the primary's commits pile
-  // up into batches of several files; it dies after the first file's pages of
-  // the first such batch went into its database.
+  // up into batches of several files; it dies with some of the first such
+  // batch's pages in its database and not all (ApplyWrites writes each page
+  // of a batch once, after decoding every file).
   Cluster cluster([] {
     ClusterOptions options = Nodes(2);
     options.replica_env = {{"WALSHIP_CRASH_AT", "apply-mid-batch"},

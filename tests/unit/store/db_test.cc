@@ -630,15 +630,28 @@ TEST(Db, ABatchIsAppliedUpToTheFirstFileThatDoesNotContinue) {
   EXPECT_EQ(replica.LtxFilesAfter(0, SIZE_MAX).size(), 2u);
 }
 
+// A replica on a FaultEnv that has applied the first of three transactions.
+struct FaultyReplica {
+  explicit FaultyReplica(const TempDir& dir)
+      : h(MakeHistory(dir, 3)), options(ReplicaOptions(dir)) {
+    options.env = &faults;
+    replica = std::make_unique<Db>(options);
+    EXPECT_TRUE(replica->Open().ok());
+    EXPECT_TRUE(ApplyRun(replica.get(), h, 0, 1).ok());
+  }
+  History h;
+  env::FaultEnv faults{env::Env::Posix()};
+  DbOptions options;
+  std::unique_ptr<Db> replica;
+};
+
 TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   TempDir dir;
-  History h = MakeHistory(dir, 3);
-  env::FaultEnv faults(env::Env::Posix());
-  DbOptions options = ReplicaOptions(dir);
-  options.env = &faults;
-  Db replica(options);
-  ASSERT_TRUE(replica.Open().ok());
-  ASSERT_TRUE(ApplyRun(&replica, h, 0, 1).ok());
+  FaultyReplica f(dir);
+  const History& h = f.h;
+  const DbOptions& options = f.options;
+  Db& replica = *f.replica;
+  env::FaultEnv& faults = f.faults;
   const Position before = replica.pos();
   faults.FailFrom(env::FaultOp::kSync, "/ltx.log");
   auto rest = Received(h, 1, 3);
@@ -654,6 +667,21 @@ TEST(Db, ABatchWhoseFilesCannotBeMadeDurableWritesNoPage) {
   faults.Heal();
   ASSERT_TRUE(ApplyRun(&replica, h, 1, 3).ok());
   EXPECT_EQ(replica.pos(), h.pos);
+}
+
+TEST(Db, ABatchWhosePagesCannotBeWrittenReportsWhatTheFileHolds) {
+  TempDir dir;
+  FaultyReplica f(dir);
+  Db& replica = *f.replica;
+  const Position before = replica.pos();
+  f.faults.FailFrom(env::FaultOp::kWrite, "/database", /*after=*/1);  // one page lands
+  Status st = ApplyRun(&replica, f.h, 1, 3);
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find("writing the database file"), std::string::npos) << st.message();
+  // The position is the file's: not the batch's end, so the primary sends a snapshot.
+  EXPECT_EQ(replica.pos().checksum, FileChecksum(f.options.dir + "/database"));
+  EXPECT_NE(replica.pos().checksum, f.h.pos.checksum);
+  EXPECT_NE(replica.pos().checksum, before.checksum);
 }
 
 TEST(Db, ReplicaCrashedMidBatchReplaysTheBatchFromItsMarker) {
