@@ -127,11 +127,12 @@ Status Db::RecordTransaction(const TxSpec& captured, bool durable) {
   for (const PageSource& source : tx.pages) {
     if (source.pgno == lock_pgno || source.pgno > tx.commit) continue;
     WALSHIP_RETURN_IF_ERROR(ReadPage(source, page));
-    uint64_t checksum = ltx::PageChecksum(source.pgno, page);
-    changed = changed || checksum != checksums_.Get(source.pgno);
-    encoded.push_back({source.pgno, checksum});
     WALSHIP_RETURN_IF_ERROR(file ? file->AddPage(source.pgno, page)
                                  : encoder.EncodePage(source.pgno, page));
+    // The encoder hashed the page already: its checksum, without a second pass.
+    const uint64_t checksum = file ? file->last_page_checksum() : encoder.last_page_checksum();
+    changed = changed || checksum != checksums_.Get(source.pgno);
+    encoded.push_back({source.pgno, checksum});
   }
   if (!changed) {
     // Nothing differs from the last LTX: SQLite rolled back a hot journal, or

@@ -55,6 +55,8 @@ Status LtxFileWriter::AddPage(uint32_t pgno, std::span<const uint8_t> page) {
   return encoder_->EncodePage(pgno, page).WithContext(path_);
 }
 
+uint64_t LtxFileWriter::last_page_checksum() const { return encoder_->last_page_checksum(); }
+
 Status LtxFileWriter::Finish(uint64_t post_apply_checksum, bool durable) {
   WALSHIP_RETURN_IF_ERROR(encoder_->Finish(post_apply_checksum).WithContext(path_));
   WALSHIP_RETURN_IF_ERROR(writer_->Flush());

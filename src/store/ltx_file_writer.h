@@ -26,6 +26,8 @@ class LtxFileWriter {
   Status Begin(const ltx::Header& header);
   // REQUIRES: pages in ascending pgno order, each page_size bytes.
   Status AddPage(uint32_t pgno, std::span<const uint8_t> page);
+  // The checksum of the page AddPage took last (the encoder hashes each page).
+  uint64_t last_page_checksum() const;
   // Writes the trailer and renames the file into place; with `durable`, the
   // file and its directory are fsynced first.
   Status Finish(uint64_t post_apply_checksum, bool durable);

@@ -34,6 +34,15 @@ TEST_F(LtxEncoder, RejectsInvalidHeader) {
   EXPECT_TRUE(out_.empty());
 }
 
+// Callers take a page's checksum from the encoder instead of hashing it again.
+TEST_F(LtxEncoder, LastPageChecksumIsThePageChecksumOfTheEncodedPage) {
+  Start(MakeHeader(4096, 10, 2, 2));
+  for (uint32_t pgno : {2u, 5u, 9u}) {
+    ASSERT_TRUE(Page(pgno).ok());
+    EXPECT_EQ(enc_.last_page_checksum(), PageChecksum(pgno, Bytes(MakePage(4096, pgno, 0, true))));
+  }
+}
+
 TEST_F(LtxEncoder, RejectsPagesOutOfOrder) {
   Start(MakeHeader(4096, 10, 2, 2));
   ASSERT_TRUE(Page(5).ok());
