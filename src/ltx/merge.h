@@ -16,11 +16,20 @@
 
 namespace walship::ltx {
 
-// Each file is verified completely; each must start right after the previous
-// one and, unless a file tracks no checksums, its pre-apply checksum must equal
-// the previous post-apply checksum. Corruption or InvalidArgument naming the
-// file index at fault.
+// What Merge checks of its inputs before it trusts their page indexes.
+enum class MergeInputs {
+  kVerify,   // each file is decoded and verified completely (files from storage)
+  kTrusted,  // files this process made, or verified when it received or read
+             // them (a database's LTX log): headers, trailers and indexes
+             // only, which is what makes a seal cheap (ltx/indexed_file.h)
+};
+
+// Each file must start right after the previous one and, unless a file
+// tracks no checksums, its pre-apply checksum must equal the previous
+// post-apply checksum. Corruption or InvalidArgument naming the file index at
+// fault. Only the surviving version of each page is decompressed.
 // `compress` as for Encoder.
-Result<std::string> Merge(const std::vector<std::string_view>& files, bool compress = true);
+Result<std::string> Merge(const std::vector<std::string_view>& files, bool compress = true,
+                          MergeInputs inputs = MergeInputs::kVerify);
 
 }  // namespace walship::ltx

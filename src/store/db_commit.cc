@@ -232,7 +232,8 @@ Status Db::SealLog() {
   if (files.empty()) return log_.Clear();
   const uint64_t min = run.front().min_txid, max = run.back().max_txid;
   const std::string path = env::JoinPath(LtxDir(), ltx::FileName(min, max));
-  Result<std::string> merged = ltx::Merge(files, options_.compress);
+  // The log's entries were encoded here, or verified when received or read.
+  Result<std::string> merged = ltx::Merge(files, options_.compress, ltx::MergeInputs::kTrusted);
   if (!merged.ok()) return merged.status().WithContext("database " + name() + ": sealing " + path);
   CrashPoint("seal-before-file");
   WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(
