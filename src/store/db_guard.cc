@@ -74,21 +74,16 @@ Result<bool> Db::InCommittedFrame(uint32_t pgno, uint64_t in_page,
         size_t n, wal_->ReadAt(frame_offset + sqlite::kWalFrameHeaderSize + in_page, frame));
     return n == bytes.size() && std::equal(frame.begin(), frame.end(), bytes.begin());
   };
-  // The newest committed version first: what a checkpoint nearly always copies.
-  if (std::optional<uint64_t> newest = wal_capture_.FindPage(pgno)) {
-    WALSHIP_ASSIGN_OR_RETURN(bool same, matches(*newest));
+  // Newest first: a checkpoint copies the newest version in its snapshot,
+  // which is nearly always walship's newest too; with writers committing
+  // meanwhile (walship records a commit as its frames are written, before
+  // SQLite publishes it in -shm) it can be an older one.
+  const std::span<const uint64_t> frames = wal_capture_.CommittedFrames(pgno);
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+    WALSHIP_ASSIGN_OR_RETURN(bool same, matches(*it));
     if (same) return true;
   }
-  // A checkpoint copies the newest version it knows of; walship records a
-  // commit as its frames are written, before SQLite publishes it in -shm,
-  // so that version may already be outdated: look through every frame.
-  bool found = false;
-  WALSHIP_RETURN_IF_ERROR(ForEachCommittedFrame([&](uint64_t at, const sqlite::WalFrameHeader& h) {
-    if (found || h.pgno != pgno) return Status::OK();
-    WALSHIP_ASSIGN_OR_RETURN(found, matches(at));
-    return Status::OK();
-  }));
-  return found;
+  return false;
 }
 
 Status Db::ForEachCommittedFrame(

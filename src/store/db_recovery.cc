@@ -192,11 +192,11 @@ Status Db::RecoverWal() {
                  scan->file_size - scan->committed_end);
     WALSHIP_RETURN_IF_ERROR(wal_->Truncate(scan->committed_end));
   }
-  std::unordered_map<uint32_t, uint64_t> index;
+  WalCapture::FrameIndex index;
   std::optional<uint32_t> base_commit;
   for (const sqlite::WalFrameRef& f : scan->frames) {
     if (f.offset >= start) break;
-    index[f.pgno] = f.offset;
+    index[f.pgno].push_back(f.offset);
     if (f.commit) base_commit = f.commit;
   }
   const uint32_t page_size = scan->header.page_size;

@@ -66,8 +66,7 @@ void WalCapture::OnTruncate(uint64_t size) {
   header_unread_ = false;
 }
 
-void WalCapture::Restore(const sqlite::WalHeader& header, uint64_t captured_end,
-                         std::unordered_map<uint32_t, uint64_t> index) {
+void WalCapture::Restore(const sqlite::WalHeader& header, uint64_t captured_end, FrameIndex index) {
   StartGeneration(header, captured_end);
   header_unread_ = false;
   index_ = std::move(index);
@@ -182,7 +181,7 @@ TxSpec WalCapture::TakeTransaction(size_t commit_index) {
   spec.wal_salt1 = header_->salt1;
   spec.wal_salt2 = header_->salt2;
   for (auto [pgno, offset] : latest) {
-    index_[pgno] = offset;
+    index_[pgno].push_back(offset);
     if (pgno <= commit.commit) {
       spec.pages.push_back({pgno, FileKind::kWal, offset + sqlite::kWalFrameHeaderSize});
     }
@@ -196,6 +195,12 @@ TxSpec WalCapture::TakeTransaction(size_t commit_index) {
 std::optional<uint64_t> WalCapture::FindPage(uint32_t pgno) const {
   auto it = index_.find(pgno);
   if (it == index_.end()) return std::nullopt;
+  return it->second.back();
+}
+
+std::span<const uint64_t> WalCapture::CommittedFrames(uint32_t pgno) const {
+  auto it = index_.find(pgno);
+  if (it == index_.end()) return {};
   return it->second;
 }
 

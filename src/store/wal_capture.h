@@ -54,10 +54,11 @@ class WalCapture {
   Status Rescan(env::File* wal, int64_t now_ms);
   // The WAL file was truncated to `size` bytes or removed (size 0).
   void OnTruncate(uint64_t size);
+  // Each page's committed frames in the current WAL: their offsets, oldest first.
+  using FrameIndex = std::unordered_map<uint32_t, std::vector<uint64_t>>;
   // Adopts an existing WAL (start-up): frames before `captured_end` are already
-  // in LTX files; `index` maps each page to its last committed frame offset.
-  void Restore(const sqlite::WalHeader& header, uint64_t captured_end,
-               std::unordered_map<uint32_t, uint64_t> index);
+  // in LTX files; `index` holds their offsets by page.
+  void Restore(const sqlite::WalHeader& header, uint64_t captured_end, FrameIndex index);
 
   // The oldest committed transaction not yet taken, if any, reading frames
   // back from `wal`; its frames are marked captured. Call until it returns
@@ -74,6 +75,10 @@ class WalCapture {
   // Offset of the committed frame holding `pgno`'s latest image, if the page is
   // in the current WAL (its bytes start 24 bytes after the offset).
   std::optional<uint64_t> FindPage(uint32_t pgno) const;
+  // Offsets of every committed frame of `pgno` in the current WAL, oldest
+  // first: the versions a checkpoint may copy (it copies the newest in its
+  // snapshot, which later commits may have outdated).
+  std::span<const uint64_t> CommittedFrames(uint32_t pgno) const;
   // Every page with a committed frame in the current WAL, ascending.
   std::vector<uint32_t> IndexedPages() const;
   // The `size` bytes at `offset` of the WAL as the last look read them back,
@@ -123,7 +128,7 @@ class WalCapture {
   bool read_short_ = false;
   bool dirty_ = false;  // written since the last look
   int64_t last_write_ms_ = 0;
-  std::unordered_map<uint32_t, uint64_t> index_;  // pgno -> last committed frame offset
+  FrameIndex index_;
 };
 
 }  // namespace walship::store
