@@ -243,8 +243,11 @@ Status Db::WriteRun(std::span<const ReceivedLtx> run, const std::vector<LtxFileI
   }
   const Status written = FinishWrites(&writes);
   *changed = writes.Changed();
-  // Page 1 always changes as readers see it (the change counter).
-  changed->insert(changed->begin(), {0, checksums_.page_size()});
+  // Page 1 always changes as readers see it (the change counter); a range
+  // from offset 0 covers it already (pages are written whole).
+  if (changed->empty() || changed->front().offset != 0) {
+    changed->insert(changed->begin(), {0, checksums_.page_size()});
+  }
   if (!written.ok()) {
     *applied = 0;
     pos_.checksum = checksums_.DatabaseChecksum();
