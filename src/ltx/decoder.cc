@@ -238,7 +238,7 @@ Status Decoder::ReadIndex() {
   }
   WALSHIP_RETURN_IF_ERROR(ReadIndexVarint(0, "page number", index_.size()));
   const uint64_t size_at = offset_;
-  uint8_t size_buf[8];
+  uint8_t size_buf[kIndexSizeFieldSize];
   WALSHIP_RETURN_IF_ERROR(ReadExact(size_buf, "page index size"));
   crc_ = Crc64Update(crc_, size_buf);
   uint64_t size = GetBE64(size_buf);

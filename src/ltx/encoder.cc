@@ -11,8 +11,6 @@
 namespace walship::ltx {
 namespace {
 
-constexpr size_t kFrameHeaderSize = kPageHeaderSize + kPageSizeFieldSize;
-
 std::string PgnoText(uint32_t pgno) { return "page " + std::to_string(pgno); }
 
 // `in` as an LZ4 block of one sequence of literals and no match (LZ4's block

@@ -7,9 +7,6 @@
 namespace walship::ltx {
 namespace {
 
-constexpr size_t kIndexSizeField = 8;
-constexpr size_t kFrameHeaderSize = kPageHeaderSize + kPageSizeFieldSize;
-
 Status Corrupt(const std::string& msg) { return Status::Corruption("ltx: " + msg); }
 
 }  // namespace
@@ -17,7 +14,7 @@ Status Corrupt(const std::string& msg) { return Status::Corruption("ltx: " + msg
 Result<IndexedFile> IndexedFile::Open(std::string_view bytes) {
   IndexedFile f(bytes);
   // A header, the end of the page block, an empty index and the trailer.
-  const size_t smallest = kHeaderSize + kPageHeaderSize + 1 + kIndexSizeField + kTrailerSize;
+  const size_t smallest = kHeaderSize + kPageHeaderSize + 1 + kIndexSizeFieldSize + kTrailerSize;
   if (bytes.size() < smallest) {
     return Corrupt("a file of " + std::to_string(bytes.size()) + " bytes is too short");
   }
@@ -31,7 +28,7 @@ Result<IndexedFile> IndexedFile::Open(std::string_view bytes) {
 
 Status IndexedFile::ReadIndex() {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes_.data());
-  const size_t size_at = bytes_.size() - kTrailerSize - kIndexSizeField;
+  const size_t size_at = bytes_.size() - kTrailerSize - kIndexSizeFieldSize;
   const uint64_t index_size = GetBE64(data + size_at);
   if (index_size == 0 || index_size > size_at - kHeaderSize - kPageHeaderSize) {
     return Corrupt("page index size " + std::to_string(index_size) + " does not fit the file");

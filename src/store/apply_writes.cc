@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/coding.h"
 #include "base/crash_point.h"
 
 namespace walship::store {
@@ -61,8 +62,7 @@ Status ApplyWrites::Flush() {
     if (!first) CrashPoint("apply-mid-batch");  // some of the pages written, not all
     first = false;
     const uint64_t at = uint64_t(pgno - 1) * page_size_;
-    WALSHIP_RETURN_IF_ERROR(database_->WriteAt(
-        at, {reinterpret_cast<const uint8_t*>(page.data()), page.size()}));
+    WALSHIP_RETURN_IF_ERROR(database_->WriteAt(at, AsBytes(page)));
     written_size_ = std::max(written_size_, at + page.size());
     TestPageDelay();
   }

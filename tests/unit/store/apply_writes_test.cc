@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -93,12 +94,21 @@ TEST(ApplyWrites, LeaveTheFileAsWritingEachFileInTurnDoes) {
   }
 }
 
-TEST(ApplyWrites, WriteEachPageOnceAndSizeTheFileOnce) {
-  testing::TempDir dir;
-  env::FaultEnv env(env::Env::Posix());
-  auto file = env.Open(dir / "database", env::OpenMode::kCreate);
-  ASSERT_TRUE(file.ok());
-  ApplyWrites writes(file->get(), 0);
+// An empty database file on a FaultEnv, which counts and fails its writes.
+class ApplyWritesOnFaults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = env_.Open(dir_ / "database", env::OpenMode::kCreate);
+    ASSERT_TRUE(opened.ok());
+    file_ = std::move(*opened);
+  }
+  testing::TempDir dir_;
+  env::FaultEnv env_{env::Env::Posix()};
+  std::unique_ptr<env::File> file_;
+};
+
+TEST_F(ApplyWritesOnFaults, WriteEachPageOnceAndSizeTheFileOnce) {
+  ApplyWrites writes(file_.get(), 0);
   // 50 transactions, each appending to the last page and updating page 1.
   for (uint32_t i = 0; i < 50; i++) {
     const uint32_t last = 2 + i / 10;
@@ -107,8 +117,8 @@ TEST(ApplyWrites, WriteEachPageOnceAndSizeTheFileOnce) {
     ASSERT_TRUE(writes.Resize(uint64_t(last) * kPageSize).ok());
   }
   ASSERT_TRUE(writes.Finish().ok());
-  EXPECT_EQ(env.Count(env::FaultOp::kWrite, "database"), 6);  // pages 1..6
-  EXPECT_EQ(*(*file)->Size(), 6u * kPageSize);
+  EXPECT_EQ(env_.Count(env::FaultOp::kWrite, "database"), 6);  // pages 1..6
+  EXPECT_EQ(*file_->Size(), 6u * kPageSize);
   const std::vector<ApplyWrites::ByteRange> changed = writes.Changed();
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_EQ(changed[0].offset, 0u);
@@ -140,15 +150,11 @@ TEST(ApplyWrites, AShrinkCutsOffPagesHeldPastTheNewEndAndCountsAsChanged) {
   EXPECT_EQ(changed[1].length, 3u * kPageSize);
 }
 
-TEST(ApplyWrites, AFailedWriteIsReported) {
-  testing::TempDir dir;
-  env::FaultEnv env(env::Env::Posix());
-  auto file = env.Open(dir / "database", env::OpenMode::kCreate);
-  ASSERT_TRUE(file.ok());
-  ApplyWrites writes(file->get(), 0);
+TEST_F(ApplyWritesOnFaults, AFailedWriteIsReported) {
+  ApplyWrites writes(file_.get(), 0);
   ASSERT_TRUE(writes.Page(1, Page('a')).ok());
   ASSERT_TRUE(writes.Resize(kPageSize).ok());
-  env.FailFrom(env::FaultOp::kWrite, "database");
+  env_.FailFrom(env::FaultOp::kWrite, "database");
   EXPECT_FALSE(writes.Finish().ok());
 }
 
