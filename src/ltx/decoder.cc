@@ -32,8 +32,20 @@ Status Decoder::Fail(Status s) {
 }
 
 Result<bool> Decoder::Fill() {
-  if (!buf_) buf_.reset(new uint8_t[kReadAhead]);
-  WALSHIP_ASSIGN_OR_RETURN(size_t n, r_->Read({buf_.get(), kReadAhead}));
+  if (in_place_) return false;
+  if (!buf_) {
+    const std::span<const uint8_t> all = r_->TakeInPlace();
+    if (!all.empty()) {
+      in_place_ = true;
+      buf_ = all.data();
+      buf_pos_ = 0;
+      buf_len_ = all.size();
+      return true;
+    }
+    read_ahead_.reset(new uint8_t[kReadAhead]);
+    buf_ = read_ahead_.get();
+  }
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, r_->Read({read_ahead_.get(), kReadAhead}));
   buf_pos_ = 0;
   buf_len_ = n;
   return n > 0;
@@ -51,12 +63,25 @@ Status Decoder::ReadExact(std::span<uint8_t> out, std::string_view what) {
       }
     }
     size_t n = std::min(out.size() - done, buf_len_ - buf_pos_);
-    std::memcpy(out.data() + done, buf_.get() + buf_pos_, n);
+    std::memcpy(out.data() + done, buf_ + buf_pos_, n);
     buf_pos_ += n;
     done += n;
     offset_ += n;
   }
   return Status::OK();
+}
+
+Result<std::span<const uint8_t>> Decoder::ReadBlock(size_t size) {
+  if (buf_len_ - buf_pos_ >= size) {
+    std::span<const uint8_t> view(buf_ + buf_pos_, size);
+    buf_pos_ += size;
+    offset_ += size;
+    return view;
+  }
+  if (!compressed_) compressed_.reset(new uint8_t[max_compressed_]);
+  std::span<uint8_t> out(compressed_.get(), size);
+  WALSHIP_RETURN_IF_ERROR(ReadExact(out, "page data"));
+  return std::span<const uint8_t>(out);
 }
 
 Result<Header> Decoder::DecodeHeader() {
@@ -77,7 +102,7 @@ Result<Header> Decoder::DecodeHeaderImpl() {
   crc_ = Crc64(buf);
   page_combiner_ = &PageCombiner(header_.page_size);
   lock_pgno_ = LockPgno(header_.page_size);
-  compressed_.resize(size_t(LZ4_compressBound(int(header_.page_size))));
+  max_compressed_ = size_t(LZ4_compressBound(int(header_.page_size)));
   page_.reset(new uint8_t[header_.page_size]);
   state_ = State::kPages;
   return header_;
@@ -121,12 +146,11 @@ Status Decoder::ReadPayload(uint32_t pgno, uint64_t at) {
   WALSHIP_RETURN_IF_ERROR(ReadExact(size_buf, "page size field"));
   crc_ = Crc64Update(crc_, size_buf);
   uint32_t size = GetBE32(size_buf);
-  if (size == 0 || size > compressed_.size()) {
+  if (size == 0 || size > max_compressed_) {
     return Corrupt("page " + Num(pgno) + At(at) + ": compressed size " + Num(size) +
-                   " outside 1.." + Num(compressed_.size()));
+                   " outside 1.." + Num(max_compressed_));
   }
-  std::span<uint8_t> block(compressed_.data(), size);
-  WALSHIP_RETURN_IF_ERROR(ReadExact(block, "page data"));
+  WALSHIP_ASSIGN_OR_RETURN(std::span<const uint8_t> block, ReadBlock(size));
   int n =
       LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
                           reinterpret_cast<char*>(page_.get()), int(size), int(header_.page_size));

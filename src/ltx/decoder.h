@@ -1,8 +1,9 @@
 // Decoder reads one LTX file from a Reader in a single forward pass, checking
 // everything as it goes: DecodeHeader(), then DecodePage() until it returns
 // false, then Finish(), which reads the page index and trailer and verifies
-// the file checksum. Input is read through a 64 KiB buffer; memory stays
-// bounded by that, one page, and the index (16 bytes a page). The checks
+// the file checksum. Input is read through a 64 KiB buffer, or in place when
+// the Reader holds it in memory (Reader::TakeInPlace); memory stays bounded
+// by that, one page, and the index (16 bytes a page). The checks
 // build no text unless they fail: a replica decodes every file it receives.
 //
 // Every defect in the file comes back as Corruption naming what is wrong and
@@ -79,6 +80,9 @@ class Decoder {
 
   // Fills `out` completely or fails: Corruption "truncated" at end of input.
   Status ReadExact(std::span<uint8_t> out, std::string_view what);
+  // The next `size` bytes (at most max_compressed_), in the read-ahead if
+  // they are there whole, else copied into compressed_; as ReadExact otherwise.
+  Result<std::span<const uint8_t>> ReadBlock(size_t size);
   // Refills buf_; false at end of input.
   Result<bool> Fill();
   Status Fail(Status s);
@@ -97,10 +101,15 @@ class Decoder {
   std::vector<PageIndexEntry> index_;
   // Scratch buffers are left uninitialized: a seal decodes thousands of
   // small in-memory files, and zeroing them cost more than decoding.
-  std::unique_ptr<uint8_t[]> buf_;  // read-ahead (kReadAhead): [buf_pos_, buf_len_) unread
+  // [buf_pos_, buf_len_) of buf_ is unread: buf_ is read_ahead_ (kReadAhead
+  // bytes), or the whole input when the Reader gave it in place.
+  const uint8_t* buf_ = nullptr;
+  bool in_place_ = false;
+  std::unique_ptr<uint8_t[]> read_ahead_;
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;
-  std::vector<uint8_t> compressed_;  // scratch: one page payload
+  size_t max_compressed_ = 0;              // the largest payload a page can have
+  std::unique_ptr<uint8_t[]> compressed_;  // scratch: one payload across a refill
   std::unique_ptr<uint8_t[]> page_;  // scratch: one decompressed page (page size)
 };
 

@@ -23,6 +23,12 @@ Result<size_t> SpanReader::Read(std::span<uint8_t> out) {
   return n;
 }
 
+std::span<const uint8_t> SpanReader::TakeInPlace() {
+  std::span<const uint8_t> rest = data_.subspan(pos_);
+  pos_ = data_.size();
+  return rest;
+}
+
 Result<size_t> FileReader::Read(std::span<uint8_t> out) {
   WALSHIP_ASSIGN_OR_RETURN(size_t n, file_->ReadAt(offset_, out));
   offset_ += n;

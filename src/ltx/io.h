@@ -29,6 +29,9 @@ class Reader {
   virtual ~Reader() = default;
   // Reads up to out.size() bytes; returns how many, 0 only at end of input.
   virtual Result<size_t> Read(std::span<uint8_t> out) = 0;
+  // The rest of the input, in place, when it is in memory already: the reader
+  // is at its end afterwards. Empty for a reader that must copy (use Read).
+  virtual std::span<const uint8_t> TakeInPlace() { return {}; }
 };
 
 // Appends to a borrowed string.
@@ -61,6 +64,7 @@ class SpanReader final : public Reader {
   explicit SpanReader(std::string_view data)
       : data_(reinterpret_cast<const uint8_t*>(data.data()), data.size()) {}
   Result<size_t> Read(std::span<uint8_t> out) override;
+  std::span<const uint8_t> TakeInPlace() override;
 
  private:
   std::span<const uint8_t> data_;

@@ -14,6 +14,7 @@
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
 #include "ltx/format.h"
+#include "ltx/io.h"
 
 namespace walship::ltx::testing {
 
@@ -66,6 +67,17 @@ class RawFile {
   std::string hashed_;  // page frames as the file checksum counts them
   std::vector<PageIndexEntry> index_;
   uint64_t pages_checksum_ = kChecksumFlag;
+};
+
+// Reads from memory the way a file is read: copied through Read, never in
+// place, so the Decoder takes its read-ahead path.
+class CopyingReader final : public Reader {
+ public:
+  explicit CopyingReader(const std::string& data) : inner_(data) {}
+  Result<size_t> Read(std::span<uint8_t> out) override { return inner_.Read(out); }
+
+ private:
+  SpanReader inner_;
 };
 
 // LZ4 block compression of arbitrary bytes, for hand-made frames.
