@@ -35,7 +35,7 @@ Status ApplyQueue::Push(Received item) {
   });
   if (!failed_.ok()) return failed_;
   if (aborted_) return Status::Aborted("replica: applying stopped");
-  queued_bytes_ += item.ltx.bytes.size();
+  queued_bytes_ += item.ltx.HeldBytes();
   items_.push_back(std::move(item));
   pushed_++;
   cv_.notify_all();

@@ -203,7 +203,8 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length, Ap
   if (size <= store::ReceivedLtx::kInMemoryLimit) {
     std::string bytes(size, '\0');
     WALSHIP_RETURN_IF_ERROR(ReadFull(reader, {reinterpret_cast<uint8_t*>(bytes.data()), size}));
-    received = store::ReceivedLtxFromBytes(std::move(bytes), "an LTX file from the primary");
+    received = store::ReceivedLtxFromBytes(std::move(bytes), "an LTX file from the primary",
+                                           store::KeepPages::kYes);
   } else {
     const std::string tmp =
         env::JoinPath(db->LtxDir(), "receiving-" + std::to_string(++received_files_) + ".ltx.tmp");

@@ -307,9 +307,13 @@ class Db {
   // Decodes an LTX from `reader` into `writes` (its pages, then its commit
   // size) and the page checksums. REQUIRES: mu_ held.
   Result<ltx::Trailer> WriteLtxPages(ltx::Reader* reader, ltx::Header* header, ApplyWrites* writes);
-  // WriteLtxPages of a kept file (from memory, or from its path), checked
-  // against its post-apply checksum. REQUIRES: mu_ held.
-  Status WriteReceivedPages(const LtxFileInfo& ltx, ApplyWrites* writes);
+  // Its pages as `received` kept them (no decoding), else WriteLtxPages of
+  // the kept file (from memory, or from its path); checked against its
+  // post-apply checksum. REQUIRES: mu_ held.
+  Status WriteReceivedPages(const ReceivedLtx& received, const LtxFileInfo& ltx,
+                            ApplyWrites* writes);
+  // The page checksums sized for the file `header` starts. REQUIRES: mu_ held.
+  void StartLtxPages(const ltx::Header& header);
   // Writes the files of `run` (kept: where each is) into the database file,
   // moving pos_ with each; *applied is how many are in the file and
   // *changed where it changed (for readers' caches). On failure pos_ says

@@ -70,14 +70,18 @@ void Db::CloseMountFiles() {
   }
 }
 
+void Db::StartLtxPages(const ltx::Header& header) {
+  if (header.IsSnapshot() || checksums_.page_size() != header.page_size) {
+    checksums_.Reset(header.page_size);
+  }
+  checksums_.Resize(header.commit);
+}
+
 Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
                                        ApplyWrites* writes) {
   ltx::Decoder decoder(reader);
   WALSHIP_ASSIGN_OR_RETURN(*header, decoder.DecodeHeader());
-  if (header->IsSnapshot() || checksums_.page_size() != header->page_size) {
-    checksums_.Reset(header->page_size);
-  }
-  checksums_.Resize(header->commit);
+  StartLtxPages(*header);
   uint32_t pgno = 0;
   std::span<const uint8_t> page;
   while (true) {
@@ -91,23 +95,34 @@ Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
   return trailer;
 }
 
-Status Db::WriteReceivedPages(const LtxFileInfo& ltx, ApplyWrites* writes) {
-  std::unique_ptr<env::File> file;
-  std::optional<ltx::FileReader> from_file;
-  std::optional<ltx::SpanReader> from_memory;
-  ltx::Reader* reader = nullptr;
-  if (ltx.bytes) {
-    reader = &from_memory.emplace(*ltx.bytes);
+Status Db::WriteReceivedPages(const ReceivedLtx& received, const LtxFileInfo& ltx,
+                              ApplyWrites* writes) {
+  if (received.pages_kept) {
+    const ltx::Header& header = received.header;
+    StartLtxPages(header);
+    for (size_t i = 0; i < received.pages.size(); i++) {
+      WALSHIP_RETURN_IF_ERROR(writes->Page(received.pages[i].pgno, received.PageBytes(i)));
+      checksums_.Set(received.pages[i].pgno, received.pages[i].checksum);
+    }
+    WALSHIP_RETURN_IF_ERROR(writes->Resize(uint64_t(header.commit) * header.page_size));
   } else {
-    WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(ltx.path, env::OpenMode::kRead));
-    reader = &from_file.emplace(file.get());
+    std::unique_ptr<env::File> file;
+    std::optional<ltx::FileReader> from_file;
+    std::optional<ltx::SpanReader> from_memory;
+    ltx::Reader* reader = nullptr;
+    if (ltx.bytes) {
+      reader = &from_memory.emplace(*ltx.bytes);
+    } else {
+      WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(ltx.path, env::OpenMode::kRead));
+      reader = &from_file.emplace(file.get());
+    }
+    ltx::Header header{};
+    WALSHIP_RETURN_IF_ERROR(WriteLtxPages(reader, &header, writes).status());
   }
-  ltx::Header header{};
-  WALSHIP_ASSIGN_OR_RETURN(ltx::Trailer trailer, WriteLtxPages(reader, &header, writes));
-  if (checksums_.DatabaseChecksum() != trailer.post_apply_checksum) {
+  if (checksums_.DatabaseChecksum() != received.trailer.post_apply_checksum) {
     return Status::PosMismatch("database " + name() + ": checksum after applying " +
                                ReceivedName(ltx) + " is " + Hex16(checksums_.DatabaseChecksum()) +
-                               ", file says " + Hex16(trailer.post_apply_checksum));
+                               ", file says " + Hex16(received.trailer.post_apply_checksum));
   }
   return Status::OK();
 }
@@ -231,7 +246,7 @@ Status Db::WriteRun(std::span<const ReceivedLtx> run, const std::vector<LtxFileI
   ApplyWrites writes(database_.get(), size);
   Status st;
   for (size_t i = 0; i < run.size(); i++) {
-    st = WriteReceivedPages(kept[i], &writes);
+    st = WriteReceivedPages(run[i], kept[i], &writes);
     // On failure the file matches no position: record what it holds, so
     // the primary sees a mismatch and sends a snapshot.
     pos_ = {run[i].header.max_txid, checksums_.DatabaseChecksum()};

@@ -247,6 +247,37 @@ TEST(Db, AFullLogIsSealedIntoOneMultiTxidFile) {
   EXPECT_EQ(FileChecksum(replica_options.dir + "/database"), db.pos().checksum);
 }
 
+// A replica applies the pages it kept when it verified a file exactly as it
+// applies a file it decodes again (too large to keep, or read from disk).
+TEST(Db, KeptPagesApplyAsTheFileDoes) {
+  TempDir dir;
+  Db db(Options(dir));
+  ASSERT_TRUE(db.Open().ok());
+  for (int rows : {3, 40, 80, 20, 100})
+    ASSERT_TRUE(CommitRollback(&db, RealDatabase(dir, rows)).ok());
+  for (KeepPages keep : {KeepPages::kYes, KeepPages::kNo}) {
+    DbOptions replica_options = Options(dir);
+    replica_options.dir = dir / ("replica" + std::to_string(int(keep)) + "/x.db");
+    replica_options.node_id = 2;
+    Db replica(replica_options);
+    ASSERT_TRUE(replica.Open().ok());
+    ASSERT_TRUE(replica.SetReplica(true, nullptr).ok());
+    std::vector<ReceivedLtx> batch;
+    for (const LtxFileInfo& f : db.LtxFilesAfter(0, 10)) {
+      ASSERT_TRUE(f.bytes) << "txid " << f.max_txid << " is not in memory";
+      Result<ReceivedLtx> received = ReceivedLtxFromBytes(*f.bytes, "ltx", keep);
+      ASSERT_TRUE(received.ok()) << received.status().ToString();
+      EXPECT_EQ(received->pages_kept, keep == KeepPages::kYes);
+      batch.push_back(std::move(*received));
+    }
+    ASSERT_EQ(batch.size(), 5u);
+    ASSERT_TRUE(replica.ApplyBatch(batch, nullptr).ok());
+    EXPECT_EQ(replica.pos(), db.pos());
+    EXPECT_EQ(FileChecksum(replica_options.dir + "/database"), db.pos().checksum);
+    EXPECT_EQ(ReadAll(replica_options.dir + "/database"), ReadAll(dir / "dbs/x.db/database"));
+  }
+}
+
 // A transaction larger than what is held in memory gets a file of its own,
 // after the log before it is sealed, so the files stay in TXID order.
 TEST(Db, ALargeTransactionGetsItsOwnFileAfterTheLogIsSealed) {
