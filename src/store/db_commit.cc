@@ -220,17 +220,15 @@ void Db::SealLogWhenFull() {
 
 Status Db::SealLog() {
   if (log_.entries() == 0) return Status::OK();
-  const std::vector<LtxFileInfo> run = ltx_index_.After(ltx_index_.LastFileTxid(), SIZE_MAX);
+  // The log holds the transactions after the newest file (or, after a crash
+  // between a seal and the log's clearing, none it still needs).
+  const std::vector<const LtxFileInfo*> run = ltx_index_.RecentRun(ltx_index_.LastFileTxid());
+  if (run.empty()) return log_.Clear();
   std::vector<std::string_view> files;
-  for (const LtxFileInfo& t : run) {
-    if (!t.bytes) {
-      return Status::Corruption("database " + name() + ": sealing the LTX log: txid " +
-                                std::to_string(t.max_txid) + " is not held in memory");
-    }
-    files.push_back(*t.bytes);
-  }
-  if (files.empty()) return log_.Clear();
-  const uint64_t min = run.front().min_txid, max = run.back().max_txid;
+  files.reserve(run.size());
+  for (const LtxFileInfo* t : run) files.push_back(*t->bytes);
+  const uint64_t min = run.front()->min_txid, max = run.back()->max_txid;
+  const uint64_t post_checksum = run.back()->post_checksum;
   const std::string path = env::JoinPath(LtxDir(), ltx::FileName(min, max));
   // The log's entries were encoded here, or verified when received or read.
   Result<std::string> merged = ltx::Merge(files, options_.compress, ltx::MergeInputs::kTrusted);
@@ -238,7 +236,7 @@ Status Db::SealLog() {
   CrashPoint("seal-before-file");
   WALSHIP_RETURN_IF_ERROR(options_.env->WriteFileAtomic(
       path, {reinterpret_cast<const uint8_t*>(merged->data()), merged->size()}, /*sync=*/true));
-  ltx_index_.Add({min, max, path, run.back().post_checksum, nullptr});
+  ltx_index_.Add({min, max, path, post_checksum, nullptr});
   CrashPoint("seal-before-log-clear");
   WALSHIP_RETURN_IF_ERROR(log_.Clear());
   seal_backoff_ = 0;

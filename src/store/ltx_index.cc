@@ -113,6 +113,15 @@ std::vector<LtxFileInfo> LtxIndex::After(uint64_t txid, size_t limit) const {
   return out;
 }
 
+std::vector<const LtxFileInfo*> LtxIndex::RecentRun(uint64_t txid) const {
+  std::vector<const LtxFileInfo*> out;
+  auto it = recent_.find(txid + 1);
+  if (it == recent_.end()) return out;
+  out.reserve(std::distance(it, recent_.end()));
+  for (; it != recent_.end() && it->first == txid + 1; ++it, ++txid) out.push_back(&it->second);
+  return out;
+}
+
 std::vector<Position> LtxIndex::Newest(size_t limit) const {
   std::map<uint64_t, uint64_t> newest;  // TXID to checksum
   auto take = [&](const std::map<uint64_t, LtxFileInfo>& from) {

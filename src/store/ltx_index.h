@@ -66,6 +66,9 @@ class LtxIndex {
   // one a recent transaction when memory holds it, else the file on disk
   // with the next greater last TXID (which may start before: callers check).
   std::vector<LtxFileInfo> After(uint64_t txid, size_t limit) const;
+  // The recent transactions txid+1, txid+2, ... as far as memory holds
+  // them without a gap; valid until the index changes.
+  std::vector<const LtxFileInfo*> RecentRun(uint64_t txid) const;
   // The last TXID and post-apply checksum of the newest `limit` files and
   // recent transactions, newest first.
   std::vector<Position> Newest(size_t limit) const;

@@ -101,5 +101,21 @@ TEST(LtxIndex, AfterStartsPastTheTxidAndStopsAtTheLimit) {
   EXPECT_EQ(index.size(), 10u);
 }
 
+TEST(LtxIndex, RecentRunFollowsTheTransactionsInMemoryUpToAGap) {
+  LtxIndex index;
+  index.Add({1, 4, "sealed", 4});
+  auto recent = [](uint64_t t) {
+    return LtxFileInfo{t, t, "", t, std::make_shared<const std::string>("tx" + std::to_string(t))};
+  };
+  for (uint64_t t : {5, 6, 7, 9}) index.AddRecent(recent(t));
+  std::vector<const LtxFileInfo*> run = index.RecentRun(index.LastFileTxid());
+  ASSERT_EQ(run.size(), 3u);
+  EXPECT_EQ(*run[0]->bytes, "tx5");
+  EXPECT_EQ(run[2]->max_txid, 7u);
+  EXPECT_EQ(index.RecentRun(5).size(), 2u);
+  EXPECT_TRUE(index.RecentRun(7).empty());
+  EXPECT_EQ(index.RecentRun(8).size(), 1u);
+}
+
 }  // namespace
 }  // namespace walship::store
