@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -62,6 +63,10 @@ void WalTailer::Run(std::stop_token stop) {
     while (true) {
       const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
       if (n <= 0) break;
+      // A read returns every queued event that fits: room left for the
+      // largest event means the queue was emptied (one read per wake-up, not
+      // a second that fails with EAGAIN). Events queued since wake poll again.
+      const bool drained = size_t(n) + sizeof(inotify_event) + NAME_MAX + 1 <= sizeof buf;
       for (ssize_t at = 0; at < n;) {
         const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
         if ((ev->mask & IN_MODIFY) && ev->len > 0 && std::strcmp(ev->name, "wal") == 0) {
@@ -73,6 +78,7 @@ void WalTailer::Run(std::stop_token stop) {
         }
         at += ssize_t(sizeof(inotify_event) + ev->len);
       }
+      if (drained) break;
     }
     // Test hook: WALSHIP_TEST_TAILER_DELAY_MS=<n> captures n ms late, so
     // tests can show what must not wait for the tailer (the -pos file).
