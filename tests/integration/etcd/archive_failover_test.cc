@@ -6,13 +6,17 @@
 // nodes had then.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
+#include "backup/backup_util.h"
 #include "backup/file_target.h"
 #include "backup/layout.h"
-#include "backup/backup_util.h"
 #include "cluster/cluster_util.h"
 #include "harness/etcd_process.h"
+#include "http/client.h"
 
 namespace walship::testing::cluster {
 namespace {
@@ -23,6 +27,27 @@ ClusterOptions ArchivingCluster(const EtcdProcess& etcd, const std::string& arch
   options.etcd_endpoint = etcd.endpoint();
   options.every_node_yaml = "backup:\n  type: file\n  path: \"" + archive + "\"\n  delay: 100ms\n";
   return options;
+}
+
+// Waits until node `primary` streams to `count` replicas (its /info lists
+// them), so each receives every database from its first TXID on instead of
+// a snapshot of wherever the primary is when it connects.
+::testing::AssertionResult WaitReplicasConnected(const Cluster& cluster, size_t primary,
+                                                 size_t count) {
+  http::Client client(cluster.Url(primary), std::chrono::seconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto resp = client.Get("/info");
+    if (resp.ok()) {
+      const auto info = nlohmann::json::parse(resp->body, nullptr, false);
+      if (info.is_object()) seen = info.value("replicas", nlohmann::json::array()).size();
+      if (seen >= count) return ::testing::AssertionSuccess();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ::testing::AssertionFailure() << "node" << primary + 1 << " streams to " << seen
+                                       << " replicas after 10 s, expected " << count;
 }
 
 TEST(ArchiveFailoverTest, NewPrimaryContinuesTheArchiveWithoutAGap) {
@@ -90,6 +115,12 @@ TEST(ArchiveFailoverTest, ArchiveAheadOfTheNewPrimaryIsSetAsideAndArchivingGoesO
   ASSERT_EQ(cluster.PrimaryIndex(), 0);
   ASSERT_TRUE(cluster.StartNode(1));
   ASSERT_TRUE(cluster.StartNode(2));
+  // Either replica may become the new primary, and it must be able to give
+  // the archive the TXIDs after the fork: a replica that connected after
+  // the first writes would hold only a snapshot of where the primary was
+  // then (seen once: the new primary then bridged the archive with a
+  // snapshot of its own position, and TXID `fork` was not restorable).
+  ASSERT_TRUE(WaitReplicasConnected(cluster, 0, 2));
   std::map<uint64_t, Recorded> shared;
   ASSERT_TRUE(RunLoad(cluster.node(0).mount_dir(), kDb, 20, milliseconds(0), &shared));
   const uint64_t fork = shared.rbegin()->first;
