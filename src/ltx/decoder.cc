@@ -32,11 +32,10 @@ Status Decoder::Fail(Status s) {
 }
 
 Result<bool> Decoder::Fill() {
-  if (in_place_) return false;
+  if (buf_ && !read_ahead_) return false;  // the whole input was in place
   if (!buf_) {
     const std::span<const uint8_t> all = r_->TakeInPlace();
     if (!all.empty()) {
-      in_place_ = true;
       buf_ = all.data();
       buf_pos_ = 0;
       buf_len_ = all.size();

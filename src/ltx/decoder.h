@@ -104,7 +104,6 @@ class Decoder {
   // [buf_pos_, buf_len_) of buf_ is unread: buf_ is read_ahead_ (kReadAhead
   // bytes), or the whole input when the Reader gave it in place.
   const uint8_t* buf_ = nullptr;
-  bool in_place_ = false;
   std::unique_ptr<uint8_t[]> read_ahead_;
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;

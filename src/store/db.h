@@ -314,6 +314,11 @@ class Db {
                             ApplyWrites* writes);
   // The page checksums sized for the file `header` starts. REQUIRES: mu_ held.
   void StartLtxPages(const ltx::Header& header);
+  // The pages `received` kept when it was verified, into `writes` and the
+  // page checksums. REQUIRES: mu_ held.
+  Status WriteKeptPages(const ReceivedLtx& received, ApplyWrites* writes);
+  // WriteLtxPages of the file as kept (in memory, or at its path). REQUIRES: mu_ held.
+  Status DecodeKeptFile(const LtxFileInfo& ltx, ApplyWrites* writes);
   // Writes the files of `run` (kept: where each is) into the database file,
   // moving pos_ with each; *applied is how many are in the file and
   // *changed where it changed (for readers' caches). On failure pos_ says

@@ -95,30 +95,35 @@ Result<ltx::Trailer> Db::WriteLtxPages(ltx::Reader* reader, ltx::Header* header,
   return trailer;
 }
 
+Status Db::WriteKeptPages(const ReceivedLtx& received, ApplyWrites* writes) {
+  const ltx::Header& header = received.header;
+  StartLtxPages(header);
+  for (size_t i = 0; i < received.pages.size(); i++) {
+    WALSHIP_RETURN_IF_ERROR(writes->Page(received.pages[i].pgno, received.PageBytes(i)));
+    checksums_.Set(received.pages[i].pgno, received.pages[i].checksum);
+  }
+  return writes->Resize(uint64_t(header.commit) * header.page_size);
+}
+
+Status Db::DecodeKeptFile(const LtxFileInfo& ltx, ApplyWrites* writes) {
+  std::unique_ptr<env::File> file;
+  std::optional<ltx::FileReader> from_file;
+  std::optional<ltx::SpanReader> from_memory;
+  ltx::Reader* reader = nullptr;
+  if (ltx.bytes) {
+    reader = &from_memory.emplace(*ltx.bytes);
+  } else {
+    WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(ltx.path, env::OpenMode::kRead));
+    reader = &from_file.emplace(file.get());
+  }
+  ltx::Header header{};
+  return WriteLtxPages(reader, &header, writes).status();
+}
+
 Status Db::WriteReceivedPages(const ReceivedLtx& received, const LtxFileInfo& ltx,
                               ApplyWrites* writes) {
-  if (received.pages_kept) {
-    const ltx::Header& header = received.header;
-    StartLtxPages(header);
-    for (size_t i = 0; i < received.pages.size(); i++) {
-      WALSHIP_RETURN_IF_ERROR(writes->Page(received.pages[i].pgno, received.PageBytes(i)));
-      checksums_.Set(received.pages[i].pgno, received.pages[i].checksum);
-    }
-    WALSHIP_RETURN_IF_ERROR(writes->Resize(uint64_t(header.commit) * header.page_size));
-  } else {
-    std::unique_ptr<env::File> file;
-    std::optional<ltx::FileReader> from_file;
-    std::optional<ltx::SpanReader> from_memory;
-    ltx::Reader* reader = nullptr;
-    if (ltx.bytes) {
-      reader = &from_memory.emplace(*ltx.bytes);
-    } else {
-      WALSHIP_ASSIGN_OR_RETURN(file, options_.env->Open(ltx.path, env::OpenMode::kRead));
-      reader = &from_file.emplace(file.get());
-    }
-    ltx::Header header{};
-    WALSHIP_RETURN_IF_ERROR(WriteLtxPages(reader, &header, writes).status());
-  }
+  WALSHIP_RETURN_IF_ERROR(received.pages_kept ? WriteKeptPages(received, writes)
+                                              : DecodeKeptFile(ltx, writes));
   if (checksums_.DatabaseChecksum() != received.trailer.post_apply_checksum) {
     return Status::PosMismatch("database " + name() + ": checksum after applying " +
                                ReceivedName(ltx) + " is " + Hex16(checksums_.DatabaseChecksum()) +
