@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "backup/bundle.h"
+#include "base/thread_name.h"
 #include "env/env.h"
 
 namespace walship::backup {
@@ -47,7 +48,10 @@ void Archiver::Start() {
       [this](const std::string& db, const store::Position&) { OnDelete(db); });
   spdlog::info("backup: archiving to {}{}", target_->Describe(),
                codec_.encrypted() ? " (AES-256-GCM, key id " + codec_.key_id_hex() + ")" : "");
-  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-archiver");
+    Loop(stop);
+  });
 }
 
 void Archiver::Stop() {

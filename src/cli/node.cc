@@ -4,12 +4,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
+#include "base/thread_name.h"
 #include "cli/node_info.h"
 #include "http/client.h"
 #include "http/url.h"
@@ -240,7 +240,10 @@ Status Node::Start() {
   // Apply the lease's state (and every later change) now that the mount and
   // the API are up.
   OnLeaseChange(leaser_->state());
-  role_thread_ = std::jthread([this](std::stop_token stop) { RunRoles(stop); });
+  role_thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-roles");
+    RunRoles(stop);
+  });
   if (config_.lease.promote && config_.lease.candidate && config_.lease.type == kLeaseEtcd) {
     promote_thread_ = std::jthread([this](std::stop_token stop) {
       while (!stop.stop_requested() && !store_->role().primary) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/thread_name.h"
 #include "fuse/file_system.h"
 #include "fuse/mount_dir.h"
 
@@ -242,6 +243,7 @@ Status FileSystem::Mount() {
   connection_id_ = ConnectionIdOf(real_dir);
   loop_done_ = false;
   loop_ = std::jthread([this] {
+    NameThisThread("ws-fuse");  // its workers inherit the name
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config, 16);
     int rc = fuse_session_loop_mt(session_, config);

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_name.h"
 #include "http/router.h"
 #include "http/server_connection.h"
 #include "http/tls_context.h"
@@ -121,6 +122,7 @@ Status Server::Impl::Start() {
   int threads = std::max(1, options_.threads);
   for (int i = 0; i < threads; ++i) {
     pool_.emplace_back([this] {
+      NameThisThread("ws-http");
       for (;;) {
         try {
           ioc_.run();

@@ -1,17 +1,18 @@
 #include "http/server_connection.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <exception>
 #include <limits>
 #include <vector>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
-
 #include "base/coding.h"
+#include "base/thread_name.h"
 #include "http/auth.h"
 #include "http/fields.h"
 #include "http/server_exchange.h"
@@ -58,13 +59,17 @@ Connection::~Connection() {
 }
 
 void Connection::Start() {
-  thread_ = std::jthread([this](std::stop_token stop) { Run(std::move(stop)); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-http-conn");
+    Run(std::move(stop));
+  });
 }
 
 void Connection::Cancel() {
   idle_.store(false);  // no longer a candidate to close for room
   thread_.request_stop();
   asio::post(stream_.tcp().get_executor(), [self = shared_from_this()] {
+    std::lock_guard lock(self->socket_mu_);
     beast::error_code ec;
     self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     self->stream_.tcp().close();
@@ -200,19 +205,24 @@ IoResult Connection::ReadBodySome(RequestParser& parser) {
   });
 }
 
-IoResult Connection::WriteBuffer(asio::const_buffer buffer) {
-  return Await([&](auto done) {
-    stream_.tcp().expires_after(options_.io_timeout);
-    stream_.Visit([&](auto& s) { asio::async_write(s, buffer, std::move(done)); });
-  });
-}
+IoResult Connection::WriteBuffer(asio::const_buffer buffer) { return WriteAll(buffer); }
 
 IoResult Connection::WriteChunk(asio::const_buffer buffer) {
-  auto chunk = bhttp::make_chunk(buffer);
-  return Await([&](auto done) {
-    stream_.tcp().expires_after(options_.io_timeout);
-    stream_.Visit([&](auto& s) { asio::async_write(s, chunk, std::move(done)); });
-  });
+  return WriteAll(bhttp::make_chunk(buffer));
+}
+
+IoResult Connection::SendMsg(const struct iovec* iov, int count) {
+  if (count == 0) return {};
+  std::lock_guard lock(socket_mu_);
+  if (!stream_.socket().is_open()) return {asio::error::operation_aborted, 0};
+  struct msghdr message {};
+  message.msg_iov = const_cast<struct iovec*>(iov);
+  message.msg_iovlen = size_t(count);
+  const ssize_t n =
+      ::sendmsg(stream_.socket().native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n >= 0) return {{}, size_t(n)};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {};
+  return {beast::error_code(errno, boost::system::system_category()), 0};
 }
 
 IoResult Connection::WriteLastChunk() {

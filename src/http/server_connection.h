@@ -14,9 +14,12 @@
 // its last reference; the io_context must run until the thread has exited.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -96,6 +99,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts `start(completion)` on the strand and waits for the completion.
   template <class StartOp>
   IoResult Await(StartOp&& start);
+  // Writes all of `buffers`: what the socket takes at once straight from
+  // the serving thread (WriteNow), the rest through the strand (Await).
+  template <class Buffers>
+  IoResult WriteAll(const Buffers& buffers);
+  // One non-blocking sendmsg of `buffers` from the serving thread, over
+  // plain TCP: a stream's small chunks then leave with no hand-off to a
+  // pool thread and back (two context switches each). The bytes written,
+  // perhaps none; always none over TLS.
+  template <class Buffers>
+  IoResult WriteNow(const Buffers& buffers);
+  IoResult SendMsg(const struct iovec* iov, int count);
 
   Transport stream_;
   beast::flat_buffer buffer_;
@@ -105,6 +119,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_;
   std::atomic<bool> done_{false};
   std::atomic<bool> idle_{true};
+  // Held by WriteNow's sendmsg and by Cancel's close: the descriptor is never
+  // written after it was closed (and perhaps reused).
+  std::mutex socket_mu_;
   std::jthread thread_;
 };
 
@@ -139,6 +156,34 @@ IoResult Connection::Await(StartOp&& start) {
     start([&waiter](beast::error_code ec, std::size_t bytes) { waiter.Set(ec, bytes); });
   });
   return waiter.Wait();
+}
+
+template <class Buffers>
+IoResult Connection::WriteAll(const Buffers& buffers) {
+  const IoResult now = WriteNow(buffers);
+  if (now.ec || now.bytes == asio::buffer_size(buffers)) return now;
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(now.bytes);
+  IoResult r = Await([&](auto done) {
+    stream_.tcp().expires_after(options_.io_timeout);
+    stream_.Visit([&](auto& s) { asio::async_write(s, rest, std::move(done)); });
+  });
+  r.bytes += now.bytes;
+  return r;
+}
+
+template <class Buffers>
+IoResult Connection::WriteNow(const Buffers& buffers) {
+  if (stream_.tls()) return {};
+  constexpr int kMaxPieces = 8;  // a chunk is five; more go by WriteAll's Await
+  struct iovec iov[kMaxPieces];
+  int count = 0;
+  for (auto it = asio::buffer_sequence_begin(buffers);
+       it != asio::buffer_sequence_end(buffers) && count < kMaxPieces; ++it) {
+    const asio::const_buffer piece = *it;
+    if (piece.size() > 0) iov[count++] = {const_cast<void*>(piece.data()), piece.size()};
+  }
+  return SendMsg(iov, count);
 }
 
 template <class Body>

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "base/thread_name.h"
+
 namespace walship::lease {
 namespace {
 
@@ -96,7 +98,10 @@ Status EtcdLeaser::Start(LeaseCallback on_change) {
   // A node of another cluster fails here when etcd answers now; when it does
   // not, the same check runs first in the background.
   if (JoinCluster() == Join::kOtherCluster) return Status::InvalidArgument(mismatch_);
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-etcd-lease");
+    Run(stop);
+  });
   return Status::OK();
 }
 

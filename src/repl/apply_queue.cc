@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/crash_point.h"
+#include "base/thread_name.h"
 
 namespace walship::repl {
 namespace {
@@ -23,7 +24,10 @@ void TestApplyDelay() {
 ApplyQueue::ApplyQueue(store::MountAccess* mount, OtherHandler other,
                        std::function<void()> on_failure)
     : mount_(mount), other_(std::move(other)), on_failure_(std::move(on_failure)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("ws-apply");
+    Run();
+  });
 }
 
 ApplyQueue::~ApplyQueue() { Abort(); }

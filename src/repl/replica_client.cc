@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/coding.h"
 #include "base/crash_point.h"
+#include "base/thread_name.h"
 #include "env/env.h"
 #include "http/url.h"
 #include "ltx/format.h"
@@ -42,7 +43,10 @@ ReplicaClient::~ReplicaClient() { Stop(); }
 
 void ReplicaClient::Start(const std::string& primary_url) {
   primary_url_ = primary_url;
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-replica");
+    Run(stop);
+  });
 }
 
 void ReplicaClient::Stop() {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/thread_name.h"
+
 namespace walship::store {
 namespace {
 
@@ -35,7 +37,10 @@ Status FenceGuard::Start() {
   fence_->SetDrain([this] { Drain(); });
   options_.store->SetShmHooks([this](Db* db, bool wait) { AfterShmOpened(db, wait); },
                               [this](Db* db) { BeforeShmRemoved(db); });
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-fence-guard");
+    Run(stop);
+  });
   return Status::OK();
 }
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "base/thread_name.h"
+
 namespace walship::store {
 
 Retention::Retention(Store* store, std::chrono::milliseconds retention,
@@ -13,6 +15,7 @@ Retention::~Retention() { Stop(); }
 
 void Retention::Start() {
   thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-retention");
     std::mutex mu;
     std::condition_variable_any cv;
     while (!stop.stop_requested()) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/crash_point.h"
+#include "base/thread_name.h"
 
 namespace walship::store {
 
@@ -24,7 +25,10 @@ Status WalTailer::Start() {
   if (inotify_fd_ < 0) return Status::FromErrno("inotify_init1", errno);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return Status::FromErrno("eventfd", errno);
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread("ws-wal-tailer");
+    Run(stop);
+  });
   return Status::OK();
 }
 

@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "http/client.h"
 #include "http/server.h"
@@ -82,6 +83,43 @@ TEST(Stream, ThousandChunksAreReadIncrementally) {
   Result<size_t> after = reader.Read({&byte, 1});
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, 0u);
+}
+
+// The byte at `i` of the body of LargeChunksToASlowReaderArriveWholeAndInOrder.
+uint8_t PatternByte(size_t i) { return uint8_t((i * 2654435761u) >> 13); }
+
+TEST(Stream, LargeChunksToASlowReaderArriveWholeAndInOrder) {
+  // 24 MiB in 1 MiB chunks to a client that waits before it reads: the
+  // socket takes part of a chunk at once (written from the serving thread)
+  // and the rest only as the client reads (written through the strand).
+  constexpr size_t kChunk = 1 << 20, kChunks = 24;
+  Server server(LoopbackOptions());
+  server.Handle("GET", "/big", [&](Request& req, Response& res) {
+    if (!res.BeginChunked(200, kOctetStream).ok()) return;
+    std::vector<uint8_t> chunk(kChunk);
+    for (size_t c = 0; c < kChunks; ++c) {
+      for (size_t i = 0; i < kChunk; ++i) chunk[i] = PatternByte(c * kChunk + i);
+      if (!res.WriteChunk(chunk).ok()) return;
+    }
+    (void)res.EndChunked();
+  });
+  ASSERT_TRUE(server.Start().ok());
+  Client client(BaseUrl(server), 5s);
+  auto stream = client.OpenStream("GET", "/big");
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  std::this_thread::sleep_for(300ms);
+  std::vector<uint8_t> piece(100 * 1000);  // not a divisor of the chunk size
+  size_t at = 0;
+  for (;;) {
+    Result<size_t> n = (*stream)->Read(piece);
+    ASSERT_TRUE(n.ok()) << "at byte " << at << ": " << n.status().ToString();
+    if (*n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      ASSERT_EQ(piece[i], PatternByte(at + i)) << "at byte " << at + i;
+    }
+    at += *n;
+  }
+  EXPECT_EQ(at, kChunk * kChunks);
 }
 
 TEST(Stream, RawReadsReassembleTheBody) {
