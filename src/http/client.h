@@ -59,6 +59,9 @@ class StreamReader {
   // so reading a stream of small frames costs one network read per chunk,
   // not per frame.
   Result<size_t> Read(std::span<uint8_t> out);
+  // Whether body bytes already read from the network wait to be returned: the
+  // next small Read returns without touching the socket.
+  bool Buffered() const { return at_ < buffer_.size(); }
   // Reads one line without its '\n' (for NDJSON); NotFound at the end of the body.
   Result<std::string> ReadLine(size_t max = 1 << 20);
   // Reads the rest of the body, failing with InvalidArgument beyond `max`.

@@ -32,21 +32,31 @@ ApplyQueue::ApplyQueue(store::MountAccess* mount, OtherHandler other,
 
 ApplyQueue::~ApplyQueue() { Abort(); }
 
-Status ApplyQueue::Push(Received item) {
+Status ApplyQueue::Stage(Received item) {
+  staged_.push_back(std::move(item));
+  return staged_.size() < kMaxStagedFiles ? Status::OK() : Submit();
+}
+
+Status ApplyQueue::Submit() {
+  if (staged_.empty()) return Status::OK();
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] {
     return !failed_.ok() || aborted_ || queued_bytes_ <= kMaxQueuedBytes;
   });
   if (!failed_.ok()) return failed_;
   if (aborted_) return Status::Aborted("replica: applying stopped");
-  queued_bytes_ += item.ltx.HeldBytes();
-  items_.push_back(std::move(item));
-  pushed_++;
+  for (Received& item : staged_) {
+    queued_bytes_ += item.ltx.HeldBytes();
+    items_.push_back(std::move(item));
+  }
+  pushed_ += staged_.size();
+  staged_.clear();
   cv_.notify_all();
   return Status::OK();
 }
 
 Status ApplyQueue::Drain() {
+  WALSHIP_RETURN_IF_ERROR(Submit());
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !failed_.ok() || aborted_ || applied_ == pushed_; });
   if (!failed_.ok()) return failed_;
@@ -55,6 +65,10 @@ Status ApplyQueue::Drain() {
 }
 
 Status ApplyQueue::Finish() {
+  if (Status st = Submit(); !st.ok()) {
+    Abort();
+    return st;
+  }
   {
     std::lock_guard lock(mu_);
     finishing_ = true;

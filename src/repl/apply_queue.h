@@ -5,11 +5,15 @@
 // else the stream carries (a divergence, the primary's "ready") is handed to
 // a callback on the same thread, in its place in the order.
 //
-// The receiving thread Pushes; Push blocks while the queue holds more than
-// kMaxQueuedBytes. When applying fails, `on_failure` runs (it should stop
-// the receiver) and the error is returned by the next Push and by Finish.
+// The receiving thread Stages what it decoded and Submits once it has taken
+// everything one read from the stream brought: the applying thread then
+// wakes once for the lot, not once per file (and applies it as one batch,
+// one sync). Submit blocks while the queue holds more than kMaxQueuedBytes.
+// When applying fails, `on_failure` runs (it should stop the receiver) and
+// the error is returned by the next Submit and by Finish.
 //
-// Thread-safety: Push, Finish and Abort from one receiving thread.
+// Thread-safety: Stage, Submit, Drain, Finish and Abort from one receiving
+// thread.
 #pragma once
 
 #include <condition_variable>
@@ -39,6 +43,7 @@ class ApplyQueue {
  public:
   static constexpr size_t kMaxQueuedBytes = 64 << 20;
   static constexpr size_t kMaxBatchFiles = 1024;
+  static constexpr size_t kMaxStagedFiles = 256;
 
   using OtherHandler = std::function<Status(const Received&)>;
   // `mount` (may be null) must outlive the queue.
@@ -47,10 +52,15 @@ class ApplyQueue {
   ApplyQueue(const ApplyQueue&) = delete;
   ApplyQueue& operator=(const ApplyQueue&) = delete;
 
-  Status Push(Received item);
-  // Waits until everything pushed so far is applied; the first error.
+  // Holds `item` back until Submit (or until kMaxStagedFiles are staged:
+  // then it submits them, and may block as Submit does).
+  Status Stage(Received item);
+  // Queues the staged items and wakes the applying thread.
+  Status Submit();
+  // Submits, then waits until everything so far is applied; the first error.
   Status Drain();
-  // Applies everything queued, stops the thread and returns the first error.
+  // Submits and applies everything, stops the thread and returns the first
+  // error.
   Status Finish();
   // Stops the thread; what is still queued is dropped.
   void Abort();
@@ -63,6 +73,7 @@ class ApplyQueue {
   store::MountAccess* mount_;
   OtherHandler other_;
   std::function<void()> on_failure_;
+  std::vector<Received> staged_;  // the receiving thread's own
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Received> items_;  // guarded by mu_

@@ -166,7 +166,7 @@ Status ReplicaClient::StreamOnce(std::stop_token stop, bool* delivered) {
         st = ReceiveNamedTxid(frame->type, reader.get(), frame->length, &applier);
         break;
       case FrameType::kReady:
-        st = applier.Push({.kind = Received::Kind::kReady});
+        st = applier.Stage({.kind = Received::Kind::kReady});
         break;
       case FrameType::kHeartbeat:
       case FrameType::kError: {
@@ -177,6 +177,9 @@ Status ReplicaClient::StreamOnce(std::stop_token stop, bool* delivered) {
         break;
       }
     }
+    // Everything one read brought is applied together: the next frame's
+    // bytes would take a read that may wait.
+    if (st.ok() && !reader->Buffered()) st = applier.Submit();
   }
   // What arrived whole is applied even when the connection broke; an apply
   // error is the reason the stream stopped.
@@ -221,7 +224,7 @@ Status ReplicaClient::ReceiveLtx(http::StreamReader* reader, uint64_t length, Ap
                   received.status().ToString());
     return received.status();
   }
-  return applier->Push({.kind = Received::Kind::kLtx, .db = db, .ltx = std::move(*received)});
+  return applier->Stage({.kind = Received::Kind::kLtx, .db = db, .ltx = std::move(*received)});
 }
 
 Status ReplicaClient::ApplyOther(const Received& item) {
@@ -249,11 +252,11 @@ Status ReplicaClient::ReceiveNamedTxid(FrameType type, http::StreamReader* reade
   store::Db* db = store_->Find(name);
   if (!db) return Status::OK();
   if (type == FrameType::kDiverged) {
-    return applier->Push({.kind = Received::Kind::kDiverged, .db = db, .common_txid = txid});
+    return applier->Stage({.kind = Received::Kind::kDiverged, .db = db, .common_txid = txid});
   }
   // Applied before the next frame is read: a database of that name in the
   // frames that follow is a new one, to be created here afresh.
-  WALSHIP_RETURN_IF_ERROR(applier->Push({.kind = Received::Kind::kDeleted, .db = db}));
+  WALSHIP_RETURN_IF_ERROR(applier->Stage({.kind = Received::Kind::kDeleted, .db = db}));
   return applier->Drain();
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -67,6 +68,8 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
   bool ready = false;
   auto last_frame = std::chrono::steady_clock::now();
   while (!stop.stop_requested()) {
+    const auto pass_start = std::chrono::steady_clock::now();
+    bool sent_any = false;
     uint64_t seen = store_->change_count();
     if (!store_->role().primary) {
       std::string why = "this node is no longer the primary";
@@ -87,6 +90,7 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
       WALSHIP_RETURN_IF_ERROR(
           CatchUp(db, &pos, recent == request.recent.end() ? kNoRecent : recent->second, sink));
       last_frame = std::chrono::steady_clock::now();
+      sent_any = true;
     }
     if (!ready) {
       WALSHIP_RETURN_IF_ERROR(SendFrame(FrameType::kReady, {}, sink));
@@ -100,6 +104,7 @@ Status Streamer::Serve(const StreamRequest& request, FrameSink* sink, std::stop_
       WALSHIP_RETURN_IF_ERROR(SendFrame(FrameType::kHeartbeat, clock, sink));
       last_frame = now;
     }
+    if (sent_any) std::this_thread::sleep_until(pass_start + options_.min_pass_interval);
     store_->WaitForChange(seen, options_.heartbeat);
   }
   return Status::Aborted("stream: stopping");

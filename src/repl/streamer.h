@@ -48,6 +48,11 @@ struct ConnectedReplica {
 
 struct StreamerOptions {
   std::chrono::milliseconds heartbeat{500};
+  // While commits come faster than this, a replica's stream goes out at most
+  // once per interval: every pass costs a wake-up here and a wake-up, an
+  // apply and a sync on the replica, whether it carries one transaction or
+  // fifty. Slower commits leave at once.
+  std::chrono::microseconds min_pass_interval{1000};
 };
 
 class Streamer {
