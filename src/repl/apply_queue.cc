@@ -33,8 +33,10 @@ ApplyQueue::ApplyQueue(store::MountAccess* mount, OtherHandler other,
 ApplyQueue::~ApplyQueue() { Abort(); }
 
 Status ApplyQueue::Stage(Received item) {
+  staged_bytes_ += item.ltx.HeldBytes();
   staged_.push_back(std::move(item));
-  return staged_.size() < kMaxStagedFiles ? Status::OK() : Submit();
+  const bool full = staged_.size() >= kMaxStagedFiles || staged_bytes_ >= kMaxStagedBytes;
+  return full ? Submit() : Status::OK();
 }
 
 Status ApplyQueue::Submit() {
@@ -51,6 +53,7 @@ Status ApplyQueue::Submit() {
   }
   pushed_ += staged_.size();
   staged_.clear();
+  staged_bytes_ = 0;
   cv_.notify_all();
   return Status::OK();
 }

@@ -44,6 +44,7 @@ class ApplyQueue {
   static constexpr size_t kMaxQueuedBytes = 64 << 20;
   static constexpr size_t kMaxBatchFiles = 1024;
   static constexpr size_t kMaxStagedFiles = 256;
+  static constexpr size_t kMaxStagedBytes = 4 << 20;
 
   using OtherHandler = std::function<Status(const Received&)>;
   // `mount` (may be null) must outlive the queue.
@@ -52,8 +53,9 @@ class ApplyQueue {
   ApplyQueue(const ApplyQueue&) = delete;
   ApplyQueue& operator=(const ApplyQueue&) = delete;
 
-  // Holds `item` back until Submit (or until kMaxStagedFiles are staged:
-  // then it submits them, and may block as Submit does).
+  // Holds `item` back until Submit (or until kMaxStagedFiles or
+  // kMaxStagedBytes are staged: then it submits them, and may block as
+  // Submit does).
   Status Stage(Received item);
   // Queues the staged items and wakes the applying thread.
   Status Submit();
@@ -73,7 +75,8 @@ class ApplyQueue {
   store::MountAccess* mount_;
   OtherHandler other_;
   std::function<void()> on_failure_;
-  std::vector<Received> staged_;  // the receiving thread's own
+  std::vector<Received> staged_;  // the receiving thread's own, as is:
+  size_t staged_bytes_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Received> items_;  // guarded by mu_
