@@ -97,6 +97,8 @@ std::string Usage() {
          "  --busy-timeout-ms N PRAGMA busy_timeout (default 5000)\n"
          "  --name P            database files are DIR/P_<workload>.db (default bench)\n"
          "  --keep              keep the database files afterwards\n"
+         "  --read-only         read workload on an existing database (a replica's),\n"
+         "                      opened read-only; nothing is set up or removed\n"
          "Prints one JSON line per workload: "
          "{workload, ops, seconds, ops_per_sec, p50_us, p99_us, max_us, errors}.\n";
 }
@@ -114,6 +116,10 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* error) {
     }
     if (key == "keep") {
       out->keep = true;
+      continue;
+    }
+    if (key == "read-only") {
+      out->read_only = true;
       continue;
     }
     if (!has_value) {
@@ -134,6 +140,9 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* error) {
     }
   }
   if (out->dir.empty()) return Fail(error, "--dir is required");
+  if (out->read_only && out->workloads != std::vector<std::string>{"read"}) {
+    return Fail(error, "--read-only runs the read workload only (--workload read)");
+  }
   return true;
 }
 

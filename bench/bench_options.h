@@ -29,6 +29,9 @@ struct Options {
   int busy_timeout_ms = 5000;          // PRAGMA busy_timeout for every connection
   std::string name_prefix = "bench";   // database file is DIR/<prefix>_<workload>.db
   bool keep = false;                   // leave the database files behind
+  // Read DIR/<prefix>_read.db as it is (a replica's): opened read-only, no
+  // setup, no journal-mode change, nothing removed. The read workload only.
+  bool read_only = false;
 };
 
 // Fills *out from argv. Returns false and sets *error on bad input; returns

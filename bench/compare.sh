@@ -3,7 +3,7 @@
 # directory, on the bare-FUSE floor (libfuse's passthrough_ll with its defaults
 # and with -o writeback), on a walship mount with no replica, on a walship
 # primary with one replica and on one with two (interleaved per workload), the
-# same kind of workloads on dqlite (Debian's dqlite-benchmark) as a peer; then replication
+# reads again on that one replica, the same kind of workloads on dqlite (Debian's dqlite-benchmark) as a peer; then replication
 # lag at a fixed write rate, snapshot throughput to a fresh replica,
 # start-up time, and failover and handoff on the etcd lease. Prints markdown tables; writes OUT/results.md, OUT/raw.jsonl,
 # OUT/chart.dat and OUT/compare.png (gnuplot). Loopback only; every mount and
@@ -102,7 +102,7 @@ mkdir -p "$out"
 : >"$out/raw.jsonl"
 
 WORKLOADS=(read insert mixed concurrent)
-TARGETS=(native walship walship_r1 walship_r2)
+TARGETS=(native walship walship_r1 walship_r1_reads walship_r2)
 # The bare-FUSE floor (floor.sh): each target's passthrough_ll options.
 FLOOR_TARGETS=(fuse fuse-wb)
 declare -A FLOOR_OPTIONS=([fuse]="" [fuse-wb]=writeback)
@@ -111,6 +111,7 @@ declare -A TARGET_LABEL=(
   [fuse]="bare FUSE (passthrough_ll)" [fuse-wb]="bare FUSE, writeback cache"
   [walship]="walship, no replica"
   [walship_r1]="walship + 1 replica" [walship_r2]="walship + 2 replicas"
+  [walship_r1_reads]="walship, reads on that replica"
   [dqlite_1]="dqlite, 1 node" [dqlite_3]="dqlite, 3 voters")
 declare -A RESULT=() CATCHUP=()
 LAG="" SNAPSHOT="" STARTUP="" STARTUP_FULL="" FAILOVER="" PEER_NOTE="" DQ_SECONDS=""
@@ -194,6 +195,10 @@ run_replicated() {
   done
   record "$target" "$w" "$(run_bench "$base/$target-$w/p/mnt" "$w" --keep)"
   CATCHUP[$target/$w]=$(catch_up "$base/$target-$w/p/mnt" "bench_$w.db" "${replicas[@]}")
+  # The same reads on the replica, of the database the primary's run filled.
+  if [[ $n == 1 && $w == read ]]; then
+    record walship_r1_reads read "$(run_bench "${replicas[0]}" read --read-only)"
+  fi
   for i in $(seq 1 "$n"); do walship_node_stop "$target-r$i"; done
   walship_node_stop "$target-p"
 }

@@ -17,6 +17,7 @@ struct ConnectionOptions {
   std::string journal_mode;  // e.g. "wal"
   std::string synchronous;   // e.g. "normal"
   int busy_timeout_ms = 0;
+  bool read_only = false;  // OpenReadOnly; journal_mode and synchronous untouched
 };
 
 class Statement {

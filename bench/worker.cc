@@ -18,7 +18,8 @@ void FillRandom(std::mt19937_64* rng, std::vector<unsigned char>* out) {
 }  // namespace
 
 bool Worker::Open(const std::string& path, const ConnectionOptions& options, std::string* error) {
-  conn_ = Connection::Open(path, options, error);
+  conn_ = options.read_only ? Connection::OpenReadOnly(path, options.busy_timeout_ms, error)
+                            : Connection::Open(path, options, error);
   if (!conn_) return false;
   select_ = conn_->Prepare("SELECT val FROM kv WHERE id = ?1", error);
   begin_ = conn_->Prepare("BEGIN IMMEDIATE", error);

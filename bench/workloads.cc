@@ -40,7 +40,7 @@ struct ThreadStats {
 };
 
 ConnectionOptions ConnOptionsFrom(const Options& options) {
-  return {options.journal_mode, options.synchronous, options.busy_timeout_ms};
+  return {options.journal_mode, options.synchronous, options.busy_timeout_ms, options.read_only};
 }
 
 // Fresh files, the table, and the prefill when the plan asks for one.
@@ -159,14 +159,16 @@ WorkloadResult RunWorkload(const Options& options, const std::string& workload) 
   std::string error;
   std::vector<ThreadStats> stats;
   Window window;
-  if (Setup(options, path, plan, &error)) stats = RunThreads(options, path, plan, &window, &error);
+  if (options.read_only || Setup(options, path, plan, &error)) {
+    stats = RunThreads(options, path, plan, &window, &error);
+  }
   if (stats.empty()) {
     result.errors = 1;
     result.first_error = error;
   } else {
     Summarize(stats, window, options.max_ops, &result);
   }
-  if (!options.keep && !RemoveDatabaseFiles(path, &error)) {
+  if (!options.keep && !options.read_only && !RemoveDatabaseFiles(path, &error)) {
     std::fprintf(stderr, "walship-bench: cleanup: %s\n", error.c_str());
   }
   return result;
