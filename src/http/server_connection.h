@@ -175,7 +175,7 @@ IoResult Connection::WriteAll(const Buffers& buffers) {
 template <class Buffers>
 IoResult Connection::WriteNow(const Buffers& buffers) {
   if (stream_.tls()) return {};
-  constexpr int kMaxPieces = 8;  // a chunk is five; more go by WriteAll's Await
+  constexpr int kMaxPieces = 8;  // a chunk is five pieces; more go by WriteAll's Await
   struct iovec iov[kMaxPieces];
   int count = 0;
   for (auto it = asio::buffer_sequence_begin(buffers);
