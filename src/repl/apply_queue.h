@@ -75,7 +75,8 @@ class ApplyQueue {
   store::MountAccess* mount_;
   OtherHandler other_;
   std::function<void()> on_failure_;
-  std::vector<Received> staged_;  // the receiving thread's own, as is:
+  // The receiving thread's own (not guarded): what Stage holds back.
+  std::vector<Received> staged_;
   size_t staged_bytes_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
