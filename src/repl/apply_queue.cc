@@ -47,10 +47,8 @@ Status ApplyQueue::Submit() {
   });
   if (!failed_.ok()) return failed_;
   if (aborted_) return Status::Aborted("replica: applying stopped");
-  for (Received& item : staged_) {
-    queued_bytes_ += item.ltx.HeldBytes();
-    items_.push_back(std::move(item));
-  }
+  for (Received& item : staged_) items_.push_back(std::move(item));
+  queued_bytes_ += staged_bytes_;
   pushed_ += staged_.size();
   staged_.clear();
   staged_bytes_ = 0;

@@ -16,7 +16,6 @@
 #include "backup/layout.h"
 #include "cluster/cluster_util.h"
 #include "harness/etcd_process.h"
-#include "http/client.h"
 
 namespace walship::testing::cluster {
 namespace {
@@ -34,13 +33,12 @@ ClusterOptions ArchivingCluster(const EtcdProcess& etcd, const std::string& arch
 // a snapshot of wherever the primary is when it connects.
 ::testing::AssertionResult WaitReplicasConnected(const Cluster& cluster, size_t primary,
                                                  size_t count) {
-  http::Client client(cluster.Url(primary), std::chrono::seconds(5));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   size_t seen = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto resp = client.Get("/info");
-    if (resp.ok()) {
-      const auto info = nlohmann::json::parse(resp->body, nullptr, false);
+    Result<std::string> body = HttpGet(cluster.Url(primary), "/info");
+    if (body.ok()) {
+      const auto info = nlohmann::json::parse(*body, nullptr, false);
       if (info.is_object()) seen = info.value("replicas", nlohmann::json::array()).size();
       if (seen >= count) return ::testing::AssertionSuccess();
     }
