@@ -12,12 +12,12 @@
 namespace walship::fuse {
 
 int FileSystem::PassthroughBacking(store::Db* db, store::FileKind kind, bool by_walship) {
-  // Every open of one file must agree (the kernel fails a mix with EIO):
-  // passthrough is decided per mount, and on the primary only (no -wal or
-  // -shm is opened on a replica, whose readers see a rollback-journal
-  // database). walship itself opens only the -shm there, to hold SQLite's
-  // WAL write lock (FenceGuard), so it agrees with the applications' opens.
-  if (!channel_ || !channel_->passthrough() || passthrough_failed_ || db->replica()) return -1;
+  // Every open of one file must agree (the kernel fails a mix with EIO), and
+  // opens outlive role changes: passthrough is decided per mount, whatever
+  // the role (on a replica readers open the -wal read-only and map the
+  // -shm). walship itself opens only the -shm, to hold SQLite's locks
+  // (FenceGuard, ApplyLock), so it agrees with the applications' opens.
+  if (!channel_ || !channel_->passthrough() || passthrough_failed_) return -1;
   if (by_walship && kind != store::FileKind::kShm) return -1;
   auto id = BackingId(db, kind);
   if (!id.ok()) {

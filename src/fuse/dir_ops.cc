@@ -243,6 +243,12 @@ int FileSystem::DoUnlink(fuse_ino_t parent, const std::string& name,
   if (!db) return ENOENT;
   Node node{parsed.kind, store_->IdOf(db)};
   const store::FileKind kind = FileKindOf(parsed.kind);
+  if (kind != store::FileKind::kJournal && db->replica()) {
+    // A replica's readers share this -wal and -shm, and walship keeps the
+    // -shm open to lock readers out while it applies.
+    spdlog::info("fuse: {} not removed on a replica (read-only)", name);
+    return EROFS;
+  }
   if (kind == store::FileKind::kShm) store_->BeforeShmRemoved(db);
   Status st = db->Remove(kind);
   return Log(ToErrno(st), "unlink", node, st);

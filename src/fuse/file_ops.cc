@@ -51,7 +51,7 @@ int FileSystem::DoOpen(fuse_ino_t ino, fuse_file_info* fi, bool by_walship, int*
   // The fence guard takes this -shm under its keeper (store/fence_guard.h):
   // before SQLite can write through it, but for a creation right after (the
   // kernel holds the directory meanwhile, and the guard opens it by name).
-  if (node->kind == NodeKind::kShm && *backing_id >= 0 && !by_walship) {
+  if (node->kind == NodeKind::kShm && *backing_id >= 0 && !by_walship && !db->replica()) {
     store_->AfterShmOpened(db, /*wait=*/!creating);
   }
   return 0;

@@ -75,7 +75,8 @@ class FileSystem final : public store::MountAccess {
   const std::string& mount_dir() const { return options_.mount_dir; }
 
   // store::MountAccess.
-  void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) override;
+  void InvalidateFile(const std::string& db, store::FileKind kind, uint64_t offset,
+                      uint64_t length) override;
   void InvalidateNames(const std::string& db) override;
   void ForgetDatabase(const std::string& db, size_t id) override;
   Result<int> OpenThroughMount(const std::string& db, store::FileKind kind) override;

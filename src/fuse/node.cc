@@ -78,4 +78,18 @@ store::FileKind FileKindOf(NodeKind kind) {
   }
 }
 
+NodeKind NodeKindOf(store::FileKind kind) {
+  switch (kind) {
+    case store::FileKind::kJournal:
+      return NodeKind::kJournal;
+    case store::FileKind::kWal:
+      return NodeKind::kWal;
+    case store::FileKind::kShm:
+      return NodeKind::kShm;
+    case store::FileKind::kDatabase:
+      break;
+  }
+  return NodeKind::kDatabase;
+}
+
 }  // namespace walship::fuse

@@ -56,5 +56,7 @@ std::string NameOf(const std::string& db, NodeKind kind);
 bool IsSqliteFile(NodeKind kind);  // database, journal, wal or shm
 // The store's file kind. REQUIRES: IsSqliteFile(kind).
 store::FileKind FileKindOf(NodeKind kind);
+// The node of a store file kind.
+NodeKind NodeKindOf(store::FileKind kind);
 
 }  // namespace walship::fuse

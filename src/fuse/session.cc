@@ -288,14 +288,17 @@ Status FileSystem::MountConnection() {
   return Status::OK();
 }
 
-void FileSystem::InvalidateDatabase(const std::string& name, uint64_t offset, uint64_t length) {
+void FileSystem::InvalidateFile(const std::string& name, store::FileKind kind, uint64_t offset,
+                                uint64_t length) {
   store::Db* db = store_->Find(name);
   if (!session_ || !db) return;
-  fuse_ino_t ino = InodeOf({NodeKind::kDatabase, store_->IdOf(db)});
+  const NodeKind node_kind = NodeKindOf(kind);
+  fuse_ino_t ino = InodeOf({node_kind, store_->IdOf(db)});
   int rc = fuse_lowlevel_notify_inval_inode(session_, ino, off_t(offset), off_t(length));
   // ENOENT: the kernel has no cached inode, so nothing is stale.
   if (rc != 0 && rc != -ENOENT) {
-    spdlog::warn("fuse: cannot invalidate cached pages of {}: {}", name, std::strerror(-rc));
+    spdlog::warn("fuse: cannot invalidate cached pages of {}: {}", NameOf(name, node_kind),
+                 std::strerror(-rc));
   }
 }
 
@@ -327,11 +330,7 @@ void FileSystem::ForgetDatabase(const std::string& db, size_t id) {
 }
 
 Result<int> FileSystem::OpenThroughMount(const std::string& db, store::FileKind kind) {
-  NodeKind node_kind = NodeKind::kDatabase;
-  if (kind == store::FileKind::kShm) node_kind = NodeKind::kShm;
-  if (kind == store::FileKind::kWal) node_kind = NodeKind::kWal;
-  if (kind == store::FileKind::kJournal) node_kind = NodeKind::kJournal;
-  const std::string path = options_.mount_dir + "/" + NameOf(db, node_kind);
+  const std::string path = options_.mount_dir + "/" + NameOf(db, NodeKindOf(kind));
   // Read-write: fcntl write locks need it. Nothing is written through it.
   const int flags = O_RDWR | O_CLOEXEC;
   const int fd = ::open(path.c_str(), flags);

@@ -1,6 +1,6 @@
 // The wal-index (-shm) header: the first 136 bytes of the shared-memory file
 // SQLite maps in WAL mode (sqlite.org/walformat.html §2, wal.c WalIndexHdr and
-// WalCkptInfo). Replicas rewrite it after applying a transaction so that open
+// WalCkptInfo). Replicas rewrite it after applying transactions so that open
 // connections notice the change and discard their page cache.
 //
 // Layout (native byte order of the host; walship targets little-endian hosts,
@@ -96,5 +96,17 @@ WalCkptInfo ParseWalCkptInfo(std::span<const uint8_t> shm);
 // Stores `info` into the first 136 bytes of a -shm image, leaving the lock
 // bytes 120..127 untouched. REQUIRES: shm.size() >= kWalIndexHeaderSize.
 void EncodeWalCkptInfo(const WalCkptInfo& info, std::span<uint8_t> shm);
+
+// The wal-index of an empty WAL over a database file that changed behind the
+// connections' backs (a replica applied transactions): rewrites both header
+// copies and the checkpoint information of `shm` (its first 136 bytes) so
+// that iChange moves (every connection drops its page cache), mxFrame and
+// nBackfill are 0 (pages come from the database file), nPage is `db_pages`
+// (no file-size check per read), read mark 0 is 0 and the others unused, as
+// SQLite's own recovery leaves an empty WAL. Only bytes [0, 120) change.
+// Returns false, changing nothing, when the header is not valid: no
+// connection trusts it then, and the next one rebuilds it from the WAL.
+// REQUIRES: shm.size() >= kWalIndexHeaderSize.
+bool ResetForChangedDatabase(std::span<uint8_t> shm, uint32_t db_pages);
 
 }  // namespace walship::sqlite

@@ -82,10 +82,7 @@ Position Db::MarkDeleted() {
   checksums_.Reset(checksums_.page_size());
   wal_capture_ = WalCapture();
   rollback_capture_ = RollbackCapture();
-  for (int* fd : {&mount_db_fd_, &mount_shm_fd_}) {
-    if (*fd >= 0) ::close(*fd);
-    *fd = -1;
-  }
+  CloseMountFiles();
   const Position ended = readers_see_.value_or(pos_);
   pos_ = {};
   readers_see_.reset();
@@ -194,9 +191,7 @@ Result<size_t> Db::Read(FileKind kind, uint64_t offset, std::span<uint8_t> out) 
   std::lock_guard lock(mu_);
   env::File* file = FileFor(kind);
   if (!file) return Status::NotFound(name() + ": no " + DataFileName(kind) + " file");
-  WALSHIP_ASSIGN_OR_RETURN(size_t n, file->ReadAt(offset, out));
-  if (replica_ && kind == FileKind::kDatabase) PatchReplicaHeader(offset, out.first(n));
-  return n;
+  return file->ReadAt(offset, out);
 }
 
 Status Db::Write(FileKind kind, uint64_t offset, std::span<const uint8_t> data) {

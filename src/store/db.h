@@ -147,13 +147,12 @@ class Db {
   bool deleted() const;
 
   // --- Replication (db_apply.cc, db_snapshot.cc). ------------------------
-  // Replica mode: the SQLite files are read-only to applications, and page 1
-  // reads as a rollback-journal database whose change counter is the TXID,
-  // so readers need no -wal/-shm and drop their cache after every apply.
-  // Stepping down folds the WAL's committed pages into the database file and
-  // removes the WAL (connections opened while primary must be reopened; see
-  // ApplyLock); either way page 1 changes as readers see it, so `mount` (may
-  // be null) drops the kernel's cache (db_role.cc).
+  // Replica mode: the SQLite files are read-only to applications, who see
+  // the primary's bytes: a WAL-mode database has an empty -wal and a -shm
+  // whose header each apply rewrites, so open connections drop their cache.
+  // Stepping down keeps readers out (ApplyLock through `mount`, which may be
+  // null), folds the WAL's committed pages into the database file and empties
+  // the WAL; open connections go on reading. db_role.cc.
   Status SetReplica(bool replica, MountAccess* mount);
   bool replica() const;
   // Applies verified LTX files received from the primary, in order: the run
@@ -213,7 +212,10 @@ class Db {
   Status CheckNotDeleted() const;
   // LeaseExpired when the write fence is closed. `what` names the write.
   Status CheckFence(const char* what) const;
-  // db_role.cc. REQUIRES: mu_ held.
+  // db_role.cc: SetReplica's two directions (see the file's comment).
+  Status StepDown(MountAccess* mount);
+  Status TakeOver();
+  // REQUIRES: mu_ held.
   Status FoldWalLocked(std::vector<uint32_t>* folded);
   // Copies the WAL to diverged/wal.UNIXMS if it holds a commit not recorded.
   Status SetUncapturedWalAside();
@@ -340,7 +342,14 @@ class Db {
   Status SyncAppliedDatabase(bool now);
   // fsync the database file and note pos_ in `applied`. REQUIRES: mu_ held.
   Status SyncDatabaseAndMark();
-  void PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const;
+  // Whether page 1 of the database file says WAL mode (bytes 18-19 are 2):
+  // what a replica's readers then use. REQUIRES: mu_ held.
+  Result<bool> PageOneSaysWalLocked() const;
+  // A replica whose page 1 says WAL mode has a -wal (empty, read-only to
+  // applications) and a -shm for its readers; sets readers_wal_. Returns
+  // whether it created one (the kernel's cached names are stale then).
+  // REQUIRES: mu_ held.
+  Result<bool> MatchReaderFilesLocked();
 
   // db_snapshot.cc. In rollback-journal modes the database file holds a
   // writer's pages before its commit point: waits (up to 30 s, then Busy)
@@ -418,6 +427,9 @@ class Db {
   // only by the applying thread (-1: not open).
   int mount_db_fd_ = -1;
   int mount_shm_fd_ = -1;
+  bool mount_shm_dms_ = false;  // holds a read lock on the -shm's DMS byte (OpenMountFiles)
+  // Replica: page 1 says WAL mode, so readers use the -shm (ApplyLock).
+  bool readers_wal_ = false;
   std::unique_ptr<env::File> applied_;  // kAppliedFile, open once written
   // Replica: when SyncAppliedDatabase last synced.
   std::chrono::steady_clock::time_point database_synced_{};

@@ -5,11 +5,14 @@
 //                         (a snapshot comes first)
 //     KeepReceived        each file into the LTX log (a snapshot, or one too
 //                         large for memory, into ltx/); one sync for all
-//     ApplyLock           PENDING, then EXCLUSIVE, through the mount (no mutex held)
+//     ApplyLock           PENDING, then the -shm's read locks (WAL mode) or
+//                         EXCLUSIVE, through the mount (no mutex held)
 //     WriteRun            each file's pages and size (ApplyWrites: the last
 //                         version of each page, written once); the checksum
 //                         must equal each file's post-apply one
-//     invalidate the kernel's cached pages (no mutex held), release the locks
+//     MatchReaderFiles    a -wal and a -shm when page 1 says WAL mode
+//     invalidate the kernel's cached pages (no mutex held), rewrite the -shm
+//                         header (WAL readers drop their caches), release
 //     publish the position: pos() moves only once readers can see it
 //     SyncAppliedDatabase at most once a second, after a snapshot and before
 //                         the log is sealed: fsync the database, note the
@@ -28,28 +31,31 @@
 #include "store/apply_lock.h"
 #include "store/db.h"
 #include "store/ltx_file_writer.h"
+#include "store/ofd_lock.h"
 #include "store/received_ltx.h"
 
 namespace walship::store {
 
-void Db::PatchReplicaHeader(uint64_t offset, std::span<uint8_t> out) const {
-  // Page 1 as replica readers see it: legacy (rollback) file format so they
-  // need no WAL index, a change counter that moves with every applied TXID so
-  // their page cache is dropped, and a version-valid-for that differs from it
-  // so SQLite sizes the database by the file (which apply keeps exact).
-  auto patch = [&](uint64_t at, uint8_t value) {
-    if (at >= offset && at < offset + out.size()) out[at - offset] = value;
-  };
-  if (offset >= sqlite::kDbHeaderSize) return;
-  patch(sqlite::kDbWriteVersionOffset, 1);
-  patch(sqlite::kDbReadVersionOffset, 1);
-  uint8_t counter[4], valid_for[4];
-  PutBE32(counter, uint32_t(pos_.txid));
-  PutBE32(valid_for, ~uint32_t(pos_.txid));
-  for (int i = 0; i < 4; i++) {
-    patch(sqlite::kDbChangeCounterOffset + i, counter[i]);
-    patch(sqlite::kDbVersionValidForOffset + i, valid_for[i]);
+Result<bool> Db::PageOneSaysWalLocked() const {
+  uint8_t versions[2] = {0, 0};
+  WALSHIP_ASSIGN_OR_RETURN(size_t n, database_->ReadAt(sqlite::kDbWriteVersionOffset, versions));
+  return n == 2 && versions[0] == 2 && versions[1] == 2;
+}
+
+Result<bool> Db::MatchReaderFilesLocked() {
+  // An empty -wal is no WAL to SQLite in rollback mode, so it is never
+  // removed; keeping its inode also keeps FUSE passthrough's backing file
+  // (a new file could not be opened while an old descriptor lives).
+  WALSHIP_ASSIGN_OR_RETURN(readers_wal_, PageOneSaysWalLocked());
+  if (!readers_wal_) return false;
+  bool created = false;
+  for (FileKind kind : {FileKind::kWal, FileKind::kShm}) {
+    std::unique_ptr<env::File>& slot = SlotFor(kind);
+    if (slot) continue;
+    WALSHIP_ASSIGN_OR_RETURN(slot, options_.env->Open(PathFor(kind), env::OpenMode::kCreate));
+    created = true;
   }
+  return created;
 }
 
 Status Db::OpenMountFiles(MountAccess* mount) {
@@ -60,6 +66,14 @@ Status Db::OpenMountFiles(MountAccess* mount) {
     auto fd = mount->OpenThroughMount(name(), FileKind::kShm);
     if (fd.ok()) mount_shm_fd_ = *fd;  // gone meanwhile: nobody holds it
   }
+  // As a connection would: SQLite's first connection to a -shm nobody holds
+  // empties it and rebuilds the header, which needs the WAL write lock, and
+  // after a step-down the fence keeper holds that one. Held, the header
+  // walship keeps (ApplyLock::TellWalReaders) stays. Taken again if a
+  // connection held DMS exclusively at that instant (it is setting up).
+  if (mount_shm_fd_ >= 0 && !mount_shm_dms_) {
+    mount_shm_dms_ = SetOfdLock(mount_shm_fd_, F_RDLCK, sqlite::kShmDmsLock, 1);
+  }
   return Status::OK();
 }
 
@@ -68,6 +82,7 @@ void Db::CloseMountFiles() {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
+  mount_shm_dms_ = false;
 }
 
 void Db::StartLtxPages(const ltx::Header& header) {
@@ -306,17 +321,27 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
   size_t applied = 0;
   Status st;
   {
-    ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_);
+    ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_, readers_wal_);
     if (mount) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
     std::unique_lock lock(mu_);
     readers_see_ = pos_;
     st = WriteRun(batch.first(run), kept, &applied, &changed);
+    // A snapshot may have brought page 1 in WAL mode: readers then need the
+    // -wal and -shm before they are let in.
+    Result<bool> created = MatchReaderFilesLocked();
+    const uint32_t db_pages = checksums_.page_count();
     lock.unlock();
     if (mount) {
       for (const ApplyWrites::ByteRange& r : changed) {
-        mount->InvalidateDatabase(name(), r.offset, r.length);
+        mount->InvalidateFile(name(), FileKind::kDatabase, r.offset, r.length);
+      }
+      if (created.ok() && *created) mount->InvalidateNames(name());
+      if (Status told = readers_out.TellWalReaders(db_pages); !told.ok()) {
+        spdlog::error("database {}: {}; its readers may not see the new pages until they reopen",
+                      name(), told.ToString());
       }
     }
+    if (!created.ok() && st.ok()) st = created.status();
   }
   // 3. Readers are back in and see the new pages: only now does the position
   //    move for them (-pos, read-your-writes waits, downstream streams).

@@ -1,51 +1,91 @@
 // A database changing role with its node (docs/failover.md).
 //
-//   SetReplica(true)    a primary steps down
+//   StepDown            a primary becomes a replica
+//     ApplyLock         readers out, as for an apply (no mutex held)
 //     FoldWalLocked     committed WAL pages into the database file, fsync,
-//                       remove the WAL: replicas keep everything in one file
-//                       (connections opened while primary must reopen: their
-//                       locks are the kernel's; see ApplyLock)
-//   SetReplica(false)   a replica becomes the primary: the database file is
-//                       complete already (fsync it: SyncDatabaseAndMark);
-//                       page 1 stops being patched
+//                       empty the WAL: replicas keep everything in one file
 //                       (a WAL's uncaptured frames: SetUncapturedWalAside)
-//   either way, invalidate the kernel's cached pages (no mutex held)
+//     MatchReaderFilesLocked, invalidate the kernel's cached pages, rewrite
+//                       the -shm header: open connections go on reading
+//   TakeOver            a replica becomes the primary: the database file is
+//                       complete already (fsync it: SyncDatabaseAndMark);
+//                       close the descriptors apply kept in the mount
 #include <spdlog/spdlog.h>
 
+#include "store/apply_lock.h"
 #include "store/db.h"
 
 namespace walship::store {
 
 Status Db::SetReplica(bool replica, MountAccess* mount) {
-  std::unique_lock lock(mu_);
-  if (replica_ == replica) return Status::OK();
-  replica_ = replica;
-  std::vector<uint32_t> folded;
-  Status st;
-  if (replica) {
-    st = FoldWalLocked(&folded);
-  } else {
-    // What it applied is durable in the LTX log, not yet in the database
-    // file; recovery replays a primary's own transactions only.
-    st = SyncDatabaseAndMark();
+  if (this->replica() == replica) return Status::OK();
+  return replica ? StepDown(mount) : TakeOver();
+}
+
+Status Db::StepDown(MountAccess* mount) {
+  // Readers out (no mutex held: they may need it to finish) while the WAL is
+  // emptied under them and the -shm header says so.
+  if (mount) {
+    if (Status opened = OpenMountFiles(mount); !opened.ok()) {
+      spdlog::warn("database {}: stepping down without keeping readers out: {}", name(),
+                   opened.ToString());
+    }
   }
+  bool wal = false;
+  {
+    std::lock_guard lock(mu_);
+    Result<bool> says = PageOneSaysWalLocked();
+    wal = says.ok() && *says;
+  }
+  ApplyLock readers_out(name(), mount_db_fd_, mount_shm_fd_, wal);
+  if (mount && mount_db_fd_ >= 0) WALSHIP_RETURN_IF_ERROR(readers_out.Acquire());
+  std::unique_lock lock(mu_);
+  if (replica_) return Status::OK();
+  replica_ = true;
+  std::vector<uint32_t> folded;
+  Status st = FoldWalLocked(&folded);
+  if (st.ok()) st = MatchReaderFilesLocked().status();
   const uint32_t page_size = checksums_.page_size();
-  const uint64_t size = uint64_t(page_size) * checksums_.page_count();
+  const uint32_t db_pages = checksums_.page_count();
   lock.unlock();
   if (mount && page_size) {
-    // Page 1 reads differently now; folded pages moved from the WAL into the
-    // database file. Dropping the whole file is simplest and this is rare.
-    mount->InvalidateDatabase(name(), 0, std::max<uint64_t>(size, page_size));
+    // Folded pages moved from the WAL into the database file; the WAL is
+    // empty. Dropping the whole files is simplest and this is rare.
+    mount->InvalidateFile(name(), FileKind::kDatabase, 0,
+                          std::max<uint64_t>(uint64_t(page_size) * db_pages, page_size));
+    mount->InvalidateFile(name(), FileKind::kWal, 0, 0);
   }
-  if (mount) mount->InvalidateNames(name());  // the -wal may be gone
+  if (mount) mount->InvalidateNames(name());  // a -wal or -shm may be new
   if (!st.ok()) {
     spdlog::error("database {}: stepping down: {}", name(), st.ToString());
     return st;
   }
-  if (replica && !folded.empty()) {
+  if (Status told = readers_out.TellWalReaders(db_pages); !told.ok()) {
+    spdlog::error("database {}: stepping down: {}; its open connections must be reopened", name(),
+                  told.ToString());
+  }
+  if (!folded.empty()) {
     spdlog::info("database {}: stepped down; moved {} committed WAL pages into the database file",
                  name(), folded.size());
   }
+  return Status::OK();
+}
+
+Status Db::TakeOver() {
+  {
+    std::lock_guard lock(mu_);
+    replica_ = false;
+    // What it applied is durable in the LTX log, not yet in the database
+    // file; recovery replays a primary's own transactions only.
+    if (Status st = SyncDatabaseAndMark(); !st.ok()) {
+      spdlog::error("database {}: taking over: {}", name(), st.ToString());
+      return st;
+    }
+  }
+  // Its -shm descriptor would keep the kernel's inode, and with it the
+  // backing file, after SQLite removes the -shm (FUSE passthrough). Nothing
+  // applies any more (the replica client stopped first).
+  CloseMountFiles();
   return Status::OK();
 }
 
@@ -64,8 +104,8 @@ Status Db::FoldWalLocked(std::vector<uint32_t>* folded) {
     WALSHIP_RETURN_IF_ERROR(database_->Sync());
   }
   WALSHIP_RETURN_IF_ERROR(SetUncapturedWalAside());
-  WALSHIP_RETURN_IF_ERROR(options_.env->Remove(PathFor(FileKind::kWal)));
-  wal_.reset();
+  // Emptied, not removed: the same inode stays (see MatchReaderFilesLocked).
+  WALSHIP_RETURN_IF_ERROR(wal_->Truncate(0).WithContext("emptying the WAL of " + name()));
   wal_capture_.OnTruncate(0);
   return Status::OK();
 }

@@ -1,9 +1,10 @@
 // MountAccess: how the store reaches the FUSE mount in front of it, which it
 // otherwise knows nothing of (DESIGN.md §2). Implemented by the FUSE layer.
 //
-//   InvalidateDatabase  bytes of a database file changed behind the kernel's
-//                       back (a replica applying a transaction): drop its
-//                       cached pages and attributes.
+//   InvalidateFile      bytes of a database's file changed behind the
+//                       kernel's back (a replica applying a transaction, a
+//                       WAL emptied at a step-down): drop its cached pages
+//                       and attributes.
 //   InvalidateNames     files of a database appeared or vanished behind the
 //                       kernel's back (a WAL folded away, a database arriving
 //                       by replication): drop cached names, positive or not.
@@ -32,7 +33,8 @@ namespace walship::store {
 class MountAccess {
  public:
   virtual ~MountAccess() = default;
-  virtual void InvalidateDatabase(const std::string& db, uint64_t offset, uint64_t length) = 0;
+  virtual void InvalidateFile(const std::string& db, FileKind kind, uint64_t offset,
+                              uint64_t length) = 0;
   virtual void InvalidateNames(const std::string& db) = 0;
   virtual void ForgetDatabase(const std::string& db, size_t id) = 0;
   // Opens `db`'s file of this kind through the mount, read-write (write locks

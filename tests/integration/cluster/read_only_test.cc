@@ -130,6 +130,26 @@ TEST_P(ReadOnlyTest, NewFilesCannotBeCreatedOnAReplica) {
   EXPECT_EQ(::access(path.c_str(), F_OK), -1);
 }
 
+// A replica's readers share its -wal and -shm (WAL mode): `rm` of either is
+// refused there, as for the database; in the other modes there are none.
+TEST_P(ReadOnlyTest, SqliteFilesCannotBeRemovedOnAReplica) {
+  WalshipProcess& replica = cluster_.node(1);
+  {
+    Sql reader(replica.Path(kDb));
+    ASSERT_EQ(CountRows(reader), 5);  // a WAL-mode reader has set up the -shm
+  }
+  const ReplicaState before = Capture(replica);
+  const bool wal = GetParam() == JournalMode::kWal;
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string path = replica.Path(std::string(kDb) + suffix);
+    EXPECT_EQ(::access(path.c_str(), F_OK) == 0, wal) << path;
+    errno = 0;
+    EXPECT_EQ(::unlink(path.c_str()), -1) << "removed " << path;
+    EXPECT_EQ(errno, wal ? EROFS : ENOENT) << path << ": " << std::strerror(errno);
+  }
+  ExpectUnchanged(before, Capture(replica));
+}
+
 INSTANTIATE_TEST_SUITE_P(JournalModes, ReadOnlyTest, ::testing::ValuesIn(kAllJournalModes),
                          ParamName);
 

@@ -542,6 +542,47 @@ TEST_F(EtcdFailoverTest, HandoffMovesTheLeaseWithoutLosingATransaction) {
   EXPECT_EQ(*rows, int64_t(acked.size())) << "acknowledged commits lost (or unacknowledged kept)";
 }
 
+// Connections stay open across both role changes of a handoff (DESIGN.md
+// §2.2, docs/protocol.md). One opened on the replica (a WAL-mode database
+// there: an empty read-only -wal, a -shm) goes on reading once its node is
+// the primary, and new connections there open the same -wal and -shm for
+// writing (FUSE passthrough would fail a mix with EIO). One opened on the
+// old primary goes on reading after the step-down and sees the new
+// primary's writes: its WAL was emptied under it, with the -shm header.
+TEST_F(EtcdFailoverTest, ConnectionsOpenAcrossAHandoffGoOnReading) {
+  const int p = StartWithRows(20);
+  ASSERT_GE(p, 0);
+  const int r = (p + 1) % 3;
+  Sql on_replica(cluster_->node(r).Path(kDb));
+  auto mode = on_replica.QueryString("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok()) << mode.status().ToString();
+  ASSERT_EQ(*mode, "wal") << "a replica shows the primary's journal mode";
+  ASSERT_EQ(CountRows(on_replica), 20);
+  Sql on_primary(cluster_->node(p).Path(kDb));
+  ASSERT_TRUE(InsertRows(on_primary, 21, 5));  // this connection writes to the WAL
+  ASSERT_TRUE(Converge(p));
+  ASSERT_EQ(CountRows(on_replica), 25);
+
+  CliResult promoted = RunWalship({"run", "--promote", "--url", cluster_->Url(r), "--", "true"});
+  ASSERT_TRUE(promoted.ok()) << promoted.output;
+  ASSERT_EQ(cluster_->PrimaryIndex(seconds(5)), r);
+  {
+    Sql writer(cluster_->node(r).Path(kDb));
+    ASSERT_TRUE(writer.ok()) << writer.error();
+    ASSERT_TRUE(InsertRows(writer, 26, 5)) << "a new connection on the new primary";
+  }
+  EXPECT_EQ(CountRows(on_replica), 30) << "a connection opened on the replica, now the primary";
+  Pos pos;
+  ASSERT_TRUE(Converge(r, &pos));
+  EXPECT_EQ(CountRows(on_primary), 30) << "a connection opened on the old primary";
+  EXPECT_TRUE(on_primary.Exec("PRAGMA quick_check; PRAGMA busy_timeout=100"));
+  EXPECT_FALSE(on_primary.Exec("INSERT INTO t(seq, payload) VALUES(99, x'00')"))
+      << "a write through a connection of the old primary, now a replica";
+  EXPECT_TRUE(ReplicaConsistent(cluster_->node(p), kDb, pos));
+  Sql fresh(cluster_->node(p).Path(kDb));
+  EXPECT_EQ(CountRows(fresh), 30);
+}
+
 class EtcdDownTest : public EtcdFailoverTest, public ::testing::WithParamInterface<JournalMode> {};
 
 // Every journal mode: WAL refuses the frame writes, the rollback modes the

@@ -147,5 +147,68 @@ TEST(WalIndex, SqliteReadersTrustEncodedHeader) {
   EXPECT_NE(w.rows[1], w.rows[2]);
 }
 
+// What a replica's apply does: the database file changes under open
+// connections (here a whole other database of the same page size is written
+// over it), then the -shm header is reset. A connection that read before
+// sees the new rows in its next transaction, without reopening; before the
+// reset it still sees its cached pages.
+TEST(WalIndex, ResetForChangedDatabaseMakesOpenConnectionsReadTheFile) {
+  TempDir dir;
+  WalDb w(dir, 4096);
+  w.InsertAndUpdate(10, 300);
+  w.conn.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Conn reader(w.db_path);
+  const int64_t before = reader.QueryInt("SELECT count(*) FROM t");
+  ASSERT_EQ(before, w.rows.back());
+
+  WalDb other(dir, 4096, "other.db");
+  other.InsertAndUpdate(40, 300);
+  other.conn.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const Bytes image = ReadBytes(other.db_path);
+  ASSERT_NE(other.rows.back(), before);
+  auto db_file = env::Env::Posix()->Open(w.db_path, env::OpenMode::kReadWrite);
+  ASSERT_TRUE(db_file.ok());
+  ASSERT_TRUE((*db_file)->WriteAt(0, image).ok());
+  ASSERT_TRUE((*db_file)->Truncate(image.size()).ok());
+  ASSERT_EQ(reader.QueryInt("SELECT count(*) FROM t"), before) << "no cached pages to drop";
+
+  Bytes shm = ReadBytes(w.shm_path);
+  ASSERT_GE(shm.size(), kWalIndexHeaderSize);
+  const Bytes untouched(shm.begin() + kWalIndexLockOffset, shm.end());
+  const uint32_t pages = uint32_t(image.size() / 4096);
+  ASSERT_TRUE(ResetForChangedDatabase(shm, pages));
+  EXPECT_EQ(Bytes(shm.begin() + kWalIndexLockOffset, shm.end()), untouched);
+  auto h = ParseWalIndexHeader(shm);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->max_frame, 0u);
+  EXPECT_EQ(h->db_pages, pages);
+  auto shm_file = env::Env::Posix()->Open(w.shm_path, env::OpenMode::kReadWrite);
+  ASSERT_TRUE(shm_file.ok());
+  ASSERT_TRUE((*shm_file)->WriteAt(0, std::span(shm).first(kWalIndexLockOffset)).ok());
+
+  EXPECT_EQ(reader.QueryInt("SELECT count(*) FROM t"), other.rows.back());
+  EXPECT_EQ(reader.QueryInt("SELECT count(*) FROM pragma_integrity_check WHERE "
+                            "integrity_check != 'ok'"),
+            0);
+  Conn fresh(w.db_path);
+  EXPECT_EQ(fresh.QueryInt("SELECT count(*) FROM t"), other.rows.back());
+}
+
+TEST(WalIndex, ResetForChangedDatabaseLeavesAnInvalidHeaderAlone) {
+  Bytes shm(kWalIndexHeaderSize, 0);
+  EXPECT_FALSE(ResetForChangedDatabase(shm, 7));
+  EXPECT_EQ(shm, Bytes(kWalIndexHeaderSize, 0));
+  // Copies that differ (a writer between its two stores) are not trusted.
+  WalIndexHeader h;
+  h.is_init = 1;
+  h.page_size = 4096;
+  EncodeWalIndexHeader(h, std::span(shm).subspan(kWalIndexHdrCopy1Offset, kWalIndexHdrSize));
+  h.change = 5;
+  EncodeWalIndexHeader(h, std::span(shm).subspan(kWalIndexHdrCopy2Offset, kWalIndexHdrSize));
+  const Bytes before = shm;
+  EXPECT_FALSE(ResetForChangedDatabase(shm, 7));
+  EXPECT_EQ(shm, before);
+}
+
 }  // namespace
 }  // namespace walship::sqlite
