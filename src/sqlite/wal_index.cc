@@ -108,23 +108,25 @@ void EncodeWalCkptInfo(const WalCkptInfo& info, std::span<uint8_t> shm) {
   StoreU32(p + kCkptBackfillAttemptedOffset, info.backfill_attempted);
 }
 
-bool ResetForChangedDatabase(std::span<uint8_t> shm, uint32_t db_pages) {
+bool ResetForChangedDatabase(std::span<uint8_t> shm, uint32_t db_pages, uint32_t change) {
   assert(shm.size() >= kWalIndexHeaderSize);
   const std::span<const uint8_t> copy1 = shm.subspan(kWalIndexHdrCopy1Offset, kWalIndexHdrSize);
   const std::span<const uint8_t> copy2 = shm.subspan(kWalIndexHdrCopy2Offset, kWalIndexHdrSize);
   Result<WalIndexHeader> header = ParseWalIndexHeader(copy1);
-  if (!header.ok() || !std::equal(copy1.begin(), copy1.end(), copy2.begin())) return false;
-  WalIndexHeader h = *header;
-  h.change++;
+  const bool valid = header.ok() && std::equal(copy1.begin(), copy1.end(), copy2.begin());
+  WalIndexHeader h;
+  if (valid) h = *header;
+  h.version = kWalIndexVersion;
+  h.is_init = 1;
+  h.change = change;
   h.max_frame = 0;
   h.db_pages = db_pages;
   EncodeWalIndexHeader(h, shm.subspan(kWalIndexHdrCopy1Offset, kWalIndexHdrSize));
   EncodeWalIndexHeader(h, shm.subspan(kWalIndexHdrCopy2Offset, kWalIndexHdrSize));
-  WalCkptInfo info = ParseWalCkptInfo(shm);
-  info.backfill = 0;
+  WalCkptInfo info;
   info.read_marks = {0, kReadMarkNotUsed, kReadMarkNotUsed, kReadMarkNotUsed, kReadMarkNotUsed};
-  EncodeWalCkptInfo(info, shm);  // nBackfillAttempted, past byte 120, as it was
-  return true;
+  EncodeWalCkptInfo(info, shm);
+  return valid;
 }
 
 }  // namespace walship::sqlite

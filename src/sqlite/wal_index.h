@@ -99,14 +99,15 @@ void EncodeWalCkptInfo(const WalCkptInfo& info, std::span<uint8_t> shm);
 
 // The wal-index of an empty WAL over a database file that changed behind the
 // connections' backs (a replica applied transactions): rewrites both header
-// copies and the checkpoint information of `shm` (its first 136 bytes) so
-// that iChange moves (every connection drops its page cache), mxFrame and
-// nBackfill are 0 (pages come from the database file), nPage is `db_pages`
-// (no file-size check per read), read mark 0 is 0 and the others unused, as
-// SQLite's own recovery leaves an empty WAL. Only bytes [0, 120) change.
-// Returns false, changing nothing, when the header is not valid: no
-// connection trusts it then, and the next one rebuilds it from the WAL.
-// REQUIRES: shm.size() >= kWalIndexHeaderSize.
-bool ResetForChangedDatabase(std::span<uint8_t> shm, uint32_t db_pages);
+// copies and the checkpoint information of `shm` (its first 136 bytes; the
+// lock bytes 120..127 are left as they are) so that iChange is `change`
+// (a connection whose cached header differs drops its page cache), mxFrame,
+// nBackfill and nBackfillAttempted are 0 (pages come from the database
+// file), nPage is `db_pages` (no file-size check per read), read mark 0 is 0
+// and the others unused. A valid header keeps its other fields (page size,
+// salts); an invalid one gets them as SQLite's recovery of an empty WAL
+// does (zero), so no connection needs to rebuild it. Returns whether the
+// header was valid. REQUIRES: shm.size() >= kWalIndexHeaderSize.
+bool ResetForChangedDatabase(std::span<uint8_t> shm, uint32_t db_pages, uint32_t change);
 
 }  // namespace walship::sqlite

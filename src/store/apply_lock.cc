@@ -16,14 +16,14 @@
 namespace walship::store {
 namespace {
 
-// The -shm bytes an apply holds: checkpoint, recover, read locks 0..4.
-constexpr uint64_t kShmFirst = sqlite::kShmCheckpointLock;
-constexpr uint64_t kShmCount = sqlite::kShmLockBase + sqlite::kShmNLock - kShmFirst;
+// The -shm bytes an apply holds: read locks 0..4.
+constexpr uint64_t kShmFirst = sqlite::ShmReadLock(0);
+constexpr uint64_t kShmCount = sqlite::kShmReadLockCount;
 
 }  // namespace
 
 ApplyLock::ApplyLock(std::string db, int db_fd, int shm_fd, bool wal)
-    : db_(std::move(db)), db_fd_(db_fd), shm_fd_(shm_fd), wal_(wal && shm_fd >= 0) {}
+    : db_(std::move(db)), db_fd_(db_fd), shm_fd_(shm_fd), wal_(wal) {}
 
 ApplyLock::~ApplyLock() { Release(); }
 
@@ -45,10 +45,11 @@ Result<bool> ApplyLock::TakeNextLock(std::chrono::steady_clock::duration waited)
     WALSHIP_ASSIGN_OR_RETURN(pending_, TryWriteLock(db_fd_, sqlite::kPendingByte, 1));
     if (!pending_) return false;
   }
-  if (wal_) {
+  if (shm_fd_ >= 0 && !shm_held_) {
     WALSHIP_ASSIGN_OR_RETURN(shm_held_, TryWriteLock(shm_fd_, kShmFirst, kShmCount));
-    return shm_held_;
+    if (!shm_held_) return false;
   }
+  if (wal_) return true;
   WALSHIP_ASSIGN_OR_RETURN(bool exclusive,
                            TryWriteLock(db_fd_, sqlite::kSharedFirst, sqlite::kSharedSize));
   if (exclusive) return true;
@@ -73,7 +74,7 @@ Status ApplyLock::Acquire() {
     WALSHIP_ASSIGN_OR_RETURN(bool out, TakeNextLock(now - start));
     if (out) return Status::OK();
     if (now - last_log > std::chrono::seconds(5)) {
-      const int pid = wal_ && pending_
+      const int pid = pending_ && !shm_held_ && shm_fd_ >= 0
                           ? Holder(shm_fd_, kShmFirst, kShmCount)
                           : Holder(db_fd_, sqlite::kPendingByte, sqlite::kSharedSize + 2);
       spdlog::warn(
@@ -86,17 +87,16 @@ Status ApplyLock::Acquire() {
   }
 }
 
-Status ApplyLock::TellWalReaders(uint32_t db_pages) {
+Status ApplyLock::TellWalReaders(uint32_t db_pages, uint32_t change) {
   if (!shm_held_) return Status::OK();
   std::array<uint8_t, sqlite::kWalIndexHeaderSize> shm{};
   const ssize_t n = ::pread(shm_fd_, shm.data(), shm.size(), 0);
   if (n < 0) return Status::FromErrno("database " + db_ + ": reading the -shm header", errno);
-  if (size_t(n) < shm.size() || !sqlite::ResetForChangedDatabase(shm, db_pages)) {
-    return Status::OK();  // not valid: the next connection rebuilds it
-  }
+  if (size_t(n) < shm.size()) return Status::OK();  // no connection maps it yet
+  sqlite::ResetForChangedDatabase(shm, db_pages, change);
   // As SQLite writes it: the second copy first; readers compare the two.
   constexpr size_t kCopy2 = sqlite::kWalIndexHdrCopy2Offset;
-  constexpr size_t kEnd = sqlite::kWalIndexLockOffset;
+  constexpr size_t kEnd = sqlite::kWalIndexHeaderSize;
   if (::pwrite(shm_fd_, shm.data() + kCopy2, kEnd - kCopy2, off_t(kCopy2)) !=
           ssize_t(kEnd - kCopy2) ||
       ::pwrite(shm_fd_, shm.data(), kCopy2, 0) != ssize_t(kCopy2)) {

@@ -11,20 +11,20 @@
 //   PENDING on the database file, always: a connection that is not reading
 //   yet cannot take SHARED, so it cannot start (SQLITE_BUSY, retried under
 //   its busy timeout).
-//   WAL mode (page 1 says so: readers keep a -shm and read through it): the
-//   -shm's checkpoint, recover and five read locks (bytes 121..127). A
-//   connection in WAL mode keeps SHARED on the database file for as long as
-//   it is open, but each read transaction holds a read lock: once these are
-//   held no reader is in a transaction, and one that begins retries inside
-//   SQLite (about 10 s) until they go. The write lock (120) is left alone:
-//   no reader on a replica takes it (its -wal is read-only there), and after
-//   a step-down the fence keeper may hold it. Release rewrites the -shm
-//   header first (ResetForChangedDatabase), so readers drop their caches.
-//   Rollback mode: EXCLUSIVE (the whole SHARED range) once the readers in
-//   progress finish. A connection still in WAL mode (the primary changed
-//   journal mode) never lets SHARED go; when someone holds the -shm and
-//   readers do not leave within kStaleWait, apply goes on under PENDING and
-//   logs that those connections must be reopened.
+//   The -shm's five read locks (bytes 123..127), whenever there is a -shm:
+//   a connection in WAL mode keeps SHARED on the database file for as long
+//   as it is open, but each read transaction holds a read lock, so once
+//   these are held no reader in WAL mode is in a transaction, and one that
+//   begins retries inside SQLite (about 10 s) until they go. The write lock
+//   (120) walship holds for as long as it is a replica, when it can
+//   (Db::OpenMountFiles), so no connection rebuilds the header or writes
+//   the WAL. TellWalReaders rewrites the header before the locks go
+//   (ResetForChangedDatabase), so readers drop their caches.
+//   Rollback mode (page 1 says so): also EXCLUSIVE (the whole SHARED range)
+//   once the readers in progress finish. A connection still in WAL mode (the
+//   primary changed journal mode) never lets SHARED go; when someone holds
+//   the -shm and readers do not leave within kStaleWait, apply goes on
+//   without it and logs that those connections must be reopened.
 //
 // Not thread-safe: one apply at a time. Descriptors are borrowed.
 #pragma once
@@ -42,8 +42,8 @@ class ApplyLock {
   static constexpr std::chrono::milliseconds kStaleWait{1000};
 
   // `db_fd`: the database file opened through the mount; `shm_fd`: its -shm
-  // opened likewise, or -1 when it has none. `wal`: readers see a WAL-mode
-  // database (REQUIRES shm_fd >= 0). `db` names it in messages.
+  // opened likewise, or -1 when it has none. `wal`: page 1 says WAL mode.
+  // `db` names it in messages.
   ApplyLock(std::string db, int db_fd, int shm_fd, bool wal);
   ~ApplyLock();
   ApplyLock(const ApplyLock&) = delete;
@@ -51,9 +51,11 @@ class ApplyLock {
 
   // Blocks until readers are out (see above). IOError if fcntl fails.
   Status Acquire();
-  // In WAL mode, rewrites the -shm header for a database of `db_pages`
-  // pages (a no-op while the header is not valid). REQUIRES: acquired.
-  Status TellWalReaders(uint32_t db_pages);
+  // Rewrites the -shm header for a database of `db_pages` pages, with
+  // iChange `change` (it must differ from the last one: the low bits of the
+  // TXID). A no-op without a -shm, or one too short to hold a header.
+  // REQUIRES: acquired.
+  Status TellWalReaders(uint32_t db_pages, uint32_t change);
   // Drops every lock. Idempotent; also done by the destructor.
   void Release();
 

@@ -287,6 +287,9 @@ class Db {
 
   // db_apply.cc
   Status OpenMountFiles(MountAccess* mount);
+  // Locks through mount_shm_fd_ that make walship's -shm header the one a
+  // replica's readers use, and makes that header valid (db_apply.cc).
+  void HoldShmForReaders();
   // How many files of `batch` continue this position and each other; when
   // fewer than all, `why_not` says why (PosMismatch, or InvalidArgument for
   // a snapshot after the first file, which makes the run empty).
@@ -427,7 +430,7 @@ class Db {
   // only by the applying thread (-1: not open).
   int mount_db_fd_ = -1;
   int mount_shm_fd_ = -1;
-  bool mount_shm_dms_ = false;  // holds a read lock on the -shm's DMS byte (OpenMountFiles)
+  bool mount_shm_held_ = false;  // its DMS and WAL write locks (HoldShmForReaders)
   // Replica: page 1 says WAL mode, so readers use the -shm (ApplyLock).
   bool readers_wal_ = false;
   std::unique_ptr<env::File> applied_;  // kAppliedFile, open once written

@@ -18,9 +18,11 @@
 //                         the log is sealed: fsync the database, note the
 //                         position in `applied` (recovery replays the log after it)
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -28,6 +30,7 @@
 #include "ltx/io.h"
 #include "sqlite/db_header.h"
 #include "sqlite/locks.h"
+#include "sqlite/wal_index.h"
 #include "store/apply_lock.h"
 #include "store/db.h"
 #include "store/ltx_file_writer.h"
@@ -66,15 +69,42 @@ Status Db::OpenMountFiles(MountAccess* mount) {
     auto fd = mount->OpenThroughMount(name(), FileKind::kShm);
     if (fd.ok()) mount_shm_fd_ = *fd;  // gone meanwhile: nobody holds it
   }
-  // As a connection would: SQLite's first connection to a -shm nobody holds
-  // empties it and rebuilds the header, which needs the WAL write lock, and
-  // after a step-down the fence keeper holds that one. Held, the header
-  // walship keeps (ApplyLock::TellWalReaders) stays. Taken again if a
-  // connection held DMS exclusively at that instant (it is setting up).
-  if (mount_shm_fd_ >= 0 && !mount_shm_dms_) {
-    mount_shm_dms_ = SetOfdLock(mount_shm_fd_, F_RDLCK, sqlite::kShmDmsLock, 1);
-  }
+  if (mount_shm_fd_ >= 0 && !mount_shm_held_) HoldShmForReaders();
   return Status::OK();
+}
+
+void Db::HoldShmForReaders() {
+  // DMS as a connection holds it: SQLite's first connection to a -shm nobody
+  // holds empties it and rebuilds the header from the WAL. The write lock,
+  // so that nobody does that or writes the WAL (a connection opened while
+  // this node was the primary; the fence keeper may hold it for them too).
+  // With both, the header walship keeps is the one readers use, so it must
+  // be valid and mappable now. Tried again at the next batch when a
+  // connection holds either (setting up, or writing).
+  if (!SetOfdLock(mount_shm_fd_, F_RDLCK, sqlite::kShmDmsLock, 1)) return;
+  if (!SetOfdLock(mount_shm_fd_, F_WRLCK, sqlite::kShmWriteLock, 1)) return;
+  mount_shm_held_ = true;
+  Result<struct stat> st = Stat(FileKind::kShm);
+  uint32_t db_pages = 0, change = 0;
+  {
+    std::lock_guard lock(mu_);
+    db_pages = checksums_.page_count();
+    change = uint32_t(pos_.txid);
+  }
+  // Too short to map: no connection uses it. Grown through the mount, so
+  // the kernel's idea of its size grows too.
+  if (st.ok() && st->st_size < off_t(sqlite::kWalIndexPageSize) &&
+      ::ftruncate(mount_shm_fd_, off_t(sqlite::kWalIndexPageSize)) != 0) {
+    st = Status::FromErrno("growing its -shm", errno);
+  }
+  std::array<uint8_t, sqlite::kWalIndexHeaderSize> shm{};
+  if (st.ok() && ::pread(mount_shm_fd_, shm.data(), shm.size(), 0) == ssize_t(shm.size()) &&
+      !sqlite::ResetForChangedDatabase(shm, db_pages, change) &&
+      ::pwrite(mount_shm_fd_, shm.data(), shm.size(), 0) != ssize_t(shm.size())) {
+    // An invalid header (no connection can be reading) is replaced whole.
+    st = Status::FromErrno("writing its -shm header", errno);
+  }
+  if (!st.ok()) spdlog::warn("database {}: {}", name(), st.status().ToString());
 }
 
 void Db::CloseMountFiles() {
@@ -82,7 +112,7 @@ void Db::CloseMountFiles() {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
-  mount_shm_dms_ = false;
+  mount_shm_held_ = false;
 }
 
 void Db::StartLtxPages(const ltx::Header& header) {
@@ -330,13 +360,14 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     // -wal and -shm before they are let in.
     Result<bool> created = MatchReaderFilesLocked();
     const uint32_t db_pages = checksums_.page_count();
+    const uint32_t change = uint32_t(pos_.txid);
     lock.unlock();
     if (mount) {
       for (const ApplyWrites::ByteRange& r : changed) {
         mount->InvalidateFile(name(), FileKind::kDatabase, r.offset, r.length);
       }
       if (created.ok() && *created) mount->InvalidateNames(name());
-      if (Status told = readers_out.TellWalReaders(db_pages); !told.ok()) {
+      if (Status told = readers_out.TellWalReaders(db_pages, change); !told.ok()) {
         spdlog::error("database {}: {}; its readers may not see the new pages until they reopen",
                       name(), told.ToString());
       }

@@ -47,6 +47,7 @@ Status Db::StepDown(MountAccess* mount) {
   if (st.ok()) st = MatchReaderFilesLocked().status();
   const uint32_t page_size = checksums_.page_size();
   const uint32_t db_pages = checksums_.page_count();
+  const uint32_t change = uint32_t(pos_.txid);
   lock.unlock();
   if (mount && page_size) {
     // Folded pages moved from the WAL into the database file; the WAL is
@@ -60,7 +61,7 @@ Status Db::StepDown(MountAccess* mount) {
     spdlog::error("database {}: stepping down: {}", name(), st.ToString());
     return st;
   }
-  if (Status told = readers_out.TellWalReaders(db_pages); !told.ok()) {
+  if (Status told = readers_out.TellWalReaders(db_pages, change); !told.ok()) {
     spdlog::error("database {}: stepping down: {}; its open connections must be reopened", name(),
                   told.ToString());
   }

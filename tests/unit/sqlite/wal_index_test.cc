@@ -2,7 +2,9 @@
 // connections.
 #include "sqlite/wal_index.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "sqlite/locks.h"
 #include "sqlite/wal.h"
@@ -176,10 +178,12 @@ TEST(WalIndex, ResetForChangedDatabaseMakesOpenConnectionsReadTheFile) {
   ASSERT_GE(shm.size(), kWalIndexHeaderSize);
   const Bytes untouched(shm.begin() + kWalIndexLockOffset, shm.end());
   const uint32_t pages = uint32_t(image.size() / 4096);
-  ASSERT_TRUE(ResetForChangedDatabase(shm, pages));
-  EXPECT_EQ(Bytes(shm.begin() + kWalIndexLockOffset, shm.end()), untouched);
+  ASSERT_TRUE(ResetForChangedDatabase(shm, pages, 12345));
+  EXPECT_EQ(Bytes(shm.begin() + kWalIndexLockOffset, shm.begin() + kCkptBackfillAttemptedOffset),
+            Bytes(untouched.begin(), untouched.begin() + kShmNLock));
   auto h = ParseWalIndexHeader(shm);
   ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->change, 12345u);
   EXPECT_EQ(h->max_frame, 0u);
   EXPECT_EQ(h->db_pages, pages);
   auto shm_file = env::Env::Posix()->Open(w.shm_path, env::OpenMode::kReadWrite);
@@ -194,20 +198,55 @@ TEST(WalIndex, ResetForChangedDatabaseMakesOpenConnectionsReadTheFile) {
   EXPECT_EQ(fresh.QueryInt("SELECT count(*) FROM t"), other.rows.back());
 }
 
-TEST(WalIndex, ResetForChangedDatabaseLeavesAnInvalidHeaderAlone) {
-  Bytes shm(kWalIndexHeaderSize, 0);
-  EXPECT_FALSE(ResetForChangedDatabase(shm, 7));
-  EXPECT_EQ(shm, Bytes(kWalIndexHeaderSize, 0));
-  // Copies that differ (a writer between its two stores) are not trusted.
-  WalIndexHeader h;
-  h.is_init = 1;
-  h.page_size = 4096;
-  EncodeWalIndexHeader(h, std::span(shm).subspan(kWalIndexHdrCopy1Offset, kWalIndexHdrSize));
-  h.change = 5;
-  EncodeWalIndexHeader(h, std::span(shm).subspan(kWalIndexHdrCopy2Offset, kWalIndexHdrSize));
-  const Bytes before = shm;
-  EXPECT_FALSE(ResetForChangedDatabase(shm, 7));
-  EXPECT_EQ(shm, before);
+// A replica's first header, or one whose copies differ, is built as SQLite's
+// recovery of an empty WAL builds it, and SQLite trusts it: this test holds
+// the WAL write lock (as walship does on a replica), without which no
+// connection can rebuild the header, and DMS, so none empties the file. A
+// header SQLite did not trust would fail the read with "locking protocol"
+// after about 10 s of retries.
+TEST(WalIndex, ResetForChangedDatabaseBuildsAHeaderSqliteTrusts) {
+  TempDir dir;
+  int64_t rows = 0;
+  std::string db_path;
+  {
+    WalDb w(dir, 4096);
+    w.InsertAndUpdate(10, 300);
+    rows = w.rows.back();
+    db_path = w.db_path;
+  }  // the last connection checkpoints and removes the -wal and -shm
+  const Bytes image = ReadBytes(db_path);
+  WriteBytes(db_path + "-wal", {});
+  Bytes shm(kWalIndexPageSize, 0);
+  WalIndexHeader different;
+  different.is_init = 1;
+  EncodeWalIndexHeader(different,
+                       std::span(shm).subspan(kWalIndexHdrCopy1Offset, kWalIndexHdrSize));
+  EXPECT_FALSE(ResetForChangedDatabase(shm, uint32_t(image.size() / 4096), 7));
+  auto h = ParseWalIndexHeader(shm);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->change, 7u);
+  EXPECT_EQ(h->version, kWalIndexVersion);
+  EXPECT_EQ(Bytes(shm.begin(), shm.begin() + kWalIndexHdrSize),
+            Bytes(shm.begin() + kWalIndexHdrSize, shm.begin() + 2 * kWalIndexHdrSize));
+  WriteBytes(db_path + "-shm", shm);
+
+  const int fd = ::open((db_path + "-shm").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock dms = {};
+  dms.l_type = F_RDLCK;
+  dms.l_start = off_t(kShmDmsLock);
+  dms.l_len = 1;
+  struct flock write_lock = dms;
+  write_lock.l_type = F_WRLCK;
+  write_lock.l_start = off_t(kShmWriteLock);
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &dms), 0);
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &write_lock), 0);
+  Conn reader(db_path);
+  EXPECT_EQ(reader.QueryInt("SELECT count(*) FROM t"), rows);
+  auto after = ParseWalIndexHeader(ReadBytes(db_path + "-shm"));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->change, 7u) << "SQLite rebuilt the header";
+  ::close(fd);
 }
 
 }  // namespace
