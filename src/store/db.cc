@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/crash_point.h"
 #include "sqlite/db_header.h"
@@ -15,6 +16,7 @@
 #include "sqlite/locks.h"
 #include "sqlite/wal.h"
 #include "sqlite/wal_index.h"
+#include "store/apply_lock.h"
 #include "store/ltx_file_writer.h"
 
 namespace walship::store {
@@ -71,8 +73,23 @@ bool Db::deleted() const {
 }
 
 Position Db::MarkDeleted() {
+  // A replica's readers in WAL mode would go on reading the pages they
+  // cached. Under their locks the -shm header changes (no mutex held: the
+  // write may be a request to this file system), so each drops its cache
+  // and, once deleted_ is set, finds the files gone.
+  std::optional<ApplyLock> readers_out;
+  if (mount_shm_fd_ >= 0) {
+    readers_out.emplace(name(), mount_db_fd_, mount_shm_fd_, /*wal=*/true);
+    Status told = readers_out->Acquire();
+    if (told.ok()) told = readers_out->TellWalReaders(0, uint32_t(pos().txid) + 1);
+    if (!told.ok()) {
+      spdlog::warn("database {}: connections open on it may read it after the deletion: {}", name(),
+                   told.ToString());
+    }
+  }
   std::lock_guard lock(mu_);
   deleted_ = true;
+  readers_out.reset();
   for (FileKind kind : {FileKind::kDatabase, FileKind::kJournal, FileKind::kWal, FileKind::kShm}) {
     SlotFor(kind).reset();
   }

@@ -43,8 +43,8 @@ Status Db::StepDown(MountAccess* mount) {
   if (replica_) return Status::OK();
   replica_ = true;
   std::vector<uint32_t> folded;
-  Status st = FoldWalLocked(&folded);
-  if (st.ok()) st = MatchReaderFilesLocked().status();
+  const Status fold = FoldWalLocked(&folded);
+  const Status st = fold.ok() ? MatchReaderFilesLocked().status() : fold;
   const uint32_t page_size = checksums_.page_size();
   const uint32_t db_pages = checksums_.page_count();
   const uint32_t change = uint32_t(pos_.txid);
@@ -57,13 +57,15 @@ Status Db::StepDown(MountAccess* mount) {
     mount->InvalidateFile(name(), FileKind::kWal, 0, 0);
   }
   if (mount) mount->InvalidateNames(name());  // a -wal or -shm may be new
+  // Once the WAL is emptied, the -shm header must say so, whatever failed.
+  if (Status told = fold.ok() ? readers_out.TellWalReaders(db_pages, change) : Status::OK();
+      !told.ok()) {
+    spdlog::error("database {}: stepping down: {}; its open connections must be reopened", name(),
+                  told.ToString());
+  }
   if (!st.ok()) {
     spdlog::error("database {}: stepping down: {}", name(), st.ToString());
     return st;
-  }
-  if (Status told = readers_out.TellWalReaders(db_pages, change); !told.ok()) {
-    spdlog::error("database {}: stepping down: {}; its open connections must be reopened", name(),
-                  told.ToString());
   }
   if (!folded.empty()) {
     spdlog::info("database {}: stepped down; moved {} committed WAL pages into the database file",
