@@ -332,8 +332,8 @@ Result<std::map<uint64_t, uint64_t>> LtxChecksums(const std::string& data_dir,
                               << want;
   }
   if (auto r = IntegrityOk(node.Path(db)); !r) return r;
-  // Page 1 reads differently through a replica's mount (docs/protocol.md),
-  // so the checksum is recomputed from the bytes walship keeps on disk.
+  // The checksum is recomputed from the bytes walship keeps on disk, not
+  // read through the mount: they are what the -pos checksum describes.
   const std::string file = node.data_dir() + "/dbs/" + db + "/database";
   auto sum = DatabaseFileChecksum(file);
   if (!sum.ok()) return AssertionFailure() << sum.status().ToString();
