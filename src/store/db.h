@@ -288,7 +288,7 @@ class Db {
   // db_apply.cc
   Status OpenMountFiles(MountAccess* mount);
   // Locks through mount_shm_fd_ that make walship's -shm header the one a
-  // replica's readers use, and makes that header valid (db_apply.cc).
+  // replica's readers use; grows a -shm too short to map (db_apply.cc).
   void HoldShmForReaders();
   // How many files of `batch` continue this position and each other; when
   // fewer than all, `why_not` says why (PosMismatch, or InvalidArgument for

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 
 #include "base/coding.h"
 #include "base/crash_point.h"
@@ -78,31 +77,18 @@ void Db::HoldShmForReaders() {
   // holds empties it and rebuilds the header from the WAL. The write lock,
   // so that nobody does that or writes the WAL (a connection opened while
   // this node was the primary; the fence keeper may hold it for them too).
-  // With both, the header walship keeps is the one readers use, so it must
-  // be valid and mappable now. Tried again at the next batch when a
-  // connection holds either (setting up, or writing).
+  // With both, the header walship writes under the readers' locks
+  // (ApplyLock::TellWalReaders, right after this) is the one they use.
+  // Tried again at the next batch when a connection holds either.
   if (!SetOfdLock(mount_shm_fd_, F_RDLCK, sqlite::kShmDmsLock, 1)) return;
   if (!SetOfdLock(mount_shm_fd_, F_WRLCK, sqlite::kShmWriteLock, 1)) return;
   mount_shm_held_ = true;
+  // Too short to map (new, or emptied by a first connection): nobody uses
+  // it. Grown through the mount, so the kernel's idea of its size grows too.
   Result<struct stat> st = Stat(FileKind::kShm);
-  uint32_t db_pages = 0, change = 0;
-  {
-    std::lock_guard lock(mu_);
-    db_pages = checksums_.page_count();
-    change = uint32_t(pos_.txid);
-  }
-  // Too short to map: no connection uses it. Grown through the mount, so
-  // the kernel's idea of its size grows too.
   if (st.ok() && st->st_size < off_t(sqlite::kWalIndexPageSize) &&
       ::ftruncate(mount_shm_fd_, off_t(sqlite::kWalIndexPageSize)) != 0) {
     st = Status::FromErrno("growing its -shm", errno);
-  }
-  std::array<uint8_t, sqlite::kWalIndexHeaderSize> shm{};
-  if (st.ok() && ::pread(mount_shm_fd_, shm.data(), shm.size(), 0) == ssize_t(shm.size()) &&
-      !sqlite::ResetForChangedDatabase(shm, db_pages, change) &&
-      ::pwrite(mount_shm_fd_, shm.data(), shm.size(), 0) != ssize_t(shm.size())) {
-    // An invalid header (no connection can be reading) is replaced whole.
-    st = Status::FromErrno("writing its -shm header", errno);
   }
   if (!st.ok()) spdlog::warn("database {}: {}", name(), st.status().ToString());
 }
@@ -356,9 +342,12 @@ Status Db::ApplyBatch(std::span<ReceivedLtx> batch, MountAccess* mount) {
     std::unique_lock lock(mu_);
     readers_see_ = pos_;
     st = WriteRun(batch.first(run), kept, &applied, &changed);
-    // A snapshot may have brought page 1 in WAL mode: readers then need the
-    // -wal and -shm before they are let in.
-    Result<bool> created = MatchReaderFilesLocked();
+    // Page 1 may have come in WAL mode (a snapshot, a journal mode change):
+    // readers then need the -wal and -shm before they are let in.
+    const bool page_one =
+        std::any_of(changed.begin(), changed.end(),
+                    [](const ApplyWrites::ByteRange& r) { return r.offset == 0; });
+    Result<bool> created = page_one ? MatchReaderFilesLocked() : false;
     const uint32_t db_pages = checksums_.page_count();
     const uint32_t change = uint32_t(pos_.txid);
     lock.unlock();
